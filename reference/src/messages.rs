@@ -1,0 +1,257 @@
+//! Every sidepool message this reference knows, and the one entry point that
+//! decodes a whole BOLT 8 plaintext message.
+
+use crate::peerswap::messages::{
+    PeerswapAccept, PeerswapInit, PeerswapLightning, PeerswapReject, PeerswapSuccess,
+};
+use crate::units::{PoolId, Sat};
+use crate::wire::envelope;
+use crate::wire::features::FeatureSet;
+use crate::wire::tlv::{self, Length, MessageDef, TlvDef, TlvRecord};
+use crate::wire::DecodeError;
+
+pub const MY_SIDEPOOL_FEATURES: MessageDef = MessageDef {
+    name: "my_sidepool_features",
+    sub_id: 101,
+    tlvs: &[TlvDef { name: "my_sidepool_features_set", typ: 10100, length: Length::Variable, required: true }],
+};
+
+/// SIDEPOOL-04's `swap_party_begin`, which the runner sends as pool leader.
+pub const SWAP_PARTY_BEGIN: MessageDef = MessageDef {
+    name: "swap_party_begin",
+    sub_id: 400,
+    tlvs: &[
+        TlvDef { name: "swap_party_begin_id", typ: 40000, length: Length::Exact(16), required: true },
+        TlvDef {
+            name: "swap_party_begin_irregular_authorization",
+            typ: 40002,
+            length: Length::Exact(104),
+            required: false,
+        },
+    ],
+};
+
+/// All message definitions, in sub-id order.
+pub const ALL: &[MessageDef] = &[
+    MY_SIDEPOOL_FEATURES,
+    SWAP_PARTY_BEGIN,
+    crate::peerswap::messages::PEERSWAP_INIT,
+    crate::peerswap::messages::PEERSWAP_ACCEPT,
+    crate::peerswap::messages::PEERSWAP_LIGHTNING,
+    crate::peerswap::messages::PEERSWAP_SUCCESS,
+    crate::peerswap::messages::PEERSWAP_REJECT,
+];
+
+pub fn def_by_sub_id(sub_id: u16) -> Option<&'static MessageDef> {
+    ALL.iter().find(|d| d.sub_id == sub_id)
+}
+
+pub fn def_by_name(name: &str) -> Option<&'static MessageDef> {
+    ALL.iter().find(|d| d.name == name)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MySidepoolFeatures {
+    pub features: FeatureSet,
+    pub unknown: Vec<TlvRecord>,
+}
+
+/// `swap_party_begin_irregular_authorization` (104 bytes), kept as its parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct IrregularAuthorization {
+    pub xonly_pubkey: [u8; 32],
+    pub amount: Sat,
+    pub signature: [u8; 64],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SwapPartyBegin {
+    pub id: PoolId,
+    pub irregular_authorization: Option<IrregularAuthorization>,
+    pub unknown: Vec<TlvRecord>,
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for MySidepoolFeatures {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let bits: Vec<u16> = u.arbitrary()?;
+        Ok(MySidepoolFeatures {
+            features: FeatureSet::from_bits(bits.into_iter().map(u64::from)),
+            unknown: u.arbitrary()?,
+        })
+    }
+}
+
+impl MySidepoolFeatures {
+    pub const DEF: MessageDef = MY_SIDEPOOL_FEATURES;
+
+    pub fn decode_tlvs(bytes: &[u8]) -> Result<MySidepoolFeatures, DecodeError> {
+        let mut features = None;
+        let unknown = Self::DEF.read(bytes, |_, v| {
+            // SIDEPOOL-01: "MUST parse the features set as described above."
+            features = Some(FeatureSet::decode(v)?);
+            Ok(())
+        })?;
+        Ok(MySidepoolFeatures {
+            features: crate::peerswap::messages::value::required(features, &Self::DEF, "my_sidepool_features_set")?,
+            unknown,
+        })
+    }
+
+    pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
+        tlv::encode_merged(vec![(10100, self.features.encode())], &self.unknown, out);
+    }
+}
+
+impl SwapPartyBegin {
+    pub const DEF: MessageDef = SWAP_PARTY_BEGIN;
+
+    pub fn decode_tlvs(bytes: &[u8]) -> Result<SwapPartyBegin, DecodeError> {
+        use crate::peerswap::messages::value::{array, required};
+        let (mut id, mut auth) = (None, None);
+        let unknown = Self::DEF.read(bytes, |def, v| {
+            match def.typ {
+                40000 => id = Some(PoolId(array(def, v)?)),
+                40002 => {
+                    let raw: [u8; 104] = array(def, v)?;
+                    let (key, rest) = raw.split_at(32);
+                    let (amount, sig) = rest.split_at(8);
+                    auth = Some(IrregularAuthorization {
+                        xonly_pubkey: array(def, key)?,
+                        amount: Sat(u64::from_be_bytes(array(def, amount)?)),
+                        signature: array(def, sig)?,
+                    });
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(SwapPartyBegin {
+            id: required(id, &Self::DEF, "swap_party_begin_id")?,
+            irregular_authorization: auth,
+            unknown,
+        })
+    }
+
+    pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
+        let mut known = vec![(40000, self.id.0.to_vec())];
+        if let Some(a) = &self.irregular_authorization {
+            known.push((40002, [a.xonly_pubkey.as_slice(), &a.amount.0.to_be_bytes(), &a.signature].concat()));
+        }
+        tlv::encode_merged(known, &self.unknown, out);
+    }
+}
+
+/// A decoded sidepool message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Message {
+    MySidepoolFeatures(MySidepoolFeatures),
+    SwapPartyBegin(SwapPartyBegin),
+    PeerswapInit(PeerswapInit),
+    PeerswapAccept(PeerswapAccept),
+    PeerswapLightning(PeerswapLightning),
+    PeerswapSuccess(PeerswapSuccess),
+    PeerswapReject(PeerswapReject),
+}
+
+/// The result of decoding a BOLT 8 message carrying a sidepool envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Known(Message),
+    /// An unknown odd sub-id: ignorable by the "it's ok to be odd" rule.
+    IgnoredOdd { sub_id: u16 },
+}
+
+impl Message {
+    pub fn def(&self) -> &'static MessageDef {
+        match self {
+            Message::MySidepoolFeatures(_) => &MY_SIDEPOOL_FEATURES,
+            Message::SwapPartyBegin(_) => &SWAP_PARTY_BEGIN,
+            Message::PeerswapInit(_) => &crate::peerswap::messages::PEERSWAP_INIT,
+            Message::PeerswapAccept(_) => &crate::peerswap::messages::PEERSWAP_ACCEPT,
+            Message::PeerswapLightning(_) => &crate::peerswap::messages::PEERSWAP_LIGHTNING,
+            Message::PeerswapSuccess(_) => &crate::peerswap::messages::PEERSWAP_SUCCESS,
+            Message::PeerswapReject(_) => &crate::peerswap::messages::PEERSWAP_REJECT,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.def().name
+    }
+
+    pub fn sub_id(&self) -> u16 {
+        self.def().sub_id
+    }
+
+    /// The TLV stream of this message.
+    pub fn encode_tlvs(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Message::MySidepoolFeatures(m) => m.encode_tlvs(&mut out),
+            Message::SwapPartyBegin(m) => m.encode_tlvs(&mut out),
+            Message::PeerswapInit(m) => m.encode_tlvs(&mut out),
+            Message::PeerswapAccept(m) => m.encode_tlvs(&mut out),
+            Message::PeerswapLightning(m) => m.encode_tlvs(&mut out),
+            Message::PeerswapSuccess(m) => m.encode_tlvs(&mut out),
+            Message::PeerswapReject(m) => m.encode_tlvs(&mut out),
+        }
+        out
+    }
+
+    /// The whole BOLT 8 plaintext message: 53609, sub-id, TLVs.
+    pub fn encode(&self) -> Vec<u8> {
+        envelope::seal(self.sub_id(), &self.encode_tlvs())
+    }
+
+    /// Decodes the TLV stream of a known sub-id.
+    pub fn decode_tlvs(sub_id: u16, tlvs: &[u8]) -> Result<Decoded, DecodeError> {
+        let message = match sub_id {
+            101 => Message::MySidepoolFeatures(MySidepoolFeatures::decode_tlvs(tlvs)?),
+            400 => Message::SwapPartyBegin(SwapPartyBegin::decode_tlvs(tlvs)?),
+            1000 => Message::PeerswapInit(PeerswapInit::decode_tlvs(tlvs)?),
+            1002 => Message::PeerswapAccept(PeerswapAccept::decode_tlvs(tlvs)?),
+            1004 => Message::PeerswapLightning(PeerswapLightning::decode_tlvs(tlvs)?),
+            1010 => Message::PeerswapSuccess(PeerswapSuccess::decode_tlvs(tlvs)?),
+            1098 => Message::PeerswapReject(PeerswapReject::decode_tlvs(tlvs)?),
+            other => {
+                envelope::unknown_sub_id(other)?;
+                return Ok(Decoded::IgnoredOdd { sub_id: other });
+            }
+        };
+        Ok(Decoded::Known(message))
+    }
+
+    /// Decodes a whole BOLT 8 plaintext message (2-byte type, then payload).
+    pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+        let env = envelope::open(bytes)?;
+        Message::decode_tlvs(env.sub_id, env.tlvs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::tlv::reserved_range;
+
+    #[test]
+    fn every_tlv_sits_in_its_messages_reserved_range() {
+        for def in ALL {
+            for t in def.tlvs {
+                assert!(reserved_range(def.sub_id).contains(&t.typ), "{} type {}", t.name, t.typ);
+                assert!(t.name.starts_with(def.name), "{} belongs to {}", t.name, def.name);
+            }
+            assert!(def.tlvs.windows(2).all(|w| w[0].typ < w[1].typ), "{} table is sorted", def.name);
+        }
+    }
+
+    #[test]
+    fn unknown_sub_ids_follow_its_ok_to_be_odd() {
+        let odd = envelope::seal(1001, &[]);
+        assert_eq!(Message::decode(&odd), Ok(Decoded::IgnoredOdd { sub_id: 1001 }));
+        let even = envelope::seal(1006, &[]);
+        assert_eq!(Message::decode(&even).unwrap_err().class, crate::wire::ErrorClass::UnknownEvenMessage);
+    }
+}

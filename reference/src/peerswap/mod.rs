@@ -1,0 +1,3 @@
+//! SIDEPOOL-10 Peerswap In Sidepool, one module per section of the spec.
+
+pub mod messages;

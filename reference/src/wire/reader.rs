@@ -1,0 +1,66 @@
+//! A cursor over untrusted bytes: every read is bounds-checked and fails with
+//! `truncated`, naming what was being read.
+
+use super::error::{DecodeError, ErrorClass};
+
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The next `n` bytes, or `truncated` if fewer remain.
+    pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).filter(|&end| end <= self.buf.len()).ok_or_else(|| {
+            DecodeError::new(
+                ErrorClass::Truncated,
+                format!("{what}: need {n} bytes at offset {}, {} remain", self.pos, self.remaining()),
+            )
+        })?;
+        let out = self.buf.get(self.pos..end).unwrap_or_default();
+        self.pos = end;
+        Ok(out)
+    }
+
+    pub fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.bytes(N, what)?);
+        Ok(out)
+    }
+
+    pub fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
+        Ok(u8::from_be_bytes(self.array(what)?))
+    }
+    pub fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array(what)?))
+    }
+    pub fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array(what)?))
+    }
+    pub fn u64(&mut self, what: &str) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array(what)?))
+    }
+
+    /// Everything not yet read.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let out = self.buf.get(self.pos..).unwrap_or_default();
+        self.pos = self.buf.len();
+        out
+    }
+}

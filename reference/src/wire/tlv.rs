@@ -1,0 +1,213 @@
+//! TLV streams (BOLT 1 format, SIDEPOOL-01 numbering).
+//!
+//! SIDEPOOL-01: "The rest of the payload after the sidepool message sub-ID is composed of TLVs, as described in [BOLT 1 Type-Length-Value Format][]."
+//!
+//! A stream is read record by record, the way a BOLT 1 reader streams it, so the
+//! first offending record decides the error class (see vectors/README.md).
+
+use super::bigsize;
+use super::error::{DecodeError, ErrorClass};
+use super::reader::Reader;
+use core::ops::RangeInclusive;
+
+/// One record of a stream, kept as raw bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TlvRecord {
+    pub typ: u64,
+    pub value: Vec<u8>,
+}
+
+/// The length rule a TLV definition gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Length {
+    /// "Length: 16"
+    Exact(usize),
+    /// "Length: N, 1 <= N <= 255"
+    Range { min: usize, max: usize },
+    /// "Length: Variable."
+    Variable,
+}
+
+impl Length {
+    pub fn allows(self, len: usize) -> bool {
+        match self {
+            Length::Exact(n) => len == n,
+            Length::Range { min, max } => (min..=max).contains(&len),
+            Length::Variable => true,
+        }
+    }
+}
+
+impl core::fmt::Display for Length {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Length::Exact(n) => write!(f, "{n}"),
+            Length::Range { min, max } => write!(f, "{min}..={max}"),
+            Length::Variable => f.write_str("variable"),
+        }
+    }
+}
+
+/// One TLV of a message definition, as the spec's TLV bullet list gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlvDef {
+    pub name: &'static str,
+    pub typ: u64,
+    pub length: Length,
+    pub required: bool,
+}
+
+impl TlvDef {
+    pub fn check_length(&self, len: usize) -> Result<(), DecodeError> {
+        if self.length.allows(len) {
+            Ok(())
+        } else {
+            Err(DecodeError::new(
+                ErrorClass::BadLength,
+                format!("{} (type {}) has length {len}, expected {}", self.name, self.typ, self.length),
+            ))
+        }
+    }
+}
+
+/// A sidepool message definition: its name, sub-id and TLVs in type order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageDef {
+    pub name: &'static str,
+    pub sub_id: u16,
+    pub tlvs: &'static [TlvDef],
+}
+
+impl MessageDef {
+    pub fn tlv(&self, typ: u64) -> Option<&'static TlvDef> {
+        self.tlvs.iter().find(|d| d.typ == typ)
+    }
+
+    /// Reads a TLV stream against this definition: lengths are checked, unknown
+    /// even types rejected, unknown odd types returned for a byte-identical
+    /// re-encode. `on_known` parses the value of each known record; required
+    /// records are checked once the stream has ended.
+    pub fn read<F>(&self, bytes: &[u8], mut on_known: F) -> Result<Vec<TlvRecord>, DecodeError>
+    where
+        F: FnMut(&TlvDef, &[u8]) -> Result<(), DecodeError>,
+    {
+        let mut seen: Vec<u64> = Vec::new();
+        let unknown = read_stream(bytes, |typ, value| match self.tlv(typ) {
+            Some(def) => {
+                def.check_length(value.len())?;
+                on_known(def, value)?;
+                seen.push(typ);
+                Ok(Known::Yes)
+            }
+            None => Ok(Known::No),
+        })?;
+        if let Some(missing) = self.tlvs.iter().find(|d| d.required && !seen.contains(&d.typ)) {
+            return Err(DecodeError::new(
+                ErrorClass::MissingRequired,
+                format!("{} lacks required {} (type {})", self.name, missing.name, missing.typ),
+            ));
+        }
+        Ok(unknown)
+    }
+}
+
+/// Whether the reader's definition knows a type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    Yes,
+    No,
+}
+
+/// SIDEPOOL-01: "Given a particular `message_id`, TLV types from `message_id * 100` to `message_id * 100 + 99`, inclusive, are reserved for that message."
+pub fn reserved_range(sub_id: u16) -> RangeInclusive<u64> {
+    let base = u64::from(sub_id) * 100;
+    base..=base + 99
+}
+
+/// Streams `bytes` as TLV records. `classify` is called for each record in
+/// order; unknown even types are rejected, unknown odd types are returned.
+pub fn read_stream<F>(bytes: &[u8], mut classify: F) -> Result<Vec<TlvRecord>, DecodeError>
+where
+    F: FnMut(u64, &[u8]) -> Result<Known, DecodeError>,
+{
+    let mut r = Reader::new(bytes);
+    let mut previous: Option<u64> = None;
+    let mut unknown = Vec::new();
+    while !r.is_empty() {
+        let typ = bigsize::read(&mut r, "tlv type")?;
+        let len = bigsize::read(&mut r, "tlv length")?;
+        if let Some(prev) = previous {
+            if typ == prev {
+                return Err(DecodeError::new(ErrorClass::TlvDuplicate, format!("type {typ} appears twice")));
+            }
+            if typ < prev {
+                return Err(DecodeError::new(
+                    ErrorClass::TlvOutOfOrder,
+                    format!("type {typ} follows type {prev}; types must strictly increase"),
+                ));
+            }
+        }
+        previous = Some(typ);
+        let len = usize::try_from(len).map_err(|_| {
+            DecodeError::new(ErrorClass::Truncated, format!("type {typ}: length {len} exceeds the input"))
+        })?;
+        let value = r.bytes(len, &format!("value of type {typ}"))?;
+        match classify(typ, value)? {
+            Known::Yes => {}
+            Known::No if typ % 2 == 0 => {
+                return Err(DecodeError::new(
+                    ErrorClass::UnknownEvenType,
+                    format!("unknown even type {typ} (it's ok to be odd, not even)"),
+                ));
+            }
+            Known::No => unknown.push(TlvRecord { typ, value: value.to_vec() }),
+        }
+    }
+    Ok(unknown)
+}
+
+/// Writes records in the order given; callers pass them sorted by type.
+pub fn write_stream<'a>(records: impl IntoIterator<Item = (u64, &'a [u8])>, out: &mut Vec<u8>) {
+    for (typ, value) in records {
+        bigsize::encode(typ, out);
+        bigsize::encode(value.len() as u64, out);
+        out.extend_from_slice(value);
+    }
+}
+
+/// Encodes a message's known records and kept unknown records, merged in type order.
+pub fn encode_merged(mut known: Vec<(u64, Vec<u8>)>, unknown: &[TlvRecord], out: &mut Vec<u8>) {
+    known.extend(unknown.iter().map(|r| (r.typ, r.value.clone())));
+    known.sort_by_key(|(typ, _)| *typ);
+    write_stream(known.iter().map(|(t, v)| (*t, v.as_slice())), out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_unknown(bytes: &[u8]) -> Result<Vec<TlvRecord>, DecodeError> {
+        read_stream(bytes, |_, _| Ok(Known::No))
+    }
+
+    #[test]
+    fn odd_unknown_kept_even_unknown_rejected() {
+        let kept = all_unknown(&[0x01, 0x01, 0xaa]).unwrap();
+        assert_eq!(kept, vec![TlvRecord { typ: 1, value: vec![0xaa] }]);
+        assert_eq!(all_unknown(&[0x02, 0x00]).unwrap_err().class, ErrorClass::UnknownEvenType);
+    }
+
+    #[test]
+    fn ordering_rules() {
+        assert_eq!(all_unknown(&[3, 0, 3, 0]).unwrap_err().class, ErrorClass::TlvDuplicate);
+        assert_eq!(all_unknown(&[5, 0, 3, 0]).unwrap_err().class, ErrorClass::TlvOutOfOrder);
+        assert_eq!(all_unknown(&[3, 2, 0]).unwrap_err().class, ErrorClass::Truncated);
+        assert_eq!(all_unknown(&[0xfd, 0, 3, 0]).unwrap_err().class, ErrorClass::NonMinimalEncoding);
+    }
+
+    #[test]
+    fn reserved_range_follows_the_convention() {
+        // SIDEPOOL-01: "For example, if a sidepool message ID is 42, then the TLVs for it are numbered from 4200 to 4299, inclusive."
+        assert_eq!(reserved_range(42), 4200..=4299);
+    }
+}

@@ -1,0 +1,1 @@
+//! Spec traceability tools, exposed as `sidepool-conformance spec ...`.
