@@ -1,0 +1,1 @@
+//! The JSON field view of messages (stub; filled in below).

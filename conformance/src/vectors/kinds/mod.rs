@@ -1,0 +1,30 @@
+//! One evaluator per vector kind. A kind's evaluator takes one test group and
+//! one test (as JSON values, after schema validation) and returns `Ok(())` when
+//! the reference reproduces the test's expected result and outputs exactly, or
+//! `Err(reason)` naming the first difference.
+//!
+//! To add a kind: write `kinds/<kind>.rs` with `pub fn check(group, test)`, add
+//! it to `KINDS` below, and add `vectors/schema/<kind>.schema.json`.
+
+use serde_json::Value;
+
+pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
+
+mod bigsize;
+mod envelope;
+mod feature_set;
+mod message;
+mod tlv_stream;
+
+/// Every kind the evaluator knows: (name, evaluator).
+pub const KINDS: &[(&str, CheckFn)] = &[
+    ("bigsize", bigsize::check),
+    ("tlv_stream", tlv_stream::check),
+    ("envelope", envelope::check),
+    ("feature_set", feature_set::check),
+    ("message", message::check),
+];
+
+pub fn evaluator(kind: &str) -> Option<CheckFn> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+}
