@@ -1,1 +1,57 @@
-fn main() {}
+//! `sidepool-conformance`: the conformance suite for SIDEPOOL-10.
+
+use clap::{Parser, Subcommand};
+use sidepool_conformance::cli;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "sidepool-conformance", version, about = "Conformance suite and reference tools for SIDEPOOL-10 (Peerswap In Sidepool)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run, lint or export the language-neutral test vectors.
+    #[command(subcommand)]
+    Vectors(VectorsCommand),
+    /// Decode a whole BOLT 8 plaintext message (hex) and print its fields as JSON.
+    Decode {
+        /// The message: 2-byte BOLT 8 type (53609 = d169), 2-byte sub-id, TLV stream.
+        hex: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum VectorsCommand {
+    /// Run vector files against the reference; ends with `N passed, M failed`.
+    Check {
+        /// Files or directories (default: every file under vectors/).
+        paths: Vec<PathBuf>,
+        /// Print a line per file, not only failures.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Check vector files against their JSON Schemas and the format's other rules.
+    Lint {
+        /// Files or directories (default: every file under vectors/).
+        paths: Vec<PathBuf>,
+    },
+    /// Write every vector file as JSON (and the schemas) under DIR.
+    ExportJson {
+        /// The output directory (created if missing).
+        dir: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Vectors(VectorsCommand::Check { paths, verbose }) => cli::vectors::check(&paths, verbose),
+        Command::Vectors(VectorsCommand::Lint { paths }) => cli::vectors::lint(&paths),
+        Command::Vectors(VectorsCommand::ExportJson { dir }) => cli::vectors::export_json(&dir),
+        Command::Decode { hex } => cli::decode::run(&hex),
+    };
+    std::process::exit(status);
+}

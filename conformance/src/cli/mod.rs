@@ -1,0 +1,5 @@
+//! The `sidepool-conformance` subcommands that live in the library, so tests
+//! can call them without spawning the binary.
+
+pub mod decode;
+pub mod vectors;
