@@ -158,6 +158,8 @@ pub enum Message {
 }
 
 /// The result of decoding a BOLT 8 message carrying a sidepool envelope.
+// Decoded values are short-lived and moved rarely; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decoded {
     Known(Message),

@@ -57,11 +57,13 @@ impl FeatureSet {
     /// SIDEPOOL-01: "Count the number of 0s, then emit it as a `varsize`:"
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut next = 0u64; // the first bit position not yet emitted
+        let mut next: u128 = 0; // the first bit position not yet emitted
         for &bit in &self.bits {
-            bigsize::encode(bit - next, &mut out);
+            // Bits are sorted and distinct, so `bit >= next` and the difference fits in u64.
+            let zeros = u64::try_from(u128::from(bit) - next).unwrap_or(u64::MAX);
+            bigsize::encode(zeros, &mut out);
             // SIDEPOOL-01: "Skip over the 1."
-            next = bit.saturating_add(1);
+            next = u128::from(bit) + 1;
         }
         out
     }
@@ -70,15 +72,17 @@ impl FeatureSet {
     pub fn decode(bytes: &[u8]) -> Result<FeatureSet, DecodeError> {
         let mut r = Reader::new(bytes);
         let mut bits = BTreeSet::new();
-        let mut next = 0u64;
+        // Counted in u128 so that a run past bit 2^64 - 1 is a typed error, not a wrap.
+        let mut next: u128 = 0;
         // SIDEPOOL-01: "If we are at the end of the encoding, stop, otherwise repeat the above step."
         while !r.is_empty() {
             let zeros = bigsize::read(&mut r, "feature-set run")?;
-            let bit = next.checked_add(zeros).filter(|b| *b < u64::MAX).ok_or_else(|| {
-                DecodeError::new(ErrorClass::InvalidValue, "feature-set bit index overflows 64 bits")
+            let bit = next + u128::from(zeros);
+            let bit = u64::try_from(bit).map_err(|_| {
+                DecodeError::new(ErrorClass::InvalidValue, format!("feature-set bit index {bit} exceeds 2^64 - 1"))
             })?;
             bits.insert(bit);
-            next = bit + 1;
+            next = u128::from(bit) + 1;
         }
         Ok(FeatureSet { bits })
     }

@@ -12,6 +12,7 @@ use core::ops::RangeInclusive;
 
 /// One record of a stream, kept as raw bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TlvRecord {
     pub typ: u64,
     pub value: Vec<u8>,
