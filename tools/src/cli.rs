@@ -168,13 +168,20 @@ fn run_extract(
     } else {
         specs.iter().map(|p| resolve(repo_root, p)).collect()
     };
+    let implemented = |name: &str| sidepool_reference::messages::ALL.iter().any(|r| r.name == name);
     let mut messages = Vec::new();
     for p in &specs {
         let (m, notes) = extract::parse_messages(&docs::read(p)?);
         for n in notes {
+            if implemented_only && !n.message.as_deref().is_some_and(implemented) {
+                continue;
+            }
             println!("note: {}:{}: {}", docs::rel(repo_root, p), n.line, n.text);
         }
         messages.extend(m);
+    }
+    if implemented_only {
+        messages.retain(|m| implemented(&m.name));
     }
     if tables {
         print!("{}", extract::render_tables(&messages));

@@ -46,6 +46,8 @@ pub struct SpecMessage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseNote {
     pub line: usize,
+    /// The message being parsed, when there is one.
+    pub message: Option<String>,
     pub text: String,
 }
 
@@ -106,7 +108,11 @@ pub fn parse_messages(source: &str) -> (Vec<SpecMessage>, Vec<ParseNote>) {
                     messages.extend(current.take());
                     match u16::try_from(id) {
                         Ok(sub_id) => current = Some(SpecMessage { name, sub_id, line: n, tlvs: Vec::new() }),
-                        Err(_) => notes.push(ParseNote { line: n, text: format!("message id {id} does not fit 16 bits") }),
+                        Err(_) => notes.push(ParseNote {
+                            line: n,
+                            message: Some(name),
+                            text: format!("message id {id} does not fit 16 bits"),
+                        }),
                     }
                     in_tlvs = false;
                     continue;
@@ -115,7 +121,11 @@ pub fn parse_messages(source: &str) -> (Vec<SpecMessage>, Vec<ParseNote>) {
             if let Some(rest) = trimmed.strip_prefix("2.") {
                 if rest.trim() == "TLVs:" {
                     if current.is_none() {
-                        notes.push(ParseNote { line: n, text: "a TLV list with no `1.  `name` (id)` line before it".into() });
+                        notes.push(ParseNote {
+                            line: n,
+                            message: None,
+                            text: "a TLV list with no `1.  `name` (id)` line before it".into(),
+                        });
                     }
                     in_tlvs = true;
                     continue;
@@ -140,7 +150,11 @@ pub fn parse_messages(source: &str) -> (Vec<SpecMessage>, Vec<ParseNote>) {
             tlv.length_text = Some(rest.trim().to_string());
             tlv.length = parse_length(rest);
             if tlv.length.is_none() {
-                notes.push(ParseNote { line: n, text: format!("{}: cannot parse length {:?}", tlv.name, rest.trim()) });
+                notes.push(ParseNote {
+                    line: n,
+                    message: Some(msg.name.clone()),
+                    text: format!("{}: cannot parse length {:?}", tlv.name, rest.trim()),
+                });
             }
         } else if trimmed == "- Required." {
             tlv.required = Some(true);
@@ -297,18 +311,22 @@ pub fn diff_vectors(spec: &[SpecMessage], fields: &[MessageFields]) -> Vec<Diffe
     out
 }
 
-/// TLV numbering gaps inside a message (informational: the spec may skip types).
+/// Even TLV types skipped inside a message's numbering (informational: the spec
+/// may leave types unassigned). Only types within the message's reserved range count.
 pub fn gaps(messages: &[SpecMessage]) -> Vec<String> {
     let mut out = Vec::new();
     for m in messages {
-        let mut types: Vec<u64> = m.tlvs.iter().map(|t| t.typ).collect();
+        let base = u64::from(m.sub_id) * 100;
+        let mut types: Vec<u64> = m.tlvs.iter().map(|t| t.typ).filter(|t| (base..=base + 99).contains(t)).collect();
         types.sort_unstable();
         for w in types.windows(2) {
             if let [a, b] = w {
-                let mut t = a + 2;
-                while t < *b {
-                    out.push(format!("{}: even type {} is skipped (between {} and {})", m.name, t, a, b));
-                    t += 2;
+                let first = a + 2 - (a % 2);
+                let last = if b % 2 == 0 { b - 2 } else { b - 1 };
+                if first == last {
+                    out.push(format!("{}: even type {first} is skipped (between {a} and {b})", m.name));
+                } else if first < last {
+                    out.push(format!("{}: even types {first}..={last} are skipped (between {a} and {b})", m.name));
                 }
             }
         }
