@@ -245,7 +245,7 @@ fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) ->
                 what.push(format!("length {:?} -> {:?}", t.length_text.as_deref().unwrap_or("-"), nt.length_text.as_deref().unwrap_or("-")));
             }
             if nt.required != t.required {
-                what.push(format!("required {:?} -> {:?}", t.required, nt.required));
+                what.push(format!("{} -> {}", marker(t.required), marker(nt.required)));
             }
             if !what.is_empty() {
                 let nums: Vec<u64> = if nt.typ != t.typ { vec![t.typ] } else { Vec::new() };
@@ -264,6 +264,14 @@ fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) ->
         }
     }
     out
+}
+
+fn marker(required: Option<bool>) -> &'static str {
+    match required {
+        Some(true) => "required",
+        Some(false) => "optional",
+        None => "unmarked",
+    }
 }
 
 /// Compares `edited` against the pinned text of document `number`.

@@ -79,7 +79,7 @@ fn continue_quote(first: &str, following: &[&str]) -> (String, bool) {
 pub fn scan_paths(repo_root: &Path, paths: &[PathBuf]) -> Result<Vec<Quote>, String> {
     let mut out = Vec::new();
     for p in paths {
-        let p = if p.is_absolute() { p.clone() } else { repo_root.join(p) };
+        let p = if p.is_absolute() || p.exists() { p.clone() } else { repo_root.join(p) };
         if !p.exists() {
             return Err(format!("no such path: {}", p.display()));
         }
