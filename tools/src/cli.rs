@@ -92,13 +92,28 @@ pub fn run(cmd: &SpecCommand, repo_root: &Path) -> i32 {
     let result = match cmd {
         SpecCommand::Requirements { write, check } => run_requirements(repo_root, *write, *check),
         SpecCommand::Quotes { paths } => run_quotes(repo_root, paths),
-        SpecCommand::Extract { specs, implemented_only, allow, vectors, tables } => {
-            run_extract(repo_root, specs, *implemented_only, allow.as_deref(), vectors.as_deref(), *tables)
+        SpecCommand::Extract {
+            specs,
+            implemented_only,
+            allow,
+            vectors,
+            tables,
+        } => run_extract(
+            repo_root,
+            specs,
+            *implemented_only,
+            allow.as_deref(),
+            vectors.as_deref(),
+            *tables,
+        ),
+        SpecCommand::Coverage {
+            markdown,
+            json,
+            no_fail,
+        } => run_coverage(repo_root, markdown.as_deref(), json.as_deref(), *no_fail),
+        SpecCommand::Impact { spec, doc, json } => {
+            run_impact(repo_root, spec, doc, json.as_deref())
         }
-        SpecCommand::Coverage { markdown, json, no_fail } => {
-            run_coverage(repo_root, markdown.as_deref(), json.as_deref(), *no_fail)
-        }
-        SpecCommand::Impact { spec, doc, json } => run_impact(repo_root, spec, doc, json.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -114,9 +129,17 @@ fn run_requirements(repo_root: &Path, write: bool, check: bool) -> Result<i32, S
     let text = requirements::render(&file)?;
     let path = repo_root.join(requirements::REQUIREMENTS_FILE);
     for (doc, c) in &file.counts {
-        let reqs: Vec<String> = c.requirements.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        let reqs: Vec<String> = c
+            .requirements
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect();
         let kws: Vec<String> = c.keywords.iter().map(|(l, n)| format!("{l} {n}")).collect();
-        println!("{doc}: entries {} | keywords {}", reqs.join(", "), kws.join(", "));
+        println!(
+            "{doc}: entries {} | keywords {}",
+            reqs.join(", "),
+            kws.join(", ")
+        );
     }
     println!(
         "{} entries ({} normative), {} non-normative blocks",
@@ -130,7 +153,10 @@ fn run_requirements(repo_root: &Path, write: bool, check: bool) -> Result<i32, S
     } else if check {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != text {
-            println!("{} differs from the generator's output; run `spec requirements --write`", path.display());
+            println!(
+                "{} differs from the generator's output; run `spec requirements --write`",
+                path.display()
+            );
             return Ok(1);
         }
         println!("{} is up to date", path.display());
@@ -139,7 +165,11 @@ fn run_requirements(repo_root: &Path, write: bool, check: bool) -> Result<i32, S
 }
 
 fn default_quote_paths(repo_root: &Path) -> Vec<PathBuf> {
-    quotes::DEFAULT_PATHS.iter().map(|p| repo_root.join(p)).filter(|p| p.exists()).collect()
+    quotes::DEFAULT_PATHS
+        .iter()
+        .map(|p| repo_root.join(p))
+        .filter(|p| p.exists())
+        .collect()
 }
 
 fn run_quotes(repo_root: &Path, paths: &[PathBuf]) -> Result<i32, String> {
@@ -164,11 +194,17 @@ fn run_extract(
     tables: bool,
 ) -> Result<i32, String> {
     let specs: Vec<PathBuf> = if specs.is_empty() {
-        vec![repo_root.join(docs::SPEC_DIR).join("10-peerswap-in-sidepool.md")]
+        vec![repo_root
+            .join(docs::SPEC_DIR)
+            .join("10-peerswap-in-sidepool.md")]
     } else {
         specs.iter().map(|p| resolve(repo_root, p)).collect()
     };
-    let implemented = |name: &str| sidepool_reference::messages::ALL.iter().any(|r| r.name == name);
+    let implemented = |name: &str| {
+        sidepool_reference::messages::ALL
+            .iter()
+            .any(|r| r.name == name)
+    };
     let mut messages = Vec::new();
     for p in &specs {
         let (m, notes) = extract::parse_messages(&docs::read(p)?);
@@ -186,11 +222,20 @@ fn run_extract(
     if tables {
         print!("{}", extract::render_tables(&messages));
     }
-    let allow_path = allow.map(|a| resolve(repo_root, a)).unwrap_or_else(|| repo_root.join(extract::ALLOW_FILE));
-    let allow = if allow_path.exists() { AllowList::parse(&docs::read(&allow_path)?)? } else { AllowList::default() };
-    let errata = std::fs::read_to_string(repo_root.join(docs::SPEC_DIR).join("ERRATA.md")).unwrap_or_default();
+    let allow_path = allow
+        .map(|a| resolve(repo_root, a))
+        .unwrap_or_else(|| repo_root.join(extract::ALLOW_FILE));
+    let allow = if allow_path.exists() {
+        AllowList::parse(&docs::read(&allow_path)?)?
+    } else {
+        AllowList::default()
+    };
+    let errata = std::fs::read_to_string(repo_root.join(docs::SPEC_DIR).join("ERRATA.md"))
+        .unwrap_or_default();
 
-    let vdir = vectors_dir.map(|v| resolve(repo_root, v)).unwrap_or_else(|| repo_root.join(vectors::VECTORS_DIR));
+    let vdir = vectors_dir
+        .map(|v| resolve(repo_root, v))
+        .unwrap_or_else(|| repo_root.join(vectors::VECTORS_DIR));
     let (loaded, errors) = vectors::load_dir(repo_root, &vdir);
     for e in &errors {
         println!("warning: {e}");
@@ -198,14 +243,21 @@ fn run_extract(
     let fields: Vec<_> = loaded.iter().flat_map(vectors::message_fields).collect();
 
     let mut diffs = extract::self_check(&messages);
-    diffs.extend(extract::diff_reference(&messages, sidepool_reference::messages::ALL, implemented_only));
+    diffs.extend(extract::diff_reference(
+        &messages,
+        sidepool_reference::messages::ALL,
+        implemented_only,
+    ));
     diffs.extend(extract::diff_vectors(&messages, &fields));
     for g in extract::gaps(&messages) {
         println!("info: {g}");
     }
     for r in sidepool_reference::messages::ALL {
         if !messages.iter().any(|m| m.name == r.name) {
-            println!("info: reference message {} ({}) is not defined in the given spec(s)", r.name, r.sub_id);
+            println!(
+                "info: reference message {} ({}) is not defined in the given spec(s)",
+                r.name, r.sub_id
+            );
         }
     }
     let mut unexplained = 0;
@@ -214,7 +266,10 @@ fn run_extract(
             Some(a) => {
                 println!("allowed [{}] {} ({})", a.errata, d.text, d.key);
                 if !errata.contains(&format!("## {} ", a.errata)) {
-                    println!("warning: allow-list entry {} cites {}, which ERRATA.md does not define", a.key, a.errata);
+                    println!(
+                        "warning: allow-list entry {} cites {}, which ERRATA.md does not define",
+                        a.key, a.errata
+                    );
                 }
             }
             None => {
@@ -225,7 +280,10 @@ fn run_extract(
     }
     for a in &allow.allow {
         if !diffs.iter().any(|d| d.key == a.key) {
-            println!("warning: allow-list entry {} ({}) matches no difference", a.key, a.errata);
+            println!(
+                "warning: allow-list entry {} ({}) matches no difference",
+                a.key, a.errata
+            );
         }
     }
     println!(
@@ -255,27 +313,57 @@ fn corpus(repo_root: &Path) -> Result<Corpus, String> {
     warnings.extend(w2);
     let covers = vecs.iter().flat_map(vectors::vector_covers).collect();
     let cases = case_files.iter().flat_map(vectors::cases).collect();
-    let mut grep_files: Vec<(String, String)> =
-        vecs.iter().chain(case_files.iter()).map(|l| (l.file.clone(), l.text.clone())).collect();
+    let mut grep_files: Vec<(String, String)> = vecs
+        .iter()
+        .chain(case_files.iter())
+        .map(|l| (l.file.clone(), l.text.clone()))
+        .collect();
     for p in default_quote_paths(repo_root) {
         for f in docs::walk(&p, &[".rs"]) {
             grep_files.push((docs::rel(repo_root, &f), docs::read(&f)?));
         }
     }
-    Ok(Corpus { quotes, covers, cases, grep_files, warnings })
+    Ok(Corpus {
+        quotes,
+        covers,
+        cases,
+        grep_files,
+        warnings,
+    })
 }
 
-fn run_coverage(repo_root: &Path, md: Option<&Path>, json: Option<&Path>, no_fail: bool) -> Result<i32, String> {
-    let index = requirements::load(repo_root)?;
+fn run_coverage(
+    repo_root: &Path,
+    md: Option<&Path>,
+    json: Option<&Path>,
+    no_fail: bool,
+) -> Result<i32, String> {
+    let index = if repo_root.join(requirements::REQUIREMENTS_FILE).exists() {
+        requirements::load(repo_root)?
+    } else {
+        println!(
+            "warning: no {}; using the index generated from the pinned texts",
+            requirements::REQUIREMENTS_FILE
+        );
+        requirements::generate(repo_root)?
+    };
     let spec = SpecSet::load(repo_root)?;
     let c = corpus(repo_root)?;
     for w in &c.warnings {
         println!("warning: {w}");
     }
     let checked = quotes::check_all(&spec, &c.quotes);
-    let errata = std::fs::read_to_string(repo_root.join(docs::SPEC_DIR).join("ERRATA.md")).unwrap_or_default();
+    let errata = std::fs::read_to_string(repo_root.join(docs::SPEC_DIR).join("ERRATA.md"))
+        .unwrap_or_default();
     let waivers = coverage::parse_waivers(&errata);
-    let report = coverage::compute(&spec, &index.requirements, &checked, &c.covers, &c.cases, &waivers);
+    let report = coverage::compute(
+        &spec,
+        &index.requirements,
+        &checked,
+        &c.covers,
+        &c.cases,
+        &waivers,
+    );
     if let Some(p) = md {
         write_file(p, &coverage::markdown(&report))?;
     }
@@ -288,7 +376,12 @@ fn run_coverage(repo_root: &Path, md: Option<&Path>, json: Option<&Path>, no_fai
     Ok(i32::from(fail && !no_fail))
 }
 
-fn run_impact(repo_root: &Path, spec: &Path, doc: &str, json: Option<&Path>) -> Result<i32, String> {
+fn run_impact(
+    repo_root: &Path,
+    spec: &Path,
+    doc: &str,
+    json: Option<&Path>,
+) -> Result<i32, String> {
     let edited = docs::read(&resolve(repo_root, spec))?;
     let c = corpus(repo_root)?;
     let inputs = impact::Inputs {

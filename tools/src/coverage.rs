@@ -26,14 +26,20 @@ pub fn requirement_span(spec: &SpecSet, r: &Requirement) -> Option<(usize, usize
     let own = Pattern::new(&r.quote);
     let k = own.segments.len();
     let full = Pattern::new(&r.quote_with_context());
-    let m = doc.find(&full).into_iter().next().or_else(|| doc.find(&own).into_iter().next())?;
+    let m = doc
+        .find(&full)
+        .into_iter()
+        .next()
+        .or_else(|| doc.find(&own).into_iter().next())?;
     let spans = m.spans.get(m.spans.len().saturating_sub(k)..)?;
     Some((spans.first()?.0, spans.last()?.1))
 }
 
 /// Spans of every requirement (those that could be located).
 pub fn requirement_spans(spec: &SpecSet, reqs: &[Requirement]) -> HashMap<String, (usize, usize)> {
-    reqs.iter().filter_map(|r| Some((r.id.clone(), requirement_span(spec, r)?))).collect()
+    reqs.iter()
+        .filter_map(|r| Some((r.id.clone(), requirement_span(spec, r)?)))
+        .collect()
 }
 
 fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
@@ -49,11 +55,15 @@ fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
 /// Whether a checked quote matches requirement `r` (whose span is `span`).
 pub fn quote_matches(c: &Checked, r: &Requirement, span: (usize, usize)) -> bool {
     let number = r.document.trim_start_matches("SIDEPOOL-");
-    if crate::docs::doc(&c.quote.doc).map(|d| d.number) != crate::docs::doc(number).map(|d| d.number) {
+    if crate::docs::doc(&c.quote.doc).map(|d| d.number)
+        != crate::docs::doc(number).map(|d| d.number)
+    {
         return false;
     }
     match &c.verdict {
-        Verdict::Matched(ms) => ms.iter().any(|m| m.spans.iter().any(|s| overlaps(*s, span))),
+        Verdict::Matched(ms) => ms
+            .iter()
+            .any(|m| m.spans.iter().any(|s| overlaps(*s, span))),
         _ => false,
     }
 }
@@ -83,7 +93,9 @@ pub fn parse_waivers(errata: &str) -> Vec<Waiver> {
             entry = h.split_whitespace().next().unwrap_or_default().to_string();
             continue;
         }
-        let Some(pos) = line.find("Waives:") else { continue };
+        let Some(pos) = line.find("Waives:") else {
+            continue;
+        };
         let rest = line.get(pos + "Waives:".len()..).unwrap_or_default();
         for tok in rest.split([',', ' ', '`', '*']).filter(|t| !t.is_empty()) {
             if tok.starts_with("sp") {
@@ -93,7 +105,10 @@ pub fn parse_waivers(errata: &str) -> Vec<Waiver> {
                 } else {
                     tok.trim_end_matches('.').to_string()
                 };
-                out.push(Waiver { errata: entry.clone(), pattern });
+                out.push(Waiver {
+                    errata: entry.clone(),
+                    pattern,
+                });
             }
         }
     }
@@ -187,7 +202,10 @@ pub fn compute(
             .filter(|c| c.all_ids().iter().any(|i| i == &r.id))
             .map(|c| format!("{} ({})", c.file, c.id))
             .collect();
-        let waived_by = waivers.iter().find(|w| w.applies(&r.id)).map(|w| w.errata.clone());
+        let waived_by = waivers
+            .iter()
+            .find(|w| w.applies(&r.id))
+            .map(|w| w.errata.clone());
         out.push(ReqCoverage {
             id: r.id.clone(),
             document: r.document.clone(),
@@ -224,8 +242,16 @@ pub fn compute(
     let known: std::collections::HashSet<&str> = reqs.iter().map(|r| r.id.as_str()).collect();
     let mut unknown: Vec<String> = covers
         .iter()
-        .flat_map(|c| c.ids.iter().map(move |i| format!("{i} (in {} {})", c.file, c.at)))
-        .chain(cases.iter().flat_map(|c| c.all_ids().into_iter().map(move |i| format!("{i} (in {} case {})", c.file, c.id))))
+        .flat_map(|c| {
+            c.ids
+                .iter()
+                .map(move |i| format!("{i} (in {} {})", c.file, c.at))
+        })
+        .chain(cases.iter().flat_map(|c| {
+            c.all_ids()
+                .into_iter()
+                .map(move |i| format!("{i} (in {} case {})", c.file, c.id))
+        }))
         .filter(|s| !known.contains(s.split(' ').next().unwrap_or_default()))
         .collect();
     unknown.extend(
@@ -234,8 +260,17 @@ pub fn compute(
             .filter(|w| !reqs.iter().any(|r| w.applies(&r.id)))
             .map(|w| format!("{} (waived by {})", w.pattern, w.errata)),
     );
-    let failing = out.iter().filter(|c| c.level.is_absolute() && !c.complete()).map(|c| c.id.clone()).collect();
-    CoverageReport { totals, requirements: out, unknown_ids: unknown, failing }
+    let failing = out
+        .iter()
+        .filter(|c| c.level.is_absolute() && !c.complete())
+        .map(|c| c.id.clone())
+        .collect();
+    CoverageReport {
+        totals,
+        requirements: out,
+        unknown_ids: unknown,
+        failing,
+    }
 }
 
 fn cell(v: &[String]) -> String {
@@ -254,10 +289,20 @@ pub fn markdown(r: &CoverageReport) -> String {
     for (l, t) in &r.totals {
         s.push_str(&format!(
             "| {l} | {} | {} ({}%) | {} ({}%) | {} ({}%) | {} |\n",
-            t.total, t.quoted, t.quoted_pct, t.tested, t.tested_pct, t.complete, t.complete_pct, t.waived
+            t.total,
+            t.quoted,
+            t.quoted_pct,
+            t.tested,
+            t.tested_pct,
+            t.complete,
+            t.complete_pct,
+            t.waived
         ));
     }
-    s.push_str(&format!("\n{} MUST / MUST NOT requirements are neither complete nor waived.\n", r.failing.len()));
+    s.push_str(&format!(
+        "\n{} MUST / MUST NOT requirements are neither complete nor waived.\n",
+        r.failing.len()
+    ));
     if !r.unknown_ids.is_empty() {
         s.push_str("\n## Unknown requirement ids\n\n");
         for u in &r.unknown_ids {
@@ -292,7 +337,10 @@ pub fn summary(r: &CoverageReport) -> String {
     for u in &r.unknown_ids {
         s.push_str(&format!("unknown requirement id: {u}\n"));
     }
-    s.push_str(&format!("{} MUST / MUST NOT requirements lack a code quote or a covering test and are not waived\n", r.failing.len()));
+    s.push_str(&format!(
+        "{} MUST / MUST NOT requirements lack a code quote or a covering test and are not waived\n",
+        r.failing.len()
+    ));
     s
 }
 
@@ -306,9 +354,18 @@ mod tests {
         assert_eq!(
             w,
             vec![
-                Waiver { errata: "E-70".into(), pattern: "sp10.fail-path.1".into() },
-                Waiver { errata: "E-70".into(), pattern: "sp10.success-path.*".into() },
-                Waiver { errata: "E-71".into(), pattern: "sp01.x.2".into() },
+                Waiver {
+                    errata: "E-70".into(),
+                    pattern: "sp10.fail-path.1".into()
+                },
+                Waiver {
+                    errata: "E-70".into(),
+                    pattern: "sp10.success-path.*".into()
+                },
+                Waiver {
+                    errata: "E-71".into(),
+                    pattern: "sp01.x.2".into()
+                },
             ]
         );
         assert!(w[1].applies("sp10.success-path.3"));

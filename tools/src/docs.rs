@@ -17,11 +17,26 @@ impl DocInfo {
 }
 
 pub const DOCS: &[DocInfo] = &[
-    DocInfo { number: "01", file: "01-overview-and-conventions.md" },
-    DocInfo { number: "02", file: "02-transactions.md" },
-    DocInfo { number: "04", file: "04-swap-party.md" },
-    DocInfo { number: "06", file: "06-htlcs.md" },
-    DocInfo { number: "10", file: "10-peerswap-in-sidepool.md" },
+    DocInfo {
+        number: "01",
+        file: "01-overview-and-conventions.md",
+    },
+    DocInfo {
+        number: "02",
+        file: "02-transactions.md",
+    },
+    DocInfo {
+        number: "04",
+        file: "04-swap-party.md",
+    },
+    DocInfo {
+        number: "06",
+        file: "06-htlcs.md",
+    },
+    DocInfo {
+        number: "10",
+        file: "10-peerswap-in-sidepool.md",
+    },
 ];
 
 /// The directory holding the pinned texts.
@@ -30,7 +45,11 @@ pub const SPEC_DIR: &str = "spec-mirror";
 /// Looks a document up by number ("10", "1", "SIDEPOOL-10").
 pub fn doc(number: &str) -> Option<&'static DocInfo> {
     let n = number.trim().trim_start_matches("SIDEPOOL-");
-    let n = if n.len() == 1 { format!("0{n}") } else { n.to_string() };
+    let n = if n.len() == 1 {
+        format!("0{n}")
+    } else {
+        n.to_string()
+    };
     DOCS.iter().find(|d| d.number == n)
 }
 
@@ -52,7 +71,9 @@ pub fn walk(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
         return vec![dir.to_path_buf()];
     }
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().to_string();
@@ -71,5 +92,8 @@ pub fn walk(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
 
 /// A path relative to `root` when it is under it, for stable output.
 pub fn rel(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
 }

@@ -107,7 +107,14 @@ pub fn parse_messages(source: &str) -> (Vec<SpecMessage>, Vec<ParseNote>) {
                 if let Some((name, id)) = name_and_number(rest) {
                     messages.extend(current.take());
                     match u16::try_from(id) {
-                        Ok(sub_id) => current = Some(SpecMessage { name, sub_id, line: n, tlvs: Vec::new() }),
+                        Ok(sub_id) => {
+                            current = Some(SpecMessage {
+                                name,
+                                sub_id,
+                                line: n,
+                                tlvs: Vec::new(),
+                            })
+                        }
                         Err(_) => notes.push(ParseNote {
                             line: n,
                             message: Some(name),
@@ -138,14 +145,25 @@ pub fn parse_messages(source: &str) -> (Vec<SpecMessage>, Vec<ParseNote>) {
         if !in_tlvs {
             continue;
         }
-        let Some(msg) = current.as_mut() else { continue };
+        let Some(msg) = current.as_mut() else {
+            continue;
+        };
         if let Some(rest) = trimmed.strip_prefix("* ") {
             if let Some((name, typ)) = name_and_number(rest) {
-                msg.tlvs.push(SpecTlv { name, typ, length: None, length_text: None, required: None, line: n });
+                msg.tlvs.push(SpecTlv {
+                    name,
+                    typ,
+                    length: None,
+                    length_text: None,
+                    required: None,
+                    line: n,
+                });
             }
             continue;
         }
-        let Some(tlv) = msg.tlvs.last_mut() else { continue };
+        let Some(tlv) = msg.tlvs.last_mut() else {
+            continue;
+        };
         if let Some(rest) = trimmed.strip_prefix("- Length:") {
             tlv.length_text = Some(rest.trim().to_string());
             tlv.length = parse_length(rest);
@@ -223,14 +241,33 @@ pub fn self_check(messages: &[SpecMessage]) -> Vec<Difference> {
                 diff(
                     &mut out,
                     format!("{}.{}.reserved-range", m.name, t.name),
-                    format!("spec line {}: {} type {} is outside {}'s range {}..={}", t.line, t.name, t.typ, m.name, base, base + 99),
+                    format!(
+                        "spec line {}: {} type {} is outside {}'s range {}..={}",
+                        t.line,
+                        t.name,
+                        t.typ,
+                        m.name,
+                        base,
+                        base + 99
+                    ),
                 );
             }
             if !seen.insert(t.typ) {
-                diff(&mut out, format!("{}.{}.duplicate-type", m.name, t.name), format!("spec line {}: type {} appears twice in {}", t.line, t.typ, m.name));
+                diff(
+                    &mut out,
+                    format!("{}.{}.duplicate-type", m.name, t.name),
+                    format!(
+                        "spec line {}: type {} appears twice in {}",
+                        t.line, t.typ, m.name
+                    ),
+                );
             }
             if t.length.is_none() {
-                diff(&mut out, format!("{}.{}.length-unparsed", m.name, t.name), format!("spec line {}: {} has no parsable Length", t.line, t.name));
+                diff(
+                    &mut out,
+                    format!("{}.{}.length-unparsed", m.name, t.name),
+                    format!("spec line {}: {} has no parsable Length", t.line, t.name),
+                );
             }
         }
     }
@@ -239,29 +276,68 @@ pub fn self_check(messages: &[SpecMessage]) -> Vec<Difference> {
 
 /// Diffs the spec tables against reference definitions. Reference messages the
 /// spec does not define are not differences (they live in other documents).
-pub fn diff_reference(spec: &[SpecMessage], reference: &[MessageDef], implemented_only: bool) -> Vec<Difference> {
+pub fn diff_reference(
+    spec: &[SpecMessage],
+    reference: &[MessageDef],
+    implemented_only: bool,
+) -> Vec<Difference> {
     let mut out = Vec::new();
     for m in spec {
         let Some(r) = reference.iter().find(|r| r.name == m.name) else {
             if !implemented_only {
-                diff(&mut out, format!("{}.missing-in-reference", m.name), format!("spec line {}: message {} ({}) is not in the reference", m.line, m.name, m.sub_id));
+                diff(
+                    &mut out,
+                    format!("{}.missing-in-reference", m.name),
+                    format!(
+                        "spec line {}: message {} ({}) is not in the reference",
+                        m.line, m.name, m.sub_id
+                    ),
+                );
             }
             continue;
         };
         if r.sub_id != m.sub_id {
-            diff(&mut out, format!("{}.sub-id", m.name), format!("{}: spec sub-id {}, reference {}", m.name, m.sub_id, r.sub_id));
+            diff(
+                &mut out,
+                format!("{}.sub-id", m.name),
+                format!(
+                    "{}: spec sub-id {}, reference {}",
+                    m.name, m.sub_id, r.sub_id
+                ),
+            );
         }
         for t in &m.tlvs {
             let Some(rt) = r.tlvs.iter().find(|x| x.name == t.name) else {
-                diff(&mut out, format!("{}.{}.missing-in-reference", m.name, t.name), format!("spec line {}: {}.{} ({}) is not in the reference", t.line, m.name, t.name, t.typ));
+                diff(
+                    &mut out,
+                    format!("{}.{}.missing-in-reference", m.name, t.name),
+                    format!(
+                        "spec line {}: {}.{} ({}) is not in the reference",
+                        t.line, m.name, t.name, t.typ
+                    ),
+                );
                 continue;
             };
             if rt.typ != t.typ {
-                diff(&mut out, format!("{}.{}.type", m.name, t.name), format!("{}.{}: spec type {}, reference {}", m.name, t.name, t.typ, rt.typ));
+                diff(
+                    &mut out,
+                    format!("{}.{}.type", m.name, t.name),
+                    format!(
+                        "{}.{}: spec type {}, reference {}",
+                        m.name, t.name, t.typ, rt.typ
+                    ),
+                );
             }
             if let Some(len) = t.length {
                 if len != rt.length {
-                    diff(&mut out, format!("{}.{}.length", m.name, t.name), format!("{}.{}: spec length {}, reference {}", m.name, t.name, len, rt.length));
+                    diff(
+                        &mut out,
+                        format!("{}.{}.length", m.name, t.name),
+                        format!(
+                            "{}.{}: spec length {}, reference {}",
+                            m.name, t.name, len, rt.length
+                        ),
+                    );
                 }
             }
             match t.required {
@@ -286,7 +362,14 @@ pub fn diff_reference(spec: &[SpecMessage], reference: &[MessageDef], implemente
         }
         for rt in r.tlvs {
             if !m.tlvs.iter().any(|t| t.name == rt.name) {
-                diff(&mut out, format!("{}.{}.missing-in-spec", m.name, rt.name), format!("{}.{} ({}) is in the reference but not in the spec", m.name, rt.name, rt.typ));
+                diff(
+                    &mut out,
+                    format!("{}.{}.missing-in-spec", m.name, rt.name),
+                    format!(
+                        "{}.{} ({}) is in the reference but not in the spec",
+                        m.name, rt.name, rt.typ
+                    ),
+                );
             }
         }
     }
@@ -297,13 +380,18 @@ pub fn diff_reference(spec: &[SpecMessage], reference: &[MessageDef], implemente
 pub fn diff_vectors(spec: &[SpecMessage], fields: &[MessageFields]) -> Vec<Difference> {
     let mut out = Vec::new();
     for f in fields {
-        let Some(m) = spec.iter().find(|m| m.name == f.message) else { continue };
+        let Some(m) = spec.iter().find(|m| m.name == f.message) else {
+            continue;
+        };
         for name in &f.fields {
             if !m.tlvs.iter().any(|t| &t.name == name) {
                 diff(
                     &mut out,
                     format!("{}.{}.unknown-in-vectors", f.message, name),
-                    format!("{} ({}): field {} is not a TLV of {} in the spec", f.file, f.at, name, f.message),
+                    format!(
+                        "{} ({}): field {} is not a TLV of {} in the spec",
+                        f.file, f.at, name, f.message
+                    ),
                 );
             }
         }
@@ -317,16 +405,27 @@ pub fn gaps(messages: &[SpecMessage]) -> Vec<String> {
     let mut out = Vec::new();
     for m in messages {
         let base = u64::from(m.sub_id) * 100;
-        let mut types: Vec<u64> = m.tlvs.iter().map(|t| t.typ).filter(|t| (base..=base + 99).contains(t)).collect();
+        let mut types: Vec<u64> = m
+            .tlvs
+            .iter()
+            .map(|t| t.typ)
+            .filter(|t| (base..=base + 99).contains(t))
+            .collect();
         types.sort_unstable();
         for w in types.windows(2) {
             if let [a, b] = w {
                 let first = a + 2 - (a % 2);
                 let last = if b % 2 == 0 { b - 2 } else { b - 1 };
                 if first == last {
-                    out.push(format!("{}: even type {first} is skipped (between {a} and {b})", m.name));
+                    out.push(format!(
+                        "{}: even type {first} is skipped (between {a} and {b})",
+                        m.name
+                    ));
                 } else if first < last {
-                    out.push(format!("{}: even types {first}..={last} are skipped (between {a} and {b})", m.name));
+                    out.push(format!(
+                        "{}: even types {first}..={last} are skipped (between {a} and {b})",
+                        m.name
+                    ));
                 }
             }
         }
@@ -350,7 +449,10 @@ pub fn render_tables(messages: &[SpecMessage]) -> String {
                 Some(false) => "optional",
                 None => "UNMARKED",
             };
-            s.push_str(&format!("  {:<40} {:>7}  length {:<12} {}\n", t.name, t.typ, len, req));
+            s.push_str(&format!(
+                "  {:<40} {:>7}  length {:<12} {}\n",
+                t.name, t.typ, len, req
+            ));
         }
     }
     s
@@ -363,8 +465,14 @@ mod tests {
     #[test]
     fn lengths() {
         assert_eq!(parse_length(" 16"), Some(Length::Exact(16)));
-        assert_eq!(parse_length("N, 1 <= N <= 255"), Some(Length::Range { min: 1, max: 255 }));
-        assert_eq!(parse_length("1 <= N <= 16384"), Some(Length::Range { min: 1, max: 16384 }));
+        assert_eq!(
+            parse_length("N, 1 <= N <= 255"),
+            Some(Length::Range { min: 1, max: 255 })
+        );
+        assert_eq!(
+            parse_length("1 <= N <= 16384"),
+            Some(Length::Range { min: 1, max: 16384 })
+        );
         assert_eq!(parse_length("Variable."), Some(Length::Variable));
         assert_eq!(parse_length("lots"), None);
     }

@@ -84,11 +84,18 @@ fn scope_for(doc: &DocInfo) -> Scope {
         .iter()
         .find(|s| s.doc == doc.number)
         .copied()
-        .unwrap_or(Scope { doc: doc.number, include: &[], exclude: &[] })
+        .unwrap_or(Scope {
+            doc: doc.number,
+            include: &[],
+            exclude: &[],
+        })
 }
 
 fn numbers(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty()).map(str::to_string).collect()
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Numbers of `old` that `new` no longer has (as a multiset difference).
@@ -134,13 +141,21 @@ fn same(a: &Requirement, b: &Requirement) -> bool {
     a.quote == b.quote && a.context == b.context && a.level == b.level
 }
 
+/// (old index, new index, similarity) of a changed sentence.
+type Pair = (usize, usize, f64);
+
 /// Pairs old and new requirements: identical ones drop out, then the most
-/// similar remaining pairs (above the threshold) are "changed".
-fn pair(old: &[Requirement], new: &[Requirement]) -> (Vec<(usize, usize, f64)>, Vec<usize>, Vec<usize>) {
+/// similar remaining pairs (above the threshold) are "changed". Returns the
+/// pairs, the removed old indices and the added new indices.
+fn pair(old: &[Requirement], new: &[Requirement]) -> (Vec<Pair>, Vec<usize>, Vec<usize>) {
     let mut old_left: Vec<usize> = Vec::new();
     let mut new_used = vec![false; new.len()];
     for (i, o) in old.iter().enumerate() {
-        match new.iter().enumerate().position(|(j, n)| !new_used.get(j).copied().unwrap_or(true) && same(o, n)) {
+        match new
+            .iter()
+            .enumerate()
+            .position(|(j, n)| !new_used.get(j).copied().unwrap_or(true) && same(o, n))
+        {
             Some(j) => {
                 if let Some(u) = new_used.get_mut(j) {
                     *u = true;
@@ -149,7 +164,9 @@ fn pair(old: &[Requirement], new: &[Requirement]) -> (Vec<(usize, usize, f64)>, 
             None => old_left.push(i),
         }
     }
-    let new_left: Vec<usize> = (0..new.len()).filter(|j| !new_used.get(*j).copied().unwrap_or(true)).collect();
+    let new_left: Vec<usize> = (0..new.len())
+        .filter(|j| !new_used.get(*j).copied().unwrap_or(true))
+        .collect();
     let mut candidates = Vec::new();
     for &i in &old_left {
         for &j in &new_left {
@@ -204,8 +221,16 @@ fn touched_by_requirement(
         .filter(|c| c.all_ids().contains(&r.id))
         .map(|c| format!("{} ({})", c.file, c.id))
         .collect();
-    let numbers = nums.iter().flat_map(|n| grep_number(inputs.grep_files, n)).collect();
-    Touched { code, vectors, cases, numbers }
+    let numbers = nums
+        .iter()
+        .flat_map(|n| grep_number(inputs.grep_files, n))
+        .collect();
+    Touched {
+        code,
+        vectors,
+        cases,
+        numbers,
+    }
 }
 
 fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) -> Vec<TlvChange> {
@@ -216,12 +241,20 @@ fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) ->
         cases: Vec::new(),
         numbers: grep_word(inputs.grep_files, name)
             .into_iter()
-            .chain(nums.iter().flat_map(|n| grep_number(inputs.grep_files, &n.to_string())))
+            .chain(
+                nums.iter()
+                    .flat_map(|n| grep_number(inputs.grep_files, &n.to_string())),
+            )
             .collect(),
     };
     for m in old {
         let Some(nm) = new.iter().find(|x| x.name == m.name) else {
-            out.push(TlvChange { message: m.name.clone(), tlv: None, what: "message removed".into(), touched: touched(&m.name, &[]) });
+            out.push(TlvChange {
+                message: m.name.clone(),
+                tlv: None,
+                what: "message removed".into(),
+                touched: touched(&m.name, &[]),
+            });
             continue;
         };
         if nm.sub_id != m.sub_id {
@@ -234,7 +267,12 @@ fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) ->
         }
         for t in &m.tlvs {
             let Some(nt) = nm.tlvs.iter().find(|x| x.name == t.name) else {
-                out.push(TlvChange { message: m.name.clone(), tlv: Some(t.name.clone()), what: "TLV removed".into(), touched: touched(&t.name, &[]) });
+                out.push(TlvChange {
+                    message: m.name.clone(),
+                    tlv: Some(t.name.clone()),
+                    what: "TLV removed".into(),
+                    touched: touched(&t.name, &[]),
+                });
                 continue;
             };
             let mut what = Vec::new();
@@ -242,25 +280,48 @@ fn tlv_changes(old: &[SpecMessage], new: &[SpecMessage], inputs: &Inputs<'_>) ->
                 what.push(format!("type {} -> {}", t.typ, nt.typ));
             }
             if nt.length_text != t.length_text {
-                what.push(format!("length {:?} -> {:?}", t.length_text.as_deref().unwrap_or("-"), nt.length_text.as_deref().unwrap_or("-")));
+                what.push(format!(
+                    "length {:?} -> {:?}",
+                    t.length_text.as_deref().unwrap_or("-"),
+                    nt.length_text.as_deref().unwrap_or("-")
+                ));
             }
             if nt.required != t.required {
                 what.push(format!("{} -> {}", marker(t.required), marker(nt.required)));
             }
             if !what.is_empty() {
-                let nums: Vec<u64> = if nt.typ != t.typ { vec![t.typ] } else { Vec::new() };
-                out.push(TlvChange { message: m.name.clone(), tlv: Some(t.name.clone()), what: what.join(", "), touched: touched(&t.name, &nums) });
+                let nums: Vec<u64> = if nt.typ != t.typ {
+                    vec![t.typ]
+                } else {
+                    Vec::new()
+                };
+                out.push(TlvChange {
+                    message: m.name.clone(),
+                    tlv: Some(t.name.clone()),
+                    what: what.join(", "),
+                    touched: touched(&t.name, &nums),
+                });
             }
         }
         for nt in &nm.tlvs {
             if !m.tlvs.iter().any(|t| t.name == nt.name) {
-                out.push(TlvChange { message: m.name.clone(), tlv: Some(nt.name.clone()), what: format!("TLV added ({})", nt.typ), touched: Touched::default() });
+                out.push(TlvChange {
+                    message: m.name.clone(),
+                    tlv: Some(nt.name.clone()),
+                    what: format!("TLV added ({})", nt.typ),
+                    touched: Touched::default(),
+                });
             }
         }
     }
     for nm in new {
         if !old.iter().any(|m| m.name == nm.name) {
-            out.push(TlvChange { message: nm.name.clone(), tlv: None, what: format!("message added ({})", nm.sub_id), touched: Touched::default() });
+            out.push(TlvChange {
+                message: nm.name.clone(),
+                tlv: None,
+                what: format!("message added ({})", nm.sub_id),
+                touched: Touched::default(),
+            });
         }
     }
     out
@@ -285,8 +346,12 @@ pub fn impact(number: &str, edited: &str, inputs: &Inputs<'_>) -> Result<ImpactR
     let new_reqs: Vec<Requirement> = new_reqs.into_iter().filter(|r| r.normative).collect();
 
     let old_spec = SpecSet::load(inputs.repo_root)?;
-    let doc_quotes: Vec<quotes::Quote> =
-        inputs.quotes.iter().filter(|q| docs::doc(&q.doc).map(|d| d.number) == Some(doc.number)).cloned().collect();
+    let doc_quotes: Vec<quotes::Quote> = inputs
+        .quotes
+        .iter()
+        .filter(|q| docs::doc(&q.doc).map(|d| d.number) == Some(doc.number))
+        .cloned()
+        .collect();
     let old_checked = quotes::check_all(&old_spec, &doc_quotes);
     let new_spec = SpecSet::load(inputs.repo_root)?.with_text(doc.number, edited);
     let new_checked = quotes::check_all(&new_spec, &doc_quotes);
@@ -300,7 +365,9 @@ pub fn impact(number: &str, edited: &str, inputs: &Inputs<'_>) -> Result<ImpactR
     let (pairs, removed, added) = pair(&old_reqs, &new_reqs);
     let mut sentences = Vec::new();
     for (i, j, sim) in pairs {
-        let (Some(o), Some(n)) = (old_reqs.get(i), new_reqs.get(j)) else { continue };
+        let (Some(o), Some(n)) = (old_reqs.get(i), new_reqs.get(j)) else {
+            continue;
+        };
         let nums = changed_numbers(&o.quote, &n.quote);
         sentences.push(SentenceChange {
             kind: ChangeKind::Changed,
@@ -344,11 +411,21 @@ pub fn impact(number: &str, edited: &str, inputs: &Inputs<'_>) -> Result<ImpactR
     let (old_msgs, _) = extract::parse_messages(&pinned);
     let (new_msgs, _) = extract::parse_messages(edited);
     let tlvs = tlv_changes(&old_msgs, &new_msgs, inputs);
-    Ok(ImpactReport { document: doc.name(), sentences, tlvs, broken_quotes })
+    Ok(ImpactReport {
+        document: doc.name(),
+        sentences,
+        tlvs,
+        broken_quotes,
+    })
 }
 
 fn touched_text(t: &Touched, s: &mut String) {
-    let groups = [("code quote", &t.code), ("vector", &t.vectors), ("case", &t.cases), ("holds changed value", &t.numbers)];
+    let groups = [
+        ("code quote", &t.code),
+        ("vector", &t.vectors),
+        ("case", &t.cases),
+        ("holds changed value", &t.numbers),
+    ];
     let mut any = false;
     for (label, items) in groups {
         for i in items.iter() {
@@ -376,7 +453,10 @@ pub fn render(r: &ImpactReport) -> String {
                     c.new.as_deref().unwrap_or_default()
                 ));
                 if !c.changed_numbers.is_empty() {
-                    s.push_str(&format!("  numbers changed: {}\n", c.changed_numbers.join(", ")));
+                    s.push_str(&format!(
+                        "  numbers changed: {}\n",
+                        c.changed_numbers.join(", ")
+                    ));
                 }
             }
             ChangeKind::Removed => s.push_str(&format!(
@@ -395,7 +475,12 @@ pub fn render(r: &ImpactReport) -> String {
         }
     }
     for t in &r.tlvs {
-        s.push_str(&format!("TLV {}{}: {}\n", t.message, t.tlv.as_ref().map(|n| format!(".{n}")).unwrap_or_default(), t.what));
+        s.push_str(&format!(
+            "TLV {}{}: {}\n",
+            t.message,
+            t.tlv.as_ref().map(|n| format!(".{n}")).unwrap_or_default(),
+            t.what
+        ));
         touched_text(&t.touched, &mut s);
     }
     for q in &r.broken_quotes {
@@ -417,9 +502,18 @@ mod tests {
 
     #[test]
     fn number_changes_are_a_multiset_difference() {
-        assert_eq!(changed_numbers("blockheight + 4032 + 1", "blockheight + 4033 + 1"), vec!["4032"]);
+        assert_eq!(
+            changed_numbers("blockheight + 4032 + 1", "blockheight + 4033 + 1"),
+            vec!["4032"]
+        );
         assert_eq!(changed_numbers("0 to 10", "0 to 10"), Vec::<String>::new());
-        let files = vec![("v.yaml".to_string(), "a: 4032\nb: 40320\nc: x4032y\n".to_string())];
-        assert_eq!(grep_number(&files, "4032"), vec!["v.yaml:1: a: 4032", "v.yaml:3: c: x4032y"]);
+        let files = vec![(
+            "v.yaml".to_string(),
+            "a: 4032\nb: 40320\nc: x4032y\n".to_string(),
+        )];
+        assert_eq!(
+            grep_number(&files, "4032"),
+            vec!["v.yaml:1: a: 4032", "v.yaml:3: c: x4032y"]
+        );
     }
 }

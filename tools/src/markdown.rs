@@ -12,7 +12,10 @@ pub enum BlockKind {
     Paragraph,
     /// A list item; `indent` is the marker's column, `marker` the marker itself
     /// (`*`, `-`, `+` or `1.`).
-    Item { indent: usize, marker: String },
+    Item {
+        indent: usize,
+        marker: String,
+    },
     Code,
     Table,
     LinkDef,
@@ -90,9 +93,16 @@ pub fn parse(source: &str) -> Vec<Block> {
     let mut open: Option<(BlockKind, Vec<String>, usize, usize, bool)> = None;
     let mut in_code = false;
 
-    let flush = |open: &mut Option<(BlockKind, Vec<String>, usize, usize, bool)>, blocks: &mut Vec<Block>| {
+    let flush = |open: &mut Option<(BlockKind, Vec<String>, usize, usize, bool)>,
+                 blocks: &mut Vec<Block>| {
         if let Some((kind, parts, line, end_line, quoted)) = open.take() {
-            blocks.push(Block { kind, text: collapse(&parts.join(" ")), line, end_line, quoted });
+            blocks.push(Block {
+                kind,
+                text: collapse(&parts.join(" ")),
+                line,
+                end_line,
+                quoted,
+            });
         }
     };
 
@@ -107,7 +117,13 @@ pub fn parse(source: &str) -> Vec<Block> {
                 in_code = false;
             } else {
                 in_code = true;
-                blocks.push(Block { kind: BlockKind::Code, text: String::new(), line: n, end_line: n, quoted });
+                blocks.push(Block {
+                    kind: BlockKind::Code,
+                    text: String::new(),
+                    line: n,
+                    end_line: n,
+                    quoted,
+                });
             }
             i += 1;
             continue;
@@ -167,13 +183,25 @@ pub fn parse(source: &str) -> Vec<Block> {
         }
         if is_link_def(trimmed) && !matches!(open, Some((BlockKind::Item { .. }, ..))) {
             flush(&mut open, &mut blocks);
-            blocks.push(Block { kind: BlockKind::LinkDef, text: collapse(trimmed), line: n, end_line: n, quoted });
+            blocks.push(Block {
+                kind: BlockKind::LinkDef,
+                text: collapse(trimmed),
+                line: n,
+                end_line: n,
+                quoted,
+            });
             i += 1;
             continue;
         }
         if let Some((indent, marker, rest)) = item_marker(content) {
             flush(&mut open, &mut blocks);
-            open = Some((BlockKind::Item { indent, marker }, vec![rest.to_string()], n, n, quoted));
+            open = Some((
+                BlockKind::Item { indent, marker },
+                vec![rest.to_string()],
+                n,
+                n,
+                quoted,
+            ));
             i += 1;
             continue;
         }
@@ -184,7 +212,13 @@ pub fn parse(source: &str) -> Vec<Block> {
             }
             _ => {
                 flush(&mut open, &mut blocks);
-                open = Some((BlockKind::Paragraph, vec![trimmed.to_string()], n, n, quoted));
+                open = Some((
+                    BlockKind::Paragraph,
+                    vec![trimmed.to_string()],
+                    n,
+                    n,
+                    quoted,
+                ));
             }
         }
         i += 1;
@@ -201,13 +235,39 @@ mod tests {
     fn headings_items_and_quotes() {
         let src = "Title\n=====\n\nSub\n---\n\nA para\nwrapped.\n\n* item one\n  continued\n  * nested\n> **Rationale** why\n> more\n\n### Deep\n\n| a | b |\n|---|---|\n[x]: ./y.md\n";
         let b = parse(src);
-        let kinds: Vec<_> = b.iter().map(|b| (&b.kind, b.text.as_str(), b.quoted)).collect();
+        let kinds: Vec<_> = b
+            .iter()
+            .map(|b| (&b.kind, b.text.as_str(), b.quoted))
+            .collect();
         assert_eq!(kinds[0], (&BlockKind::Heading(1), "Title", false));
         assert_eq!(kinds[1], (&BlockKind::Heading(2), "Sub", false));
         assert_eq!(kinds[2], (&BlockKind::Paragraph, "A para wrapped.", false));
-        assert_eq!(kinds[3], (&BlockKind::Item { indent: 0, marker: "*".into() }, "item one continued", false));
-        assert_eq!(kinds[4], (&BlockKind::Item { indent: 2, marker: "*".into() }, "nested", false));
-        assert_eq!(kinds[5], (&BlockKind::Paragraph, "**Rationale** why more", true));
+        assert_eq!(
+            kinds[3],
+            (
+                &BlockKind::Item {
+                    indent: 0,
+                    marker: "*".into()
+                },
+                "item one continued",
+                false
+            )
+        );
+        assert_eq!(
+            kinds[4],
+            (
+                &BlockKind::Item {
+                    indent: 2,
+                    marker: "*".into()
+                },
+                "nested",
+                false
+            )
+        );
+        assert_eq!(
+            kinds[5],
+            (&BlockKind::Paragraph, "**Rationale** why more", true)
+        );
         assert_eq!(kinds[6], (&BlockKind::Heading(3), "Deep", false));
         assert_eq!(kinds[7].0, &BlockKind::Table);
         assert_eq!(kinds[8].0, &BlockKind::LinkDef);

@@ -31,7 +31,10 @@ pub struct Quote {
 fn comment_body(line: &str) -> Option<&str> {
     let t = line.trim_start();
     let rest = t.strip_prefix("//")?;
-    let rest = rest.strip_prefix('/').or_else(|| rest.strip_prefix('!')).unwrap_or(rest);
+    let rest = rest
+        .strip_prefix('/')
+        .or_else(|| rest.strip_prefix('!'))
+        .unwrap_or(rest);
     Some(rest)
 }
 
@@ -40,21 +43,39 @@ pub fn scan_source(file: &str, source: &str) -> Vec<Quote> {
     let lines: Vec<&str> = source.lines().collect();
     let mut out = Vec::new();
     for (idx, line) in lines.iter().enumerate() {
-        let Some(comment_at) = line.find("//") else { continue };
-        let Some(after_comment) = line.get(comment_at..) else { continue };
-        let Some(pos) = after_comment.find("SIDEPOOL-") else { continue };
-        let Some(rest) = after_comment.get(pos + "SIDEPOOL-".len()..) else { continue };
+        let Some(comment_at) = line.find("//") else {
+            continue;
+        };
+        let Some(after_comment) = line.get(comment_at..) else {
+            continue;
+        };
+        let Some(pos) = after_comment.find("SIDEPOOL-") else {
+            continue;
+        };
+        let Some(rest) = after_comment.get(pos + "SIDEPOOL-".len()..) else {
+            continue;
+        };
         let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
         if digits.is_empty() {
             continue;
         }
-        let Some(rest) = rest.get(digits.len()..).and_then(|r| r.strip_prefix(':')) else { continue };
-        let Some(body) = rest.trim_start().strip_prefix('"') else { continue };
+        let Some(rest) = rest.get(digits.len()..).and_then(|r| r.strip_prefix(':')) else {
+            continue;
+        };
+        let Some(body) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
         let (text, unterminated) = match body.rfind('"') {
             Some(end) => (body.get(..end).unwrap_or_default().to_string(), false),
             None => continue_quote(body, lines.get(idx + 1..).unwrap_or_default()),
         };
-        out.push(Quote { file: file.to_string(), line: idx + 1, doc: digits, text, unterminated });
+        out.push(Quote {
+            file: file.to_string(),
+            line: idx + 1,
+            doc: digits,
+            text,
+            unterminated,
+        });
     }
     out
 }
@@ -63,14 +84,16 @@ pub fn scan_source(file: &str, source: &str) -> Vec<Quote> {
 fn continue_quote(first: &str, following: &[&str]) -> (String, bool) {
     let mut text = first.to_string();
     for line in following.iter().take(12) {
-        let Some(body) = comment_body(line) else { break };
+        let Some(body) = comment_body(line) else {
+            break;
+        };
         if let Some(end) = body.rfind('"') {
             text.push(' ');
-            text.push_str(body.get(..end).unwrap_or_default());
+            text.push_str(body.get(..end).unwrap_or_default().trim());
             return (text, false);
         }
         text.push(' ');
-        text.push_str(body);
+        text.push_str(body.trim());
     }
     (text, true)
 }
@@ -79,7 +102,11 @@ fn continue_quote(first: &str, following: &[&str]) -> (String, bool) {
 pub fn scan_paths(repo_root: &Path, paths: &[PathBuf]) -> Result<Vec<Quote>, String> {
     let mut out = Vec::new();
     for p in paths {
-        let p = if p.is_absolute() || p.exists() { p.clone() } else { repo_root.join(p) };
+        let p = if p.is_absolute() || p.exists() {
+            p.clone()
+        } else {
+            repo_root.join(p)
+        };
         if !p.exists() {
             return Err(format!("no such path: {}", p.display()));
         }
@@ -114,7 +141,8 @@ impl SpecSet {
     /// A set with one document's text replaced (for `impact` and tests).
     pub fn with_text(mut self, number: &str, source: &str) -> SpecSet {
         if let Some(d) = docs::doc(number) {
-            self.docs.insert(d.number.to_string(), (*d, NormDoc::new(source)));
+            self.docs
+                .insert(d.number.to_string(), (*d, NormDoc::new(source)));
         }
         self
     }
@@ -158,7 +186,9 @@ pub fn check_one(spec: &SpecSet, q: &Quote) -> Verdict {
     if q.unterminated {
         return Verdict::Unterminated;
     }
-    let Some(doc) = spec.get(&q.doc) else { return Verdict::UnknownDocument };
+    let Some(doc) = spec.get(&q.doc) else {
+        return Verdict::UnknownDocument;
+    };
     let pattern = Pattern::new(&q.text);
     if pattern.is_empty() {
         return Verdict::Empty;
@@ -168,13 +198,22 @@ pub fn check_one(spec: &SpecSet, q: &Quote) -> Verdict {
         return Verdict::Matched(found);
     }
     let closest = closest_passage(&doc.text, &pattern.joined()).and_then(|((s, e), _)| {
-        Some(Closest { line: doc.line_of(s), text: doc.text.get(s..e)?.to_string() })
+        Some(Closest {
+            line: doc.line_of(s),
+            text: doc.text.get(s..e)?.to_string(),
+        })
     });
     Verdict::Mismatch(closest)
 }
 
 pub fn check_all(spec: &SpecSet, quotes: &[Quote]) -> Vec<Checked> {
-    quotes.iter().map(|q| Checked { quote: q.clone(), verdict: check_one(spec, q) }).collect()
+    quotes
+        .iter()
+        .map(|q| Checked {
+            quote: q.clone(),
+            verdict: check_one(spec, q),
+        })
+        .collect()
 }
 
 /// The report `quotes` prints.
@@ -189,14 +228,27 @@ pub fn report(checked: &[Checked]) -> String {
             Verdict::Empty => "is empty",
             Verdict::Unterminated => "is never closed with \"",
         };
-        s.push_str(&format!("{}:{}: SIDEPOOL-{} quote {why}\n", q.file, q.line, q.doc));
-        s.push_str(&format!("  quote:   \"{}\"\n", crate::text::collapse(&q.text)));
+        s.push_str(&format!(
+            "{}:{}: SIDEPOOL-{} quote {why}\n",
+            q.file, q.line, q.doc
+        ));
+        s.push_str(&format!(
+            "  quote:   \"{}\"\n",
+            crate::text::collapse(&q.text)
+        ));
         if let Verdict::Mismatch(Some(cl)) = &c.verdict {
-            s.push_str(&format!("  closest: SIDEPOOL-{} line {}: \"{}\"\n", q.doc, cl.line, cl.text));
+            s.push_str(&format!(
+                "  closest: SIDEPOOL-{} line {}: \"{}\"\n",
+                q.doc, cl.line, cl.text
+            ));
         }
     }
     let bad = checked.iter().filter(|c| !c.ok()).count();
-    s.push_str(&format!("{} quotes checked, {} mismatched\n", checked.len(), bad));
+    s.push_str(&format!(
+        "{} quotes checked, {} mismatched\n",
+        checked.len(),
+        bad
+    ));
     s
 }
 
@@ -215,10 +267,17 @@ mod tests {
             "let s = \"SIDEPOOL-10: \\\"not a comment\\\"\";\n",
         );
         let q = scan_source("x.rs", src);
-        let got: Vec<(usize, &str, &str)> = q.iter().map(|q| (q.line, q.doc.as_str(), q.text.as_str())).collect();
+        let got: Vec<(usize, &str, &str)> = q
+            .iter()
+            .map(|q| (q.line, q.doc.as_str(), q.text.as_str()))
+            .collect();
         assert_eq!(
             got,
-            vec![(1, "01", "a \"quoted\" word"), (2, "10", "tail"), (3, "06", "opens here and closes here.")]
+            vec![
+                (1, "01", "a \"quoted\" word"),
+                (2, "10", "tail"),
+                (3, "06", "opens here and closes here.")
+            ]
         );
     }
 }

@@ -34,15 +34,27 @@ pub struct Scope {
 pub const SCOPES: &[Scope] = &[
     Scope {
         doc: "01",
-        include: &["Sidepool Messaging Protocol", "Sidepool Feature Bit", "SIDEPOOL-protocol Feature Set"],
+        include: &[
+            "Sidepool Messaging Protocol",
+            "Sidepool Feature Bit",
+            "SIDEPOOL-protocol Feature Set",
+        ],
         exclude: &[],
     },
     Scope {
         doc: "06",
-        include: &["Private Key Handover", "HTLC Taproot Public Key", "Secure Private Key Handover"],
+        include: &[
+            "Private Key Handover",
+            "HTLC Taproot Public Key",
+            "Secure Private Key Handover",
+        ],
         exclude: &["Happy Path Spend", "Unhappy Path Spend"],
     },
-    Scope { doc: "10", include: &[], exclude: &[] },
+    Scope {
+        doc: "10",
+        include: &[],
+        exclude: &[],
+    },
 ];
 
 /// Sentences that state a rule with lower-case keywords, indexed anyway:
@@ -208,7 +220,9 @@ impl Builder<'_> {
 /// A sentence that leans on the one before ("It MUST be ...", "Otherwise, ...")
 /// carries that sentence as context.
 fn leans_on_previous(s: &str) -> bool {
-    ["It ", "Otherwise", "That is", "This ", "Then,"].iter().any(|p| s.starts_with(p))
+    ["It ", "Otherwise", "That is", "This ", "Then,"]
+        .iter()
+        .any(|p| s.starts_with(p))
 }
 
 /// Heading slugs, disambiguated by the parent slug where two headings share one.
@@ -239,7 +253,11 @@ fn heading_slugs(blocks: &[Block]) -> HashMap<usize, String> {
 }
 
 /// Builds the index entries of one document.
-pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement>, Vec<NonNormative>, DocCounts) {
+pub fn build_doc(
+    doc: &DocInfo,
+    scope: &Scope,
+    source: &str,
+) -> (Vec<Requirement>, Vec<NonNormative>, DocCounts) {
     let blocks = markdown::parse(source);
     let slugs = heading_slugs(&blocks);
     let mut b = Builder {
@@ -261,8 +279,12 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
         let section: Vec<String> = headings.iter().map(|(_, t)| t.clone()).collect();
         let in_scope = !headings.is_empty()
             && (b.scope.include.is_empty()
-                || headings.first().is_some_and(|(l, t)| *l == 1 && b.scope.include.contains(&t.as_str())))
-            && !headings.iter().any(|(_, t)| b.scope.exclude.contains(&t.as_str()));
+                || headings
+                    .first()
+                    .is_some_and(|(l, t)| *l == 1 && b.scope.include.contains(&t.as_str())))
+            && !headings
+                .iter()
+                .any(|(_, t)| b.scope.exclude.contains(&t.as_str()));
         if !block.quoted {
             in_quote = false;
         }
@@ -296,7 +318,11 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
             continue;
         }
         if block.quoted {
-            let section_start = idx > 0 && matches!(blocks.get(idx - 1).map(|b| &b.kind), Some(BlockKind::Heading(_)));
+            let section_start = idx > 0
+                && matches!(
+                    blocks.get(idx - 1).map(|b| &b.kind),
+                    Some(BlockKind::Heading(_))
+                );
             if block.text.starts_with("**Non-normative**") && section_start {
                 let level = headings.last().map_or(1, |(l, _)| *l);
                 non_normative_from = Some(level);
@@ -309,7 +335,11 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
                     kind: "section".into(),
                 });
             } else if (!in_quote || block.text.starts_with("**")) && non_normative_from.is_none() {
-                let kind = if block.text.starts_with("**Non-normative**") { "note" } else { "rationale" };
+                let kind = if block.text.starts_with("**Non-normative**") {
+                    "note"
+                } else {
+                    "rationale"
+                };
                 b.non_normative.push(NonNormative {
                     document: doc.name(),
                     section: section.clone(),
@@ -329,12 +359,34 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
                 let mut para_level = None;
                 for (k, s) in sents.iter().enumerate() {
                     // A sentence that leans on the one before ("It MUST be ...") carries it as context.
-                    let context = if k > 0 && leans_on_previous(s) { sents.get(k - 1).cloned() } else { None };
+                    let context = if k > 0 && leans_on_previous(s) {
+                        sents.get(k - 1).cloned()
+                    } else {
+                        None
+                    };
                     if let Some(level) = sentence_level(s) {
                         para_level = Some(level);
-                        b.push(&slug, &section, level, normative, block.line, context, s.clone(), None);
+                        b.push(
+                            &slug,
+                            &section,
+                            level,
+                            normative,
+                            block.line,
+                            context,
+                            s.clone(),
+                            None,
+                        );
                     } else if let Some((level, note)) = b.lower_case_rule(s) {
-                        b.push(&slug, &section, level, normative, block.line, None, s.clone(), Some(note));
+                        b.push(
+                            &slug,
+                            &section,
+                            level,
+                            normative,
+                            block.line,
+                            None,
+                            s.clone(),
+                            Some(note),
+                        );
                     }
                 }
                 lead_in = last.ends_with(':').then(|| Ctx {
@@ -356,13 +408,26 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
                 for (k, s) in sents.iter().enumerate() {
                     if let Some(level) = sentence_level(s) {
                         own_level = Some(level);
-                        let prev = if k > 0 && leans_on_previous(s) { sents.get(k - 1) } else { None };
+                        let prev = if k > 0 && leans_on_previous(s) {
+                            sents.get(k - 1)
+                        } else {
+                            None
+                        };
                         let ctx = match (&context, prev) {
                             (Some(c), Some(p)) => Some(format!("{c} ... {p}")),
                             (None, Some(p)) => Some(p.clone()),
                             (c, None) => c.clone(),
                         };
-                        b.push(&slug, &section, level, normative, block.line, ctx, s.clone(), None);
+                        b.push(
+                            &slug,
+                            &section,
+                            level,
+                            normative,
+                            block.line,
+                            ctx,
+                            s.clone(),
+                            None,
+                        );
                     }
                 }
                 let parent_inherit = parent_inherit.filter(|_| normative);
@@ -371,13 +436,26 @@ pub fn build_doc(doc: &DocInfo, scope: &Scope, source: &str) -> (Vec<Requirement
                 // passes its level on; its children are the entries.
                 if own_level.is_none() && !last.ends_with(':') {
                     if let Some(level) = parent_inherit {
-                        b.push(&slug, &section, level, normative, block.line, context.clone(), block.text.clone(), None);
+                        b.push(
+                            &slug,
+                            &section,
+                            level,
+                            normative,
+                            block.line,
+                            context.clone(),
+                            block.text.clone(),
+                            None,
+                        );
                     }
                 }
                 let mut my_chain = chain;
                 my_chain.push(last.clone());
                 let ctx = Ctx {
-                    inherit: if last.ends_with(':') && !numbered { sentence_level(&last).or(effective) } else { None },
+                    inherit: if last.ends_with(':') && !numbered {
+                        sentence_level(&last).or(effective)
+                    } else {
+                        None
+                    },
                     chain: my_chain,
                 };
                 items.push((*indent, ctx));
@@ -475,7 +553,8 @@ pub fn generate(repo_root: &Path) -> Result<RequirementsFile, String> {
 
 /// The file's text: the header comment, then the YAML.
 pub fn render(file: &RequirementsFile) -> Result<String, String> {
-    let yaml = serde_yaml::to_string(file).map_err(|e| format!("cannot render requirements: {e}"))?;
+    let yaml =
+        serde_yaml::to_string(file).map_err(|e| format!("cannot render requirements: {e}"))?;
     Ok(format!("{HEADER}{yaml}"))
 }
 
@@ -490,15 +569,31 @@ pub fn load(repo_root: &Path) -> Result<RequirementsFile, String> {
 mod tests {
     use super::*;
 
-    const DOC: DocInfo = DocInfo { number: "99", file: "x.md" };
-    const SCOPE: Scope = Scope { doc: "99", include: &[], exclude: &[] };
+    const DOC: DocInfo = DocInfo {
+        number: "99",
+        file: "x.md",
+    };
+    const SCOPE: Scope = Scope {
+        doc: "99",
+        include: &[],
+        exclude: &[],
+    };
 
     #[test]
     fn lead_in_items_inherit_and_carry_context() {
         let src = "T\n=\n\nRules\n=====\n\nThe receiver of this message:\n\n* MUST check that the amount was set such that:\n  * It is at least 1.\n  * It is below 2.\n* MAY log it.\n\nThe sender SHOULD log and MUST ignore the message. Plain text.\n\n> **Rationale** You MUST NOT count this.\n";
         let (reqs, nn, counts) = build_doc(&DOC, &SCOPE, src);
-        let got: Vec<(&str, Level, &str, Option<&str>)> =
-            reqs.iter().map(|r| (r.id.as_str(), r.level, r.quote.as_str(), r.context.as_deref())).collect();
+        let got: Vec<(&str, Level, &str, Option<&str>)> = reqs
+            .iter()
+            .map(|r| {
+                (
+                    r.id.as_str(),
+                    r.level,
+                    r.quote.as_str(),
+                    r.context.as_deref(),
+                )
+            })
+            .collect();
         assert_eq!(
             got,
             vec![

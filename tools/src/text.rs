@@ -25,7 +25,13 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [Level::Must, Level::MustNot, Level::Should, Level::ShouldNot, Level::May];
+    pub const ALL: [Level; 5] = [
+        Level::Must,
+        Level::MustNot,
+        Level::Should,
+        Level::ShouldNot,
+        Level::May,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,7 +116,10 @@ pub fn sentences(text: &str) -> Vec<String> {
                 .get(i + 2)
                 .is_some_and(|n| n.is_uppercase() || matches!(n, '`' | '"' | '(' | '[' | '*'));
         if ends {
-            let s: String = chars.get(start..=i).map(|cs| cs.iter().collect()).unwrap_or_default();
+            let s: String = chars
+                .get(start..=i)
+                .map(|cs| cs.iter().collect())
+                .unwrap_or_default();
             out.push(s.trim().to_string());
             start = i + 2;
             i += 2;
@@ -118,7 +127,10 @@ pub fn sentences(text: &str) -> Vec<String> {
         }
         i += 1;
     }
-    let rest: String = chars.get(start..).map(|cs| cs.iter().collect()).unwrap_or_default();
+    let rest: String = chars
+        .get(start..)
+        .map(|cs| cs.iter().collect())
+        .unwrap_or_default();
     if !rest.trim().is_empty() {
         out.push(rest.trim().to_string());
     }
@@ -163,7 +175,9 @@ impl NormDoc {
         let mut text = String::new();
         let mut starts = Vec::new();
         for (idx, raw) in source.lines().enumerate() {
-            let Some(line) = strip_line_markup(raw) else { continue };
+            let Some(line) = strip_line_markup(raw) else {
+                continue;
+            };
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.is_empty() {
                 continue;
@@ -217,8 +231,15 @@ impl Pattern {
     pub fn new(quote: &str) -> Pattern {
         let q = collapse(quote);
         let q = q.replace('\u{2026}', "...");
-        let q = ["* ", "- ", "> "].iter().fold(q.as_str(), |acc, m| acc.strip_prefix(m).unwrap_or(acc)).to_string();
-        let segments = q.split("...").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let q = ["* ", "- ", "> "]
+            .iter()
+            .fold(q.as_str(), |acc, m| acc.strip_prefix(m).unwrap_or(acc))
+            .to_string();
+        let segments = q
+            .split("...")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         Pattern { segments }
     }
 
@@ -234,7 +255,9 @@ impl Pattern {
     /// All matches, one per occurrence of the first segment, each later segment
     /// taken at its first occurrence after the previous one.
     pub fn find_all(&self, hay: &str) -> Vec<Match> {
-        let Some(first) = self.segments.first() else { return Vec::new() };
+        let Some(first) = self.segments.first() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         let mut from = 0;
         while let Some(pos) = hay.get(from..).and_then(|h| h.find(first.as_str())) {
@@ -332,7 +355,8 @@ pub fn closest_passage(hay: &str, needle: &str) -> Option<((usize, usize), usize
         }
         prev = cur;
     }
-    let (end_col, &(dist, start_word)) = prev.iter().enumerate().skip(1).min_by_key(|(_, c)| c.0)?;
+    let (end_col, &(dist, start_word)) =
+        prev.iter().enumerate().skip(1).min_by_key(|(_, c)| c.0)?;
     let first = spans.get(start_word.min(spans.len() - 1))?.0;
     let last = spans.get(end_col - 1)?.1;
     Some(((first, last.max(first)), dist))
@@ -375,8 +399,14 @@ mod tests {
 
     #[test]
     fn keywords_and_levels() {
-        assert_eq!(keywords("SHOULD log and MUST ignore"), vec![Level::Should, Level::Must]);
-        assert_eq!(sentence_level("it SHOULD log and MUST NOT ignore"), Some(Level::MustNot));
+        assert_eq!(
+            keywords("SHOULD log and MUST ignore"),
+            vec![Level::Should, Level::Must]
+        );
+        assert_eq!(
+            sentence_level("it SHOULD log and MUST NOT ignore"),
+            Some(Level::MustNot)
+        );
         assert_eq!(sentence_level("MAY store"), Some(Level::May));
         assert_eq!(sentence_level("must store, MAYBE"), None);
     }
@@ -408,7 +438,13 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug("Forwarding `peerswap_lightning`"), "forwarding-peerswap-lightning");
-        assert_eq!(slug("0-Fee Forwarded Peerswaps"), "0-fee-forwarded-peerswaps");
+        assert_eq!(
+            slug("Forwarding `peerswap_lightning`"),
+            "forwarding-peerswap-lightning"
+        );
+        assert_eq!(
+            slug("0-Fee Forwarded Peerswaps"),
+            "0-fee-forwarded-peerswaps"
+        );
     }
 }

@@ -64,7 +64,10 @@ pub fn load_dir(repo_root: &Path, dir: &Path) -> (Vec<Loaded>, Vec<String>) {
 
 fn ids(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -79,11 +82,17 @@ fn tc_label(test: &Value, fallback: usize) -> String {
 }
 
 fn groups(v: &Value) -> &[Value] {
-    v.get("testGroups").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    v.get("testGroups")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn tests(g: &Value) -> &[Value] {
-    g.get("tests").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    g.get("tests")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// Every `covers:` declaration in a vector file (top level, group, test).
@@ -91,17 +100,29 @@ pub fn vector_covers(l: &Loaded) -> Vec<Cover> {
     let mut out = Vec::new();
     let top = ids(l.value.get("covers"));
     if !top.is_empty() {
-        out.push(Cover { file: l.file.clone(), at: "file".into(), ids: top });
+        out.push(Cover {
+            file: l.file.clone(),
+            at: "file".into(),
+            ids: top,
+        });
     }
     for (gi, g) in groups(&l.value).iter().enumerate() {
         let gids = ids(g.get("covers"));
         if !gids.is_empty() {
-            out.push(Cover { file: l.file.clone(), at: format!("group {}", gi + 1), ids: gids });
+            out.push(Cover {
+                file: l.file.clone(),
+                at: format!("group {}", gi + 1),
+                ids: gids,
+            });
         }
         for (ti, t) in tests(g).iter().enumerate() {
             let tids = ids(t.get("covers"));
             if !tids.is_empty() {
-                out.push(Cover { file: l.file.clone(), at: tc_label(t, ti + 1), ids: tids });
+                out.push(Cover {
+                    file: l.file.clone(),
+                    at: tc_label(t, ti + 1),
+                    ids: tids,
+                });
             }
         }
     }
@@ -116,8 +137,14 @@ pub fn message_fields(l: &Loaded) -> Vec<MessageFields> {
     let mut out = Vec::new();
     for (gi, g) in groups(&l.value).iter().enumerate() {
         for (ti, t) in tests(g).iter().enumerate() {
-            let message = t.get("message").or_else(|| g.get("message")).and_then(Value::as_str);
-            let fields = t.get("fields").or_else(|| g.get("fields")).and_then(Value::as_object);
+            let message = t
+                .get("message")
+                .or_else(|| g.get("message"))
+                .and_then(Value::as_str);
+            let fields = t
+                .get("fields")
+                .or_else(|| g.get("fields"))
+                .and_then(Value::as_object);
             if let (Some(message), Some(fields)) = (message, fields) {
                 out.push(MessageFields {
                     file: l.file.clone(),
@@ -142,7 +169,11 @@ pub struct Case {
 
 impl Case {
     pub fn all_ids(&self) -> Vec<String> {
-        self.requirement.iter().cloned().chain(self.covers.iter().cloned()).collect()
+        self.requirement
+            .iter()
+            .cloned()
+            .chain(self.covers.iter().cloned())
+            .collect()
     }
 }
 
@@ -151,9 +182,11 @@ impl Case {
 pub fn cases(l: &Loaded) -> Vec<Case> {
     let list: Vec<&Value> = match &l.value {
         Value::Array(a) => a.iter().collect(),
-        Value::Object(o) if o.contains_key("cases") => {
-            o.get("cases").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default()
-        }
+        Value::Object(o) if o.contains_key("cases") => o
+            .get("cases")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
         v @ Value::Object(_) => vec![v],
         _ => Vec::new(),
     };
@@ -166,7 +199,10 @@ pub fn cases(l: &Loaded) -> Vec<Case> {
             Some(Case {
                 file: l.file.clone(),
                 id,
-                requirement: c.get("requirement").and_then(Value::as_str).map(str::to_string),
+                requirement: c
+                    .get("requirement")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 covers: ids(c.get("covers")),
             })
         })

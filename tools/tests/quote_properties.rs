@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 fn doc() -> &'static NormDoc {
     static DOC: OnceLock<NormDoc> = OnceLock::new();
     DOC.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec-mirror/10-peerswap-in-sidepool.md");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../spec-mirror/10-peerswap-in-sidepool.md");
         NormDoc::new(&std::fs::read_to_string(path).unwrap())
     })
 }
