@@ -42,15 +42,21 @@ pub fn requirement_spans(spec: &SpecSet, reqs: &[Requirement]) -> HashMap<String
         .collect()
 }
 
+/// Overlap of a quote segment `a` with a requirement `b`: at least half of the
+/// shorter one, and at least 16 bytes (or all of `b`), so a tiny segment such as
+/// "It" before a `...` never claims every requirement it happens to touch.
 fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
     let lo = a.0.max(b.0);
     let hi = a.1.min(b.1);
     if hi <= lo {
         return false;
     }
+    let overlap = hi - lo;
     let shorter = (a.1 - a.0).min(b.1 - b.0);
-    (hi - lo) * 2 >= shorter
+    overlap * 2 >= shorter && overlap >= MIN_OVERLAP.min(b.1 - b.0)
 }
+
+const MIN_OVERLAP: usize = 16;
 
 /// Whether a checked quote matches requirement `r` (whose span is `span`).
 pub fn quote_matches(c: &Checked, r: &Requirement, span: (usize, usize)) -> bool {
@@ -255,6 +261,12 @@ pub fn compute(
         .filter(|s| !known.contains(s.split(' ').next().unwrap_or_default()))
         .collect();
     unknown.extend(
+        cases
+            .iter()
+            .filter(|c| c.requirement.is_none())
+            .map(|c| format!("(none) (case {} in {} has no `requirement`)", c.id, c.file)),
+    );
+    unknown.extend(
         waivers
             .iter()
             .filter(|w| !reqs.iter().any(|r| w.applies(&r.id)))
@@ -347,6 +359,18 @@ pub fn summary(r: &CoverageReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlap_rule() {
+        // Half of the shorter: a short quote inside a long sentence, or the reverse.
+        assert!(overlaps((10, 40), (0, 200)));
+        assert!(overlaps((0, 200), (10, 40)));
+        // Touching by a few bytes is not covering.
+        assert!(!overlaps((0, 100), (95, 200)));
+        // A two-byte segment ("It") is too small to claim a requirement.
+        assert!(!overlaps((50, 52), (0, 200)));
+        assert!(!overlaps((0, 10), (10, 20)));
+    }
 
     #[test]
     fn waivers_parse_with_wildcards() {
