@@ -264,3 +264,59 @@ fn every_quote_in_this_repository_matches() {
     let report = quotes::report(&checked);
     assert!(checked.iter().all(|c| c.ok()), "{report}");
 }
+
+#[test]
+fn corrected_typos_are_quote_mismatches() {
+    // ERRATA E-72: quotes keep the pinned spelling.
+    let spec = SpecSet::load(&root()).unwrap();
+    let fixed = "The receiver of this message MUST NOT forward the peerswap if the `peerswap_init_hops` value is 0.";
+    let q = quotes::Quote {
+        file: "x.rs".into(),
+        line: 1,
+        doc: "10".into(),
+        text: fixed.into(),
+        unterminated: false,
+    };
+    match quotes::check_one(&spec, &q) {
+        Verdict::Mismatch(Some(closest)) => {
+            assert_eq!(closest.line, 746);
+            assert!(
+                closest
+                    .text
+                    .contains("The receiver of this messsage MUST NOT forward"),
+                "{}",
+                closest.text
+            );
+        }
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    let pinned = quotes::Quote {
+        text: fixed.replace("message", "messsage"),
+        ..q
+    };
+    assert!(matches!(
+        quotes::check_one(&spec, &pinned),
+        Verdict::Matched(_)
+    ));
+}
+
+#[test]
+fn both_names_of_feature_bit_1263_are_one_bit() {
+    // ERRATA E-73: `sidepool_bolt_feature_bit` and `sidepool_feature_bit` are the same bit 1263.
+    let file = requirements::generate(&root()).unwrap();
+    let quote = |id: &str| {
+        file.requirements
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .quote
+            .clone()
+    };
+    assert!(quote("sp01.sidepool-feature-bit.1")
+        .contains("feature bit 1263 (`sidepool_bolt_feature_bit`)"));
+    assert!(quote("sp01.sidepool-feature-bit.2").contains("`sidepool_feature_bit` (1263)"));
+    assert_eq!(
+        sidepool_reference::wire::features::SIDEPOOL_BOLT_FEATURE_BIT,
+        1263
+    );
+}
