@@ -21,6 +21,14 @@ enum Command {
         /// The message: 2-byte BOLT 8 type (53609 = d169), 2-byte sub-id, TLV stream.
         hex: String,
     },
+    /// Spec traceability: requirement index, quote checks, TLV-table extraction, coverage, edit impact.
+    Spec {
+        /// The repository root (default: the current directory if it holds spec-mirror/, else the source tree).
+        #[arg(long, global = true)]
+        repo: Option<PathBuf>,
+        #[command(subcommand)]
+        command: sidepool_spec_tools::cli::SpecCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -45,6 +53,14 @@ enum VectorsCommand {
     },
 }
 
+/// `.` when it looks like the repository, else the tree this binary was built from.
+fn repo_root() -> PathBuf {
+    if std::path::Path::new("spec-mirror").is_dir() {
+        return PathBuf::from(".");
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn main() {
     let cli = Cli::parse();
     let status = match cli.command {
@@ -52,6 +68,7 @@ fn main() {
         Command::Vectors(VectorsCommand::Lint { paths }) => cli::vectors::lint(&paths),
         Command::Vectors(VectorsCommand::ExportJson { dir }) => cli::vectors::export_json(&dir),
         Command::Decode { hex } => cli::decode::run(&hex),
+        Command::Spec { repo, command } => sidepool_spec_tools::cli::run(&command, &repo.unwrap_or_else(repo_root)),
     };
     std::process::exit(status);
 }

@@ -1,0 +1,210 @@
+//! Reading what vectors and conformance cases declare: `covers:` lists,
+//! message vectors' TLV field names, and the cases' requirements.
+
+use crate::docs;
+use serde_json::Value;
+use std::path::Path;
+
+/// Where vectors live, relative to the repository root.
+pub const VECTORS_DIR: &str = "vectors";
+/// Where conformance cases live, relative to the repository root.
+pub const CASES_DIR: &str = "conformance/cases";
+
+/// One declaration that something covers requirement ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cover {
+    /// File path relative to the repository root.
+    pub file: String,
+    /// `file`, `group N` (1-based), `tcId N`, or `case <id>`.
+    pub at: String,
+    pub ids: Vec<String>,
+}
+
+/// A message test's TLV field names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageFields {
+    pub file: String,
+    pub at: String,
+    pub message: String,
+    pub fields: Vec<String>,
+}
+
+/// A loaded YAML file (vector or case) with its raw text.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub file: String,
+    pub text: String,
+    pub value: Value,
+}
+
+/// Loads every `.yaml` / `.yml` file under `dir`. Files that fail to parse are
+/// returned as errors (with the path) rather than skipped silently.
+pub fn load_dir(repo_root: &Path, dir: &Path) -> (Vec<Loaded>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    if !dir.exists() {
+        return (ok, errors);
+    }
+    for f in docs::walk(dir, &[".yaml", ".yml"]) {
+        let file = docs::rel(repo_root, &f);
+        let text = match docs::read(&f) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match serde_yaml::from_str::<Value>(&text) {
+            Ok(value) => ok.push(Loaded { file, text, value }),
+            Err(e) => errors.push(format!("{file}: {e}")),
+        }
+    }
+    (ok, errors)
+}
+
+fn ids(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn tc_label(test: &Value, fallback: usize) -> String {
+    match test.get("tcId") {
+        Some(Value::Number(n)) => format!("tcId {n}"),
+        Some(Value::String(s)) => format!("tcId {s}"),
+        _ => format!("test {fallback}"),
+    }
+}
+
+fn groups(v: &Value) -> &[Value] {
+    v.get("testGroups")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+fn tests(g: &Value) -> &[Value] {
+    g.get("tests")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// Every `covers:` declaration in a vector file (top level, group, test).
+pub fn vector_covers(l: &Loaded) -> Vec<Cover> {
+    let mut out = Vec::new();
+    let top = ids(l.value.get("covers"));
+    if !top.is_empty() {
+        out.push(Cover {
+            file: l.file.clone(),
+            at: "file".into(),
+            ids: top,
+        });
+    }
+    for (gi, g) in groups(&l.value).iter().enumerate() {
+        let gids = ids(g.get("covers"));
+        if !gids.is_empty() {
+            out.push(Cover {
+                file: l.file.clone(),
+                at: format!("group {}", gi + 1),
+                ids: gids,
+            });
+        }
+        for (ti, t) in tests(g).iter().enumerate() {
+            let tids = ids(t.get("covers"));
+            if !tids.is_empty() {
+                out.push(Cover {
+                    file: l.file.clone(),
+                    at: tc_label(t, ti + 1),
+                    ids: tids,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The TLV names every `kind: message` test uses in `fields`.
+pub fn message_fields(l: &Loaded) -> Vec<MessageFields> {
+    if l.value.get("kind").and_then(Value::as_str) != Some("message") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (gi, g) in groups(&l.value).iter().enumerate() {
+        for (ti, t) in tests(g).iter().enumerate() {
+            let message = t
+                .get("message")
+                .or_else(|| g.get("message"))
+                .and_then(Value::as_str);
+            let fields = t
+                .get("fields")
+                .or_else(|| g.get("fields"))
+                .and_then(Value::as_object);
+            if let (Some(message), Some(fields)) = (message, fields) {
+                out.push(MessageFields {
+                    file: l.file.clone(),
+                    at: format!("group {} {}", gi + 1, tc_label(t, ti + 1)),
+                    message: message.to_string(),
+                    fields: fields.keys().cloned().collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A conformance case: its id, the requirement it tests, and any others it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    pub file: String,
+    pub id: String,
+    pub requirement: Option<String>,
+    pub covers: Vec<String>,
+}
+
+impl Case {
+    pub fn all_ids(&self) -> Vec<String> {
+        self.requirement
+            .iter()
+            .cloned()
+            .chain(self.covers.iter().cloned())
+            .collect()
+    }
+}
+
+/// The cases in a case file: one case (a mapping with `id`), a list of cases,
+/// or a mapping with `cases: [...]`.
+pub fn cases(l: &Loaded) -> Vec<Case> {
+    let list: Vec<&Value> = match &l.value {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) if o.contains_key("cases") => o
+            .get("cases")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
+        v @ Value::Object(_) => vec![v],
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .filter_map(|c| {
+            let id = match c.get("id")? {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(Case {
+                file: l.file.clone(),
+                id,
+                requirement: c
+                    .get("requirement")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                covers: ids(c.get("covers")),
+            })
+        })
+        .collect()
+}
