@@ -197,12 +197,9 @@ pub fn measure(channels: &[Channel]) -> Result<Balance, BalanceError> {
     };
     for (index, c) in channels.iter().enumerate() {
         let capacity = c.capacity.to_msat()?;
-        let owned = c
-            .ours
-            .checked_add(c.theirs)
-            .and_then(|o| o.checked_add(c.pending_htlcs))
-            .ok_or(BalanceError::Overflow)?;
-        if owned > capacity {
+        // A sum past u64 is past any capacity too: inconsistent, not overflow.
+        let owned = c.ours.checked_add(c.theirs).and_then(|o| o.checked_add(c.pending_htlcs));
+        if owned.is_none_or(|o| o > capacity) {
             return Err(BalanceError::InconsistentChannel { index });
         }
         // SIDEPOOL-10: "Over all channels in "normal operation" with the peer:"
@@ -275,7 +272,7 @@ mod tests {
     fn inconsistent_and_overflowing_inputs_are_errors() {
         assert_eq!(measure(&[chan(1000, 600, 500, 0)]), Err(BalanceError::InconsistentChannel { index: 0 }));
         assert_eq!(measure(&[chan(1000, 1, 1, 0), chan(10, 5, 5, 1)]), Err(BalanceError::InconsistentChannel { index: 1 }));
-        assert_eq!(measure(&[chan(u64::MAX, u64::MAX, 1, 0)]), Err(BalanceError::Overflow));
+        assert_eq!(measure(&[chan(u64::MAX, u64::MAX, 1, 0)]), Err(BalanceError::InconsistentChannel { index: 0 }));
         let mut big = chan(0, 0, 0, 0);
         big.capacity = Capacity::Sat(Sat(u64::MAX / 999));
         assert_eq!(measure(&[big]), Err(BalanceError::Overflow));
