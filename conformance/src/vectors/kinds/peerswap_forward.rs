@@ -92,7 +92,10 @@ pub fn check(_group: &Value, test: &Value) -> Result<(), String> {
             let Some(ForwardAction::PersistRecord(record)) = first.first() else {
                 return Err("the first forward did not persist a record first".into());
             };
-            let upstream_balance = balance(test, "upstream_channels")?;
+            let upstream_balance = match choice {
+                "reject_here" => balance(test, "upstream_channels")?,
+                _ => balance(&serde_json::json!({"c": []}), "c")?,
+            };
             let choice = match choice {
                 "accept_here" => AfterReject::AcceptHere,
                 "reject_here" => AfterReject::RejectHere {
