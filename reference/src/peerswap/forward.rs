@@ -202,3 +202,89 @@ pub fn after_next_hop_reject<P: Clone + PartialEq>(
         ]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peerswap::balance::{measure, Capacity, Channel, ChannelState};
+    use crate::peerswap::messages::ChannelView;
+    use crate::units::{Msat, PublicKey, UpdateCounter};
+
+    fn balance(ours: u64, theirs: u64) -> Balance {
+        let c = Channel {
+            state: ChannelState::Normal,
+            capacity: Capacity::Msat(Msat(1_000_000_000)),
+            ours: Msat(ours),
+            theirs: Msat(theirs),
+            pending_htlcs: Msat(0),
+            our_reserve: Msat(0),
+            htlc_maximum_from_peer: Msat(1_000_000_000),
+            htlc_maximum_ours: Msat(1_000_000_000),
+        };
+        measure(&[c]).unwrap()
+    }
+    fn incoming() -> PeerswapInit {
+        let mut g = [0u8; 33];
+        g.copy_from_slice(&hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798").unwrap());
+        let k = PublicKey::from_bytes(g).unwrap();
+        PeerswapInit {
+            id: PoolId([1; 16]),
+            pubkeys: HtlcPubkeys { ephemeral: k, persistent: k },
+            timeouts: Timeouts { sidepool: BlockHeight(804_033), lightning: BlockHeight(800_018) },
+            hash: PaymentHash([2; 32]),
+            hops: Hops(7),
+            amount: Sat(100_000),
+            channel_view: ChannelView::default(),
+            update_counter: UpdateCounter::new(5).unwrap(),
+            unknown: vec![],
+        }
+    }
+    const OK: PeerStatus = PeerStatus { supports_feature: true, is_participant: true, already_sent: false };
+    const CONFIG: ForwarderConfig =
+        ForwarderConfig { height: BlockHeight(800_000), swap_party_begun: true, cltv_delta: BlockDelta(144), final_cltv_delta: BlockDelta(18) };
+
+    #[test]
+    fn persist_comes_before_send_and_the_record_has_the_nine_items() {
+        let to_dave = balance(200_000_000, 800_000_000);
+        let next = NextHop { peer: "dave", status: OK, balance: &to_dave };
+        let actions = forward(&incoming(), &ReceiveDecision::Accept, "alice", &next, &CONFIG).unwrap();
+        let [ForwardAction::PersistRecord(r), ForwardAction::SendInit { to, init }] = actions.as_slice() else {
+            panic!("expected persist then send, got {actions:?}");
+        };
+        assert_eq!((r.upstream, r.downstream, *to), ("alice", "dave", "dave"));
+        assert_eq!((r.sidepool_timelock, r.lightning_timelock_from_upstream, r.lightning_timelock_to_downstream), (BlockHeight(804_033), BlockHeight(800_018), BlockHeight(800_162)));
+        assert_eq!((r.id, r.hash, r.amount, r.offerrer_pubkeys), (incoming().id, incoming().hash, Sat(100_000), incoming().pubkeys));
+        assert_eq!(init.hops, Hops(6));
+        assert_eq!(init.channel_view, to_dave.view_as_offerrer());
+    }
+
+    #[test]
+    fn after_a_reject_try_another_then_accept_or_reject_here() {
+        let to_dave = balance(200_000_000, 800_000_000);
+        let to_erin = balance(300_000_000, 700_000_000);
+        let dave = NextHop { peer: "dave", status: OK, balance: &to_dave };
+        let actions = forward(&incoming(), &ReceiveDecision::Accept, "alice", &dave, &CONFIG).unwrap();
+        let ForwardAction::PersistRecord(record) = &actions[0] else { panic!() };
+
+        // Retrying dave (already sent) is refused; erin works and overwrites the record.
+        let again = NextHop { peer: "dave", status: PeerStatus { already_sent: true, ..OK }, balance: &to_dave };
+        assert_eq!(
+            after_next_hop_reject(record, &incoming(), AfterReject::TryAnother(again), &CONFIG),
+            Err(ForwardRefusal::Sender(OfferRefusal::AlreadySent))
+        );
+        let erin = NextHop { peer: "erin", status: OK, balance: &to_erin };
+        let retry = after_next_hop_reject(record, &incoming(), AfterReject::TryAnother(erin), &CONFIG).unwrap();
+        assert!(matches!(&retry[0], ForwardAction::PersistRecord(r) if r.downstream == "erin" && r.upstream == "alice"));
+        assert!(matches!(&retry[1], ForwardAction::SendInit { to: "erin", .. }));
+
+        let accept = after_next_hop_reject(record, &incoming(), AfterReject::AcceptHere, &CONFIG).unwrap();
+        assert_eq!(accept, vec![ForwardAction::DeleteRecord { id: record.id, hash: record.hash }, ForwardAction::AcceptHere]);
+
+        let to_alice = balance(800_000_000, 200_000_000);
+        let rejection = Rejection { reason: crate::peerswap::receive::RejectReason::Policy, text: "no".into() };
+        let reject = after_next_hop_reject(record, &incoming(), AfterReject::RejectHere { rejection, upstream_balance: &to_alice }, &CONFIG).unwrap();
+        let [ForwardAction::DeleteRecord { .. }, ForwardAction::SendReject { to: "alice", reject }] = reject.as_slice() else { panic!("{reject:?}") };
+        assert_eq!(reject.channel_view, ChannelView { owned_by_offerrer: Msat(200_000_000), owned_by_acceptor: Msat(800_000_000), total_capacity: Msat(1_000_000_000) });
+        assert_eq!(reject.reason_code, crate::peerswap::messages::RejectCode::POLICY);
+    }
+}

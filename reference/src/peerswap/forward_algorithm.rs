@@ -61,7 +61,7 @@ impl<P: Clone + PartialEq> PartyPlanner<P> {
         }
         // SIDEPOOL-10: "Sort the to-offer counterparties according to their "imbalance error", with highest imbalance error first."
         // A stable sort: equal imbalances keep the caller's order.
-        to_offer.sort_by(|a, b| b.0.imbalance.cmp(&a.0.imbalance));
+        to_offer.sort_by_key(|c| core::cmp::Reverse(c.0.imbalance));
 
         // SIDEPOOL-10: "Go through the sorted list, allocating funds available in the sidepool to each other participant."
         // SIDEPOOL-10: "Allocate funds equal to half (or some reasonable fraction) of the "imbalance error" with that participant, rounded to an exact satoshi amount."

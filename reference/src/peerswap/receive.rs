@@ -280,3 +280,30 @@ pub fn reason_text(text: &str) -> Option<String> {
     let cut = text.get(..end).unwrap_or_default();
     (!cut.is_empty()).then(|| cut.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_text_is_cut_to_255_bytes_at_a_character_boundary() {
+        assert_eq!(reason_text(""), None);
+        assert_eq!(reason_text("ok").as_deref(), Some("ok"));
+        let long = "é".repeat(200); // 400 bytes
+        let cut = reason_text(&long).unwrap();
+        assert_eq!(cut.len(), 254);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn every_reason_maps_to_a_listed_code() {
+        use RejectReason::*;
+        for r in [
+            NotParticipant, SenderNotParticipant, NoSwapPartyBegin, WrongUpdateCounter, AlreadyReceived, NotValidOfferrer,
+            AmountBelowMinimum, AmountNotBelowImbalance, InsufficientChannelFunds, SidepoolTimeoutTooEarly,
+            LightningNotBeforeSidepool, TimelockGapBelowCltvDelta, CltvDeltaTooLarge, HopsOutOfRange, TooManySplits, Policy,
+        ] {
+            assert!(r.code().meaning().is_some(), "{r}");
+        }
+    }
+}
