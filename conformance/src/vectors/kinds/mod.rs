@@ -14,6 +14,12 @@ mod bigsize;
 mod envelope;
 mod feature_set;
 mod message;
+mod peerswap_balance;
+mod peerswap_forward;
+mod peerswap_inputs;
+mod peerswap_offer;
+mod peerswap_receive;
+mod peerswap_response;
 mod tlv_stream;
 
 /// Every kind the evaluator knows: (name, evaluator).
@@ -23,6 +29,11 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("envelope", envelope::check),
     ("feature_set", feature_set::check),
     ("message", message::check),
+    ("peerswap_balance", peerswap_balance::check),
+    ("peerswap_offer", peerswap_offer::check),
+    ("peerswap_receive", peerswap_receive::check),
+    ("peerswap_response", peerswap_response::check),
+    ("peerswap_forward", peerswap_forward::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
