@@ -178,4 +178,57 @@ mod tests {
             vec![ForwarderAction::FailAllDownstream { htlcs: vec![HtlcRef(1)] }]
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn event() -> impl Strategy<Value = (u8, u64, u64, u64)> {
+            (0u8..7, 0u64..5, 0u64..=700, 0u64..=40)
+        }
+
+        proptest! {
+            #[test]
+            fn never_fulfils_after_fail_all_and_forwards_at_zero_fee(agreed in 1u64..=1_500, events in proptest::collection::vec(event(), 0..40)) {
+                let mut f = Forwarder::new(Msat(agreed));
+                let mut now = 0u64;
+                let (mut failed, mut fulfilled, mut downstream_total) = (false, false, None);
+                for (kind, h, amount, dt) in events {
+                    now += dt;
+                    let at = Seconds(now);
+                    let ev = match kind {
+                        0 => ForwarderEvent::Downstream(HoldEvent::Committed { htlc: HtlcRef(h), amount: Msat(amount), at }),
+                        1 => ForwarderEvent::Downstream(HoldEvent::Tick { at }),
+                        2 => ForwarderEvent::Upstream(OutgoingEvent::Offered { htlc: HtlcRef(h), amount: Msat(amount) }),
+                        3 => ForwarderEvent::Upstream(OutgoingEvent::Fulfilled { htlc: HtlcRef(h) }),
+                        4 => ForwarderEvent::Upstream(OutgoingEvent::Failed { htlc: HtlcRef(h) }),
+                        5 => ForwarderEvent::Upstream(OutgoingEvent::RemovalCommitted { htlc: HtlcRef(h) }),
+                        _ => ForwarderEvent::Upstream(OutgoingEvent::Stopped),
+                    };
+                    let Ok(actions) = f.handle(ev) else { continue };
+                    for a in actions {
+                        match a {
+                            ForwarderAction::Hold(HoldAction::FailAll { .. }) | ForwarderAction::FailAllDownstream { .. } => {
+                                prop_assert!(!fulfilled && !failed);
+                                failed = true;
+                            }
+                            ForwarderAction::FulfilAllDownstream { .. } => {
+                                prop_assert!(!failed && !fulfilled);
+                                fulfilled = true;
+                            }
+                            ForwarderAction::Hold(HoldAction::OfferUpstream { total, .. }) => {
+                                prop_assert!(total >= Msat(agreed));
+                                downstream_total = Some(total);
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let (Some(total), Some(up)) = (downstream_total, f.upstream()) {
+                        prop_assert_eq!(check_zero_fee(total, up.to_send()), Ok(()));
+                        prop_assert!(up.offered_total() <= total);
+                    }
+                }
+            }
+        }
+    }
 }

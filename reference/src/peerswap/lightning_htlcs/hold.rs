@@ -249,4 +249,53 @@ mod tests {
         assert_eq!(m.handle(HoldEvent::Tick { at: Seconds(3) }), vec![hold(600, 90)]);
         assert_eq!(m.handle(HoldEvent::Tick { at: Seconds(0) }), vec![hold(600, 90)]);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn event() -> impl Strategy<Value = (u8, u64, u64, u64)> {
+            // (kind, htlc, amount, seconds since previous event)
+            (0u8..3, 0u64..6, 0u64..=600, 0u64..=40)
+        }
+
+        proptest! {
+            #[test]
+            fn never_completes_below_agreed_nor_after_fail_all(agreed in 0u64..=2_000, events in proptest::collection::vec(event(), 0..30), forwarder in any::<bool>()) {
+                let role = if forwarder { HoldRole::Forwarder } else { HoldRole::UltimateOfferrer };
+                let mut m = IncomingHold::new(Msat(agreed), role);
+                let mut amounts = std::collections::HashMap::new();
+                let (mut now, mut failed_all, mut completed) = (0u64, false, false);
+                for (kind, h, amount, dt) in events {
+                    now += dt;
+                    let at = Seconds(now);
+                    let ev = match kind {
+                        0 => HoldEvent::Committed { htlc: HtlcRef(h), amount: Msat(amount), at },
+                        1 => HoldEvent::Removed { htlc: HtlcRef(h), at },
+                        _ => HoldEvent::Tick { at },
+                    };
+                    if let HoldEvent::Committed { htlc, amount, .. } = ev {
+                        amounts.entry(htlc).or_insert(amount);
+                    }
+                    for a in m.handle(ev) {
+                        match a {
+                            HoldAction::ProceedToSuccess { htlcs, total } | HoldAction::OfferUpstream { htlcs, total } => {
+                                prop_assert!(!failed_all && !completed);
+                                completed = true;
+                                prop_assert!(total >= Msat(agreed));
+                                let sum: u64 = htlcs.iter().map(|h| amounts[h].0).sum();
+                                prop_assert_eq!(Msat(sum), total);
+                            }
+                            HoldAction::FailAll { .. } => {
+                                prop_assert!(!completed && !failed_all);
+                                failed_all = true;
+                            }
+                            HoldAction::KeepHolding { total, .. } => prop_assert!(total < Msat(agreed) || agreed == 0 && total == Msat::ZERO),
+                            HoldAction::FailLate { .. } => prop_assert!(failed_all || completed),
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
