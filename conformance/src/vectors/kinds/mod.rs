@@ -13,6 +13,10 @@ pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 mod bigsize;
 mod envelope;
 mod feature_set;
+mod ln_common;
+mod ln_hold_sequence;
+mod ln_htlc_fields;
+mod ln_split_plan;
 mod message;
 mod peerswap_balance;
 mod peerswap_forward;
@@ -34,6 +38,9 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("peerswap_receive", peerswap_receive::check),
     ("peerswap_response", peerswap_response::check),
     ("peerswap_forward", peerswap_forward::check),
+    ("ln_split_plan", ln_split_plan::check),
+    ("ln_htlc_fields", ln_htlc_fields::check),
+    ("ln_hold_sequence", ln_hold_sequence::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
