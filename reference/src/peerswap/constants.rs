@@ -3,13 +3,12 @@
 //! Shared by the decision rules (balance, offer, receive, forward) and the
 //! in-Lightning HTLC part (split planner, hold timer), so each number lives once.
 
-use crate::units::{BlockDelta, Hops, Sat};
+use crate::units::{BlockDelta, Hops};
 use core::fmt;
 use core::ops::RangeInclusive;
 
-/// SIDEPOOL-02: "Output amounts MUST be greater than or equal to 10,000 satoshis."
-/// SIDEPOOL-02: "it is called `sidepool_version_1_min_amount`."
-pub const SIDEPOOL_VERSION_1_MIN_AMOUNT: Sat = Sat(10_000);
+/// `sidepool_version_1_min_amount`, defined with the rest of SIDEPOOL-02 in `pool`.
+pub use crate::pool::SIDEPOOL_VERSION_1_MIN_AMOUNT;
 
 /// The acceptor's margin on the in-sidepool timeout.
 /// SIDEPOOL-10: "MUST check that the in-sidepool timeout is greater than or equal to the current blockheight + 4032."

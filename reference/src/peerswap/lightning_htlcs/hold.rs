@@ -18,12 +18,8 @@ use crate::units::Msat;
 
 use super::HtlcRef;
 
-/// A caller-supplied monotonic timestamp, in whole seconds from any origin.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Seconds(pub u64);
-
-// SIDEPOOL-10: "The offerrer MUST hold for up to 60 seconds, starting from when the first incoming in-Lightning HTLC has been irrevocably committed."
-pub const HOLD_TIMEOUT: Seconds = Seconds(60);
+// Times here are caller-supplied whole seconds from any origin; the 60 s lives in constants.rs.
+pub use crate::peerswap::constants::{Seconds, HOLD_TIMEOUT};
 
 /// Whether the holder is the ultimate offerrer or a forwarder (which then pays upstream).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

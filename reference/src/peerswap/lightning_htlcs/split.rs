@@ -19,8 +19,7 @@ use core::fmt;
 
 use crate::units::Msat;
 
-// SIDEPOOL-10: "MUST NOT send this message to a peer if the number of in-Lightning HTLC splits exceeds `peerswap_max_ln_splits` (40), as determined below:"
-pub const PEERSWAP_MAX_LN_SPLITS: u64 = 40;
+pub use crate::peerswap::constants::PEERSWAP_MAX_LN_SPLITS;
 
 /// The caller's handle on a direct channel with the local offerrer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
