@@ -11,8 +11,13 @@ use serde_json::Value;
 pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 
 mod bigsize;
+mod bip327_key_agg;
+mod bip327_key_sort;
+mod bip341_script_tree;
 mod envelope;
 mod feature_set;
+mod htlc_key;
+mod key_handover;
 mod message;
 mod tlv_stream;
 
@@ -23,6 +28,11 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("envelope", envelope::check),
     ("feature_set", feature_set::check),
     ("message", message::check),
+    ("htlc_key", htlc_key::check),
+    ("key_handover", key_handover::check),
+    ("bip327_key_agg", bip327_key_agg::check),
+    ("bip327_key_sort", bip327_key_sort::check),
+    ("bip341_script_tree", bip341_script_tree::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
