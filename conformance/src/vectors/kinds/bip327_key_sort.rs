@@ -23,6 +23,9 @@ fn keys(test: &Value, name: &str) -> Result<Vec<[u8; 33]>, String> {
 pub fn check(_group: &Value, test: &Value) -> Result<(), String> {
     let got = key_sort(&keys(test, "pubkeys")?);
     let want = keys(test, "sorted_pubkeys")?;
+    if test.get("result").and_then(Value::as_str) != Some("valid") {
+        return Err("KeySort cannot fail: expected result valid".into());
+    }
     if got == want {
         Ok(())
     } else {
