@@ -102,7 +102,7 @@ fn timelock_leaf_as_written_cannot_be_satisfied() {
     let script = timelock_leaf_script(BlockHeight(800_000), &offerrer.public_key()).unwrap();
     let sig = sign(&offerrer_kp);
     let witnesses: [&[Vec<u8>]; 6] =
-        [&[], &[sig.clone()], &[sig.clone(), vec![1]], &[vec![1], sig.clone()], &[sig.clone(), sig.clone()], &[vec![]]];
+        [&[], std::slice::from_ref(&sig), &[sig.clone(), vec![1]], &[vec![1], sig.clone()], &[sig.clone(), sig.clone()], &[vec![]]];
     for w in witnesses {
         assert!(execute(&script, w).is_err(), "witness {w:?} unexpectedly satisfied the leaf");
     }

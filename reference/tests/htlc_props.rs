@@ -51,7 +51,7 @@ proptest! {
     fn aggregate_private_key_signs_for_the_output_key((inputs, off, acc) in htlc_case(), msg in any::<[u8; 32]>(), aux in any::<[u8; 32]>()) {
         let key = aggregate_private_key(&inputs, &off, &acc).unwrap();
         let output_key = htlc_taproot_key(&inputs).unwrap().output_key();
-        let sig = sign_key_path(&key, &msg, &aux);
+        let sig = sign_key_path(&key, &msg, &aux).unwrap();
         prop_assert!(verify_key_path(&output_key, &msg, &sig));
     }
 

@@ -14,7 +14,7 @@ use bitcoin::key::XOnlyPublicKey;
 use bitcoin::secp256k1::{schnorr, Message, Secp256k1};
 
 use super::musig::KeyAggContext;
-use super::secret::{with_keypair, AggregateSecretKey, EphemeralSecretKey};
+use super::secret::{with_keypair, AggregateSecretKey, EphemeralSecretKey, NotAScalar};
 use super::taproot_key::{htlc_taproot_key, internal_public_key, HtlcKeyError, HtlcKeyInputs, HtlcTaprootKey};
 
 /// Why the aggregate private key could not be formed.
@@ -100,14 +100,13 @@ fn tweaked_secret(
 
 /// A BIP-340 signature for a key-path spend, with caller-given auxiliary randomness
 /// (fixed in vectors so signatures are reproducible).
-pub fn sign_key_path(key: &AggregateSecretKey, message: &[u8; 32], aux_rand: &[u8; 32]) -> [u8; 64] {
+///
+/// `Err` cannot happen for a constructed [`AggregateSecretKey`] (it holds a valid
+/// scalar); it is returned rather than a placeholder signature all the same.
+pub fn sign_key_path(key: &AggregateSecretKey, message: &[u8; 32], aux_rand: &[u8; 32]) -> Result<[u8; 64], NotAScalar> {
     let secp = Secp256k1::signing_only();
     let msg = Message::from_digest(*message);
-    match with_keypair(key.expose_secret(), |kp| secp.sign_schnorr_with_aux_rand(&msg, kp, aux_rand)) {
-        Ok(sig) => sig.serialize(),
-        // AggregateSecretKey holds a valid scalar by construction, so a keypair always forms.
-        Err(_) => [0u8; 64],
-    }
+    with_keypair(key.expose_secret(), |kp| secp.sign_schnorr_with_aux_rand(&msg, kp, aux_rand).serialize())
 }
 
 /// BIP-340 verification of a key-path signature against a 32-byte x-only output key.
@@ -142,7 +141,7 @@ mod tests {
             };
             let key = aggregate_private_key(&inputs, &off, &acc).unwrap();
             let out = htlc_taproot_key(&inputs).unwrap().output_key();
-            let sig = sign_key_path(&key, &[0x5a; 32], &[0u8; 32]);
+            let sig = sign_key_path(&key, &[0x5a; 32], &[0u8; 32]).unwrap();
             assert!(verify_key_path(&out, &[0x5a; 32], &sig));
             assert!(!verify_key_path(&out, &[0x5b; 32], &sig));
             assert_eq!(aggregate_private_key(&inputs, &acc, &off).err().map(|e| e.code()), if o == a { None } else { Some("offerrer_ephemeral_privkey_mismatch") });

@@ -120,7 +120,7 @@ fn run_aggregate(test: &Value) -> Result<(), Refused> {
     expect_eq("output_key_parity", &parity.to_string(), &htlc.taproot.output_key_parity.to_string())?;
     expect_field(test, "aggregate_privkey", &hex::encode(agg.expose_secret()))?;
     let (message, aux) = (arr32(test, "message")?, arr32(test, "aux_rand")?);
-    let sig = sign_key_path(&agg, &message, &aux);
+    let sig = sign_key_path(&agg, &message, &aux).map_err(|e| Refused::Mismatch(format!("signing failed: {e}")))?;
     expect_field(test, "signature", &hex::encode(sig))?;
     if !verify_key_path(&htlc.output_key(), &message, &sig) {
         return Err(Refused::Mismatch("signature does not verify against output_key".into()));
