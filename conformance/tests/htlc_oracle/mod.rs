@@ -4,6 +4,7 @@
 //! the `musig2` crate), scripts as literal bytes (the reference uses a script
 //! builder), BIP-341 hashes written out by hand (the reference uses `bitcoin::taproot`),
 //! ECDH through libsecp256k1's own ECDH module, and scalar arithmetic on secret keys.
+#![allow(dead_code)] // each test binary that includes this module uses a different part of it
 
 use bitcoin::bech32;
 use bitcoin::hashes::{ripemd160, sha256, Hash, HashEngine};
