@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod fields;
+pub mod htlc_fields;
 pub mod vectors;

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod hex;
+pub mod htlc;
 pub mod messages;
 pub mod peerswap;
 pub mod pool;

@@ -2,4 +2,5 @@
 //! can call them without spawning the binary.
 
 pub mod decode;
+pub mod htlc_key;
 pub mod vectors;

@@ -11,12 +11,17 @@ use serde_json::Value;
 pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 
 mod bigsize;
+mod bip327_key_agg;
+mod bip327_key_sort;
+mod bip341_script_tree;
 mod envelope;
 mod feature_set;
 mod ln_common;
 mod ln_hold_sequence;
 mod ln_htlc_fields;
 mod ln_split_plan;
+mod htlc_key;
+mod key_handover;
 mod message;
 mod peerswap_balance;
 mod peerswap_forward;
@@ -41,6 +46,11 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("ln_split_plan", ln_split_plan::check),
     ("ln_htlc_fields", ln_htlc_fields::check),
     ("ln_hold_sequence", ln_hold_sequence::check),
+    ("htlc_key", htlc_key::check),
+    ("key_handover", key_handover::check),
+    ("bip327_key_agg", bip327_key_agg::check),
+    ("bip327_key_sort", bip327_key_sort::check),
+    ("bip341_script_tree", bip341_script_tree::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
