@@ -5,4 +5,6 @@
 //! the `decode` command, the vectors and the runner.
 
 pub mod fields;
+pub mod session;
+pub mod transport;
 pub mod vectors;

@@ -11,6 +11,7 @@ use serde_json::Value;
 pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 
 mod bigsize;
+mod bolt8_transport;
 mod envelope;
 mod feature_set;
 mod message;
@@ -23,6 +24,7 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("envelope", envelope::check),
     ("feature_set", feature_set::check),
     ("message", message::check),
+    ("bolt8_transport", bolt8_transport::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {

@@ -1,0 +1,295 @@
+//! The BOLT 1 session and SIDEPOOL-01's feature handshake as one sans-IO
+//! state machine: `handle(event) -> actions`. The IO edge decrypts frames and
+//! feeds whole Lightning messages in; it sends whatever `Action::Send` says.
+
+use super::bolt1::{Bolt1Message, BoltFeatures, Init, Notice, PING_NO_REPLY_FROM};
+use sidepool_reference::messages::MySidepoolFeatures;
+use sidepool_reference::wire::envelope::{self, SIDEPOOL_MESSAGE_ID};
+use sidepool_reference::wire::features::{FeatureSet, PEERSWAP_IN_SIDEPOOL_FEATURE_BIT, SIDEPOOL_BOLT_FEATURE_BIT};
+use sidepool_reference::{Decoded, Message};
+
+/// The BOLT feature bit we set; its even partner is the compulsory form.
+pub const SIDEPOOL_BOLT_BIT: u32 = SIDEPOOL_BOLT_FEATURE_BIT as u32;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// BOLT feature bits for our `init`.
+    pub bolt_features: BoltFeatures,
+    /// BOLT feature bits we understand: an even bit from the peer outside this list ends the connection.
+    pub known_bolt_features: Vec<u32>,
+    /// Our SIDEPOOL feature set, sent in `my_sidepool_features`.
+    pub sidepool_features: FeatureSet,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST set feature bit 1263 (`sidepool_bolt_feature_bit`) in their `init` messages and in their `node_annoucement`s."
+            bolt_features: BoltFeatures::from_bits([SIDEPOOL_BOLT_BIT]),
+            known_bolt_features: vec![SIDEPOOL_BOLT_BIT - 1, SIDEPOOL_BOLT_BIT],
+            // SIDEPOOL-10: "Peerswap-in-sidepool has the SIDEPOOL feature bit 1 (`peerswap_in_sidepool_feature_bit`)."
+            sidepool_features: FeatureSet::new().with(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The transport is up: send our `init`.
+    Connected,
+    /// One whole decrypted Lightning message from the peer.
+    Received(Vec<u8>),
+    /// The application wants to send this sidepool message.
+    SendSidepool(Message),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    /// Something the operator should see (SIDEPOOL-01's "warning or alarm").
+    Warn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The peer's first message was not `init`.
+    ExpectedInit { got_type: u16 },
+    /// A BOLT 1 message we know did not parse.
+    Malformed { type_id: u16, detail: String },
+    /// The peer's `init` sets even feature bits we do not know.
+    UnknownEvenFeatures(Vec<u32>),
+    /// A message type we do not know, and even.
+    UnknownEvenMessage(u16),
+    /// The message was shorter than its 2-byte type.
+    NoType,
+}
+
+/// Why a sidepool message the application asked to send was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The peer's `init` has not arrived yet.
+    AwaitingInit,
+    /// The peer's `init` does not signal the SIDEPOOL BOLT feature bit.
+    PeerNotSidepool,
+    /// The peer's `my_sidepool_features` has not arrived yet.
+    AwaitingPeerFeatures,
+    /// The peer's feature set failed to parse or has an unknown even bit.
+    PeerFeaturesRejected,
+    /// `my_sidepool_features` is the session's own to send.
+    SessionOwned,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Encrypt and send this whole Lightning message.
+    Send(Vec<u8>),
+    /// A sidepool message from the peer, for the application.
+    Deliver(Message),
+    /// The peer's `my_sidepool_features` was accepted: sidepool messages may now flow.
+    SidepoolReady { peer_features: FeatureSet },
+    PeerWarning(Notice),
+    PeerError(Notice),
+    /// The application's sidepool message was not sent.
+    Refused { sub_id: u16, reason: Refusal },
+    /// Close the connection; nothing further is sent.
+    Disconnect(DisconnectReason),
+    Log { level: LogLevel, message: String },
+}
+
+/// Where the SIDEPOOL-01 feature exchange stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SidepoolState {
+    AwaitingInit,
+    PeerNotSidepool,
+    AwaitingPeerFeatures,
+    Ready(FeatureSet),
+    /// The peer's features were refused: all its sidepool messages are ignored, none are sent.
+    Rejected,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    peer_init: Option<Init>,
+    sidepool: SidepoolState,
+    disconnected: bool,
+}
+
+fn log(level: LogLevel, message: impl Into<String>) -> Action {
+    Action::Log { level, message: message.into() }
+}
+
+impl Session {
+    pub fn new(config: SessionConfig) -> Session {
+        Session { config, peer_init: None, sidepool: SidepoolState::AwaitingInit, disconnected: false }
+    }
+
+    pub fn sidepool_state(&self) -> &SidepoolState {
+        &self.sidepool
+    }
+
+    pub fn peer_init(&self) -> Option<&Init> {
+        self.peer_init.as_ref()
+    }
+
+    pub fn is_disconnected(&self) -> bool {
+        self.disconnected
+    }
+
+    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+        if self.disconnected {
+            return vec![log(LogLevel::Debug, "event after disconnect ignored")];
+        }
+        let actions = match event {
+            Event::Connected => vec![Action::Send(self.our_init())],
+            Event::Received(bytes) => self.on_message(&bytes),
+            Event::SendSidepool(message) => self.send_sidepool(message),
+        };
+        if actions.iter().any(|a| matches!(a, Action::Disconnect(_))) {
+            self.disconnected = true;
+        }
+        actions
+    }
+
+    fn our_init(&self) -> Vec<u8> {
+        // BOLT 1: "MUST send `init` as the first Lightning message for any connection."
+        Bolt1Message::Init(Init { features: self.config.bolt_features.clone(), ..Init::default() }).encode()
+    }
+
+    fn on_message(&mut self, bytes: &[u8]) -> Vec<Action> {
+        let Some(type_id) = bytes.get(..2).map(|t| u16::from_be_bytes([t[0], t[1]])) else {
+            return vec![Action::Disconnect(DisconnectReason::NoType)];
+        };
+        let parsed = match Bolt1Message::decode(bytes) {
+            Ok(parsed) => parsed,
+            // BOLT 1: "upon receiving a known message with insufficient length for the contents: MUST close the connection."
+            Err(e) => return vec![Action::Disconnect(DisconnectReason::Malformed { type_id, detail: e.to_string() })],
+        };
+        if self.peer_init.is_none() {
+            return match parsed {
+                Some(Bolt1Message::Init(init)) => self.on_init(init),
+                // BOLT 1 makes `init` the first message of every connection.
+                _ => vec![Action::Disconnect(DisconnectReason::ExpectedInit { got_type: type_id })],
+            };
+        }
+        match parsed {
+            Some(Bolt1Message::Init(_)) => vec![log(LogLevel::Warn, "second init ignored")],
+            Some(Bolt1Message::Ping { num_pong_bytes, .. }) if num_pong_bytes < PING_NO_REPLY_FROM => {
+                // BOLT 1: "MUST respond by sending a `pong`, with `byteslen` equal to `num_pong_bytes`."
+                vec![Action::Send(Bolt1Message::Pong { ignored_len: num_pong_bytes }.encode())]
+            }
+            // BOLT 1: "otherwise (`num_pong_bytes` is **not** less than 65532): MUST ignore the `ping`."
+            Some(Bolt1Message::Ping { .. }) => vec![log(LogLevel::Debug, "ping asking for no pong ignored")],
+            Some(Bolt1Message::Pong { .. }) => vec![],
+            Some(Bolt1Message::Warning(n)) => vec![Action::PeerWarning(n)],
+            Some(Bolt1Message::Error(n)) => vec![Action::PeerError(n)],
+            None if type_id == SIDEPOOL_MESSAGE_ID => self.on_sidepool(bytes),
+            // BOLT 1: "upon receiving a message of _odd_, unknown type: MUST ignore the received message."
+            None if type_id % 2 == 1 => vec![log(LogLevel::Debug, format!("unknown odd message type {type_id} ignored"))],
+            // BOLT 1: "upon receiving a message of _even_, unknown type: MUST close the connection."
+            None => vec![Action::Disconnect(DisconnectReason::UnknownEvenMessage(type_id))],
+        }
+    }
+
+    fn on_init(&mut self, init: Init) -> Vec<Action> {
+        let features = init.all_features();
+        // BOLT 1: "upon receiving unknown _even_ feature bits that are non-zero: MUST close the connection."
+        let unknown = features.unknown_even_bits(&self.config.known_bolt_features);
+        if !unknown.is_empty() {
+            return vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(unknown))];
+        }
+        self.peer_init = Some(init);
+        // SIDEPOOL-01: "Check if the BOLT-1 `init` message from the counterparty has the `sidepool_bolt_feature_bit` set, OR the counterparty has this feature bit set in its `node_announcement`."
+        // Either bit of the 1262/1263 pair signals support (ERRATA E-32); this session sees no node_announcement (E-33).
+        if !features.offers_pair(SIDEPOOL_BOLT_BIT) {
+            self.sidepool = SidepoolState::PeerNotSidepool;
+            return vec![log(LogLevel::Info, "peer does not signal SIDEPOOL (bit 1263): no sidepool messages")];
+        }
+        self.sidepool = SidepoolState::AwaitingPeerFeatures;
+        let ours = Message::MySidepoolFeatures(MySidepoolFeatures {
+            features: self.config.sidepool_features.clone(),
+            unknown: Vec::new(),
+        });
+        // SIDEPOOL-01: "Send the `my_sidepool_features` message to the counterparty."
+        vec![Action::Send(ours.encode())]
+    }
+
+    fn on_sidepool(&mut self, bytes: &[u8]) -> Vec<Action> {
+        match self.sidepool {
+            // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST NOT send `sidepool_message_id` (53609) messages if the counterparty does not signal support via `sidepool_feature_bit` (1263) in their `init` message."
+            // A peer that did not signal cannot be answered, so its sidepool messages are ignored (ERRATA E-33).
+            SidepoolState::AwaitingInit | SidepoolState::PeerNotSidepool => {
+                return vec![log(LogLevel::Warn, "sidepool message from a peer that did not signal bit 1263 ignored")];
+            }
+            // SIDEPOOL-01: "MUST ignore all subsequent SIDEPOOL messages."
+            SidepoolState::Rejected => return vec![log(LogLevel::Debug, "sidepool message ignored: peer features rejected")],
+            SidepoolState::AwaitingPeerFeatures | SidepoolState::Ready(_) => {}
+        }
+        // The type was checked by the caller, so `open` only fails on a missing sub-id.
+        let env = match envelope::open(bytes) {
+            Ok(env) => env,
+            Err(e) => return self.malformed_sidepool(None, &e.to_string()),
+        };
+        let decoded = Message::decode_tlvs(env.sub_id, env.tlvs);
+        match (&self.sidepool, decoded) {
+            (SidepoolState::AwaitingPeerFeatures, Ok(Decoded::Known(Message::MySidepoolFeatures(theirs)))) => {
+                self.on_peer_features(theirs.features)
+            }
+            (SidepoolState::AwaitingPeerFeatures, Err(e)) if env.sub_id == MySidepoolFeatures::DEF.sub_id => {
+                // SIDEPOOL-01: "If parsing the features set fails, or if an unrecognized even feature bit is set:"
+                self.sidepool = SidepoolState::Rejected;
+                vec![log(LogLevel::Warn, format!("peer's my_sidepool_features does not parse ({e}): sidepool disabled with this peer"))]
+            }
+            (SidepoolState::AwaitingPeerFeatures, _) => {
+                // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
+                // The peer broke that rule; its message is ignored, not acted on (ERRATA E-34).
+                vec![log(LogLevel::Warn, format!("sidepool sub-id {} before the peer's my_sidepool_features ignored", env.sub_id))]
+            }
+            (_, Ok(Decoded::Known(Message::MySidepoolFeatures(_)))) => {
+                vec![log(LogLevel::Warn, "repeated my_sidepool_features ignored (ERRATA E-34)")]
+            }
+            (_, Ok(Decoded::Known(message))) => vec![Action::Deliver(message)],
+            (_, Ok(Decoded::IgnoredOdd { sub_id })) => {
+                vec![log(LogLevel::Debug, format!("unknown odd sidepool sub-id {sub_id} ignored"))]
+            }
+            (_, Err(e)) => self.malformed_sidepool(Some(env.sub_id), &e.to_string()),
+        }
+    }
+
+    fn malformed_sidepool(&self, sub_id: Option<u16>, detail: &str) -> Vec<Action> {
+        // SIDEPOOL-01: "sidepool implementations may ignore unrecognized odd message IDs or TLV types, but in case of even message IDs or TLV types, should raise some kind of warning or alarm to the human operator."
+        // Malformed or unknown-even sidepool messages are reported and dropped; the connection stays (ERRATA E-35).
+        let which = sub_id.map_or_else(|| "without sub-id".to_owned(), |s| format!("sub-id {s}"));
+        vec![log(LogLevel::Warn, format!("sidepool message {which} rejected: {detail}"))]
+    }
+
+    fn on_peer_features(&mut self, theirs: FeatureSet) -> Vec<Action> {
+        // SIDEPOOL-01: "If the counterparty has an even feature bit that you do not recognize, you MUST NOT send any `sidepool_message_id` messages to that counterparty."
+        if !theirs.allows_sidepool_messages() {
+            // SIDEPOOL-01: "MUST NOT send any SIDEPOOL messages to the peer."
+            self.sidepool = SidepoolState::Rejected;
+            let bits = theirs.unknown_even_bits(sidepool_reference::wire::features::KNOWN_FEATURE_BITS);
+            return vec![log(LogLevel::Warn, format!("peer sets unknown even SIDEPOOL feature bits {bits:?}: sidepool disabled with this peer"))];
+        }
+        // SIDEPOOL-01: "Otherwise, MAY now send SIDEPOOL messages to the peer."
+        self.sidepool = SidepoolState::Ready(theirs.clone());
+        vec![Action::SidepoolReady { peer_features: theirs }]
+    }
+
+    fn send_sidepool(&mut self, message: Message) -> Vec<Action> {
+        let sub_id = message.sub_id();
+        let refuse = |reason| vec![Action::Refused { sub_id, reason }];
+        if matches!(message, Message::MySidepoolFeatures(_)) {
+            return refuse(Refusal::SessionOwned);
+        }
+        match self.sidepool {
+            SidepoolState::AwaitingInit => refuse(Refusal::AwaitingInit),
+            SidepoolState::PeerNotSidepool => refuse(Refusal::PeerNotSidepool),
+            // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
+            SidepoolState::AwaitingPeerFeatures => refuse(Refusal::AwaitingPeerFeatures),
+            SidepoolState::Rejected => refuse(Refusal::PeerFeaturesRejected),
+            SidepoolState::Ready(_) => vec![Action::Send(message.encode())],
+        }
+    }
+}
