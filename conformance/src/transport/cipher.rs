@@ -215,3 +215,44 @@ mod tests {
         assert_eq!(rx.decrypt_body(&frame[18..]), Err(FrameError::OutOfOrder));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use zeroize::Zeroizing;
+
+    fn receiver() -> Decryptor {
+        Decryptor::new(CipherState::new(Zeroizing::new([3u8; 32]), Zeroizing::new([4u8; 32])))
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut rx = receiver();
+            let _ = rx.decrypt_frame(&bytes);
+            let _ = rx.decrypt_frame(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_headers_and_bodies_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..6)) {
+            let mut rx = receiver();
+            for (i, chunk) in chunks.iter().enumerate() {
+                let _ = if i % 2 == 0 { rx.decrypt_header(chunk).map(|_| ()) } else { rx.decrypt_body(chunk).map(|_| ()) };
+            }
+        }
+
+        #[test]
+        fn any_message_round_trips(messages in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..20)) {
+            let key = Zeroizing::new([9u8; 32]);
+            let ck = Zeroizing::new([8u8; 32]);
+            let mut tx = Encryptor::new(CipherState::new(key.clone(), ck.clone()));
+            let mut rx = Decryptor::new(CipherState::new(key, ck));
+            for m in &messages {
+                let frame = tx.encrypt(m).unwrap();
+                prop_assert_eq!(frame.len(), m.len() + 2 * MAC_LEN + 2);
+                prop_assert_eq!(&rx.decrypt_frame(&frame).unwrap(), m);
+            }
+        }
+    }
+}

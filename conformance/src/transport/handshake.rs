@@ -322,3 +322,72 @@ impl ResponderAwaitingActThree {
         Ok(Established { encryptor, decryptor, remote_static: rs, trace: self.state.trace.take() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(byte: u8) -> PrivateKey {
+        PrivateKey::from_bytes([byte; 32]).unwrap()
+    }
+
+    /// A responder that has taken a valid act one, waiting for act three.
+    fn awaiting_three() -> ResponderAwaitingActThree {
+        let (_, act_one) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+        Responder::new(key(0x21)).recv_act_one(&act_one, key(0x22)).unwrap().0
+    }
+
+    #[test]
+    fn debug_output_carries_no_secrets() {
+        let (initiator, _) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+        let shown = format!("{initiator:?} {:?} {:?}", awaiting_three(), Responder::new(key(0x21)));
+        assert!(!shown.contains("1111111111") && !shown.contains("2222222222"), "{shown}");
+    }
+
+    #[test]
+    fn a_full_handshake_agrees_on_keys_and_identities() {
+        let (initiator, act_one) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+        let (responder, act_two) = Responder::new(key(0x21)).recv_act_one(&act_one, key(0x22)).unwrap();
+        let (act_three, mut a) = initiator.recv_act_two(&act_two).unwrap();
+        let mut b = responder.recv_act_three(&act_three).unwrap();
+        assert_eq!(b.remote_static, key(0x11).public_key());
+        assert_eq!(a.remote_static, key(0x21).public_key());
+        let frame = a.encryptor.encrypt(b"ping").unwrap();
+        assert_eq!(b.decryptor.decrypt_frame(&frame).unwrap(), b"ping");
+        let frame = b.encryptor.encrypt(b"pong").unwrap();
+        assert_eq!(a.decryptor.decrypt_frame(&frame).unwrap(), b"pong");
+        assert!(a.trace.is_none(), "untraced handshakes keep no intermediate secrets");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_act_one_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = Responder::new(key(0x21)).recv_act_one(&bytes, key(0x22));
+        }
+
+        #[test]
+        fn arbitrary_act_one_of_the_right_length_never_panics(bytes in proptest::collection::vec(any::<u8>(), 50)) {
+            let _ = Responder::new(key(0x21)).recv_act_one(&bytes, key(0x22));
+        }
+
+        #[test]
+        fn arbitrary_act_three_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..140)) {
+            let _ = awaiting_three().recv_act_three(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_act_three_of_the_right_length_is_refused(mut bytes in proptest::collection::vec(any::<u8>(), 66)) {
+            bytes[0] = 0;
+            // Random bytes forge a Poly1305 tag with negligible probability.
+            let err = awaiting_three().recv_act_three(&bytes).unwrap_err();
+            prop_assert_eq!(err, HandshakeError::BadCiphertext);
+        }
+
+        #[test]
+        fn arbitrary_act_two_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let (initiator, _) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+            let _ = initiator.recv_act_two(&bytes);
+        }
+    }
+}

@@ -212,3 +212,185 @@ impl<S: Read + Write> Transport<S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::net::{TcpListener, TcpStream};
+    use std::thread;
+
+    fn key(byte: u8) -> PrivateKey {
+        PrivateKey::from_bytes([byte; 32]).unwrap()
+    }
+
+    /// Two transports over loopback TCP: (initiator side, responder side).
+    fn loopback() -> (Transport<TcpStream>, Transport<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            accept(stream, key(0x21)).unwrap()
+        });
+        let client = connect(TcpStream::connect(addr).unwrap(), key(0x11), key(0x21).public_key()).unwrap();
+        let (server, initiator_id) = server.join().unwrap();
+        assert_eq!(initiator_id, key(0x11).public_key());
+        assert_eq!(client.remote_node_id(), key(0x21).public_key());
+        (client, server)
+    }
+
+    #[test]
+    fn two_transports_talk_over_tcp_across_key_rotations() {
+        let (mut client, mut server) = loopback();
+        // 1100 messages each way: each key rotates after 500 messages (1000 nonces).
+        let echo = thread::spawn(move || {
+            for _ in 0..1100 {
+                let m = server.recv().unwrap();
+                server.send(&m).unwrap();
+            }
+            server
+        });
+        for i in 0u32..1100 {
+            let msg = [&i.to_be_bytes()[..], &vec![0x5a; (i % 300) as usize]].concat();
+            client.send(&msg).unwrap();
+            assert_eq!(client.recv().unwrap(), msg, "message {i}");
+        }
+        let mut server = echo.join().unwrap();
+        // The largest message crosses too; a larger one is refused before any byte is written.
+        let big = vec![0xc3; 65535];
+        assert_eq!(client.send(&vec![0; 65536]).unwrap_err().name(), "message_too_large");
+        client.send(&big).unwrap();
+        assert_eq!(server.recv().unwrap(), big);
+        drop(client);
+        assert_eq!(server.recv().unwrap_err().name(), "closed");
+    }
+
+    #[test]
+    fn the_wrong_node_id_fails_both_sides_cleanly() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            accept(stream, key(0x21)).map(|_| ()).unwrap_err().name()
+        });
+        // The initiator believes the responder is key 0x22: act one's MAC is under the wrong key.
+        let client = connect(TcpStream::connect(addr).unwrap(), key(0x11), key(0x22).public_key());
+        assert_eq!(server.join().unwrap(), "act1_bad_tag");
+        // The responder hung up without answering: act two is a short read.
+        assert_eq!(client.map(|_| ()).unwrap_err().name(), "act2_read_failed");
+    }
+
+    /// A stream that replays scripted reads (chunks, or errors) and records writes.
+    struct Scripted {
+        reads: VecDeque<Result<Vec<u8>, ErrorKind>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.reads.pop_front() {
+                None => Ok(0),
+                Some(Err(kind)) => Err(kind.into()),
+                Some(Ok(mut chunk)) => {
+                    let n = chunk.len().min(buf.len());
+                    buf[..n].copy_from_slice(&chunk[..n]);
+                    if n < chunk.len() {
+                        self.reads.push_front(Ok(chunk.split_off(n)));
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Both ends of one in-memory handshake: (initiator, responder).
+    fn established_pair() -> (crate::transport::Established, crate::transport::Established) {
+        let (initiator, act_one) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+        let (responder, act_two) = Responder::new(key(0x21)).recv_act_one(&act_one, key(0x22)).unwrap();
+        let (act_three, a) = initiator.recv_act_two(&act_two).unwrap();
+        (a, responder.recv_act_three(&act_three).unwrap())
+    }
+
+    /// The initiator's transport reading `reads` (frames from `loop_sender`).
+    fn scripted(reads: Vec<Result<Vec<u8>, ErrorKind>>) -> Transport<Scripted> {
+        let (a, _) = established_pair();
+        let stream = Scripted { reads: reads.into(), written: Vec::new() };
+        Transport::new(stream, a.encryptor, a.decryptor, a.remote_static)
+    }
+
+    /// The responder's encryptor: its frames are what `scripted` expects.
+    fn loop_sender() -> Encryptor {
+        established_pair().1.encryptor
+    }
+
+    #[test]
+    fn a_timeout_mid_frame_surfaces_and_recv_resumes() {
+        let mut sender = loop_sender();
+        let frame = sender.encrypt(b"hello").unwrap();
+        let next = sender.encrypt(b"again").unwrap();
+        let reads = vec![
+            Err(ErrorKind::WouldBlock),
+            Ok(frame[..7].to_vec()),
+            Err(ErrorKind::TimedOut),
+            Ok(frame[7..20].to_vec()),
+            Err(ErrorKind::WouldBlock),
+            Ok(frame[20..].to_vec()),
+            Err(ErrorKind::Interrupted),
+            Ok(next),
+        ];
+        let mut t = scripted(reads);
+        assert_eq!(t.recv().unwrap_err().name(), "timeout");
+        assert_eq!(t.recv().unwrap_err().name(), "timeout");
+        assert_eq!(t.recv().unwrap_err().name(), "timeout");
+        assert_eq!(t.recv().unwrap(), b"hello");
+        assert_eq!(t.recv().unwrap(), b"again");
+        assert_eq!(t.recv().unwrap_err().name(), "closed");
+    }
+
+    #[test]
+    fn truncated_and_tampered_frames_are_clean_errors() {
+        let frame = loop_sender().encrypt(b"hello").unwrap();
+        let mut t = scripted(vec![Ok(frame[..frame.len() - 1].to_vec())]);
+        assert_eq!(t.recv().unwrap_err().name(), "short_body");
+        let mut t = scripted(vec![Ok(frame[..5].to_vec())]);
+        assert_eq!(t.recv().unwrap_err().name(), "short_header");
+        let mut flipped = frame.clone();
+        *flipped.last_mut().unwrap() ^= 0x01;
+        let mut t = scripted(vec![Ok(flipped)]);
+        assert_eq!(t.recv().unwrap_err().name(), "bad_body_mac");
+        let mut flipped = frame;
+        flipped[3] ^= 0x80;
+        let mut t = scripted(vec![Ok(flipped)]);
+        assert_eq!(t.recv().unwrap_err().name(), "bad_header_mac");
+        let mut t = scripted(vec![Err(ErrorKind::ConnectionReset)]);
+        assert_eq!(t.recv().unwrap_err().name(), "io");
+    }
+
+    #[test]
+    fn a_short_act_is_a_typed_handshake_error() {
+        let stream = Scripted { reads: vec![Ok(vec![0; 49])].into(), written: Vec::new() };
+        assert_eq!(accept(stream, key(0x21)).map(|_| ()).unwrap_err().name(), "act1_read_failed");
+        let stream = Scripted { reads: vec![Err(ErrorKind::WouldBlock)].into(), written: Vec::new() };
+        assert_eq!(accept(stream, key(0x21)).map(|_| ()).unwrap_err().name(), "timeout");
+    }
+
+    #[test]
+    fn a_bad_act_one_gets_no_answer() {
+        // BOLT 8: "the responder MUST terminate the connection without any further messages."
+        let (_, mut act_one) = Initiator::start(key(0x11), key(0x21).public_key(), key(0x12));
+        act_one[49] ^= 1;
+        let mut stream = Scripted { reads: vec![Ok(act_one.to_vec())].into(), written: Vec::new() };
+        assert_eq!(accept(&mut stream, key(0x21)).map(|_| ()).unwrap_err().name(), "act1_bad_tag");
+        assert!(stream.written.is_empty());
+    }
+}
