@@ -293,3 +293,266 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::bolt1::{PING, PONG};
+    use proptest::prelude::*;
+    use sidepool_reference::messages::SwapPartyBegin;
+    use sidepool_reference::units::PoolId;
+
+    fn init_with(bits: &[u32]) -> Vec<u8> {
+        Bolt1Message::Init(Init { features: BoltFeatures::from_bits(bits.iter().copied()), ..Init::default() }).encode()
+    }
+
+    fn features_message(bits: &[u64]) -> Vec<u8> {
+        let m = MySidepoolFeatures { features: FeatureSet::from_bits(bits.iter().copied()), unknown: Vec::new() };
+        Message::MySidepoolFeatures(m).encode()
+    }
+
+    fn swap_party_begin() -> Message {
+        Message::SwapPartyBegin(SwapPartyBegin { id: PoolId([7; 16]), irregular_authorization: None, unknown: Vec::new() })
+    }
+
+    fn ping(num_pong_bytes: u16) -> Vec<u8> {
+        Bolt1Message::Ping { num_pong_bytes, ignored_len: 3 }.encode()
+    }
+
+    /// A session that has sent its init and received the peer's (with `bits`).
+    fn after_init(bits: &[u32]) -> (Session, Vec<Action>) {
+        let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
+        let actions = s.handle(Event::Received(init_with(bits)));
+        (s, actions)
+    }
+
+    fn ready() -> Session {
+        let (mut s, _) = after_init(&[1263]);
+        s.handle(Event::Received(features_message(&[1])));
+        assert!(matches!(s.sidepool_state(), SidepoolState::Ready(_)));
+        s
+    }
+
+    fn sends(actions: &[Action]) -> Vec<&Vec<u8>> {
+        actions.iter().filter_map(|a| if let Action::Send(b) = a { Some(b) } else { None }).collect()
+    }
+
+    fn delivers(actions: &[Action]) -> bool {
+        actions.iter().any(|a| matches!(a, Action::Deliver(_)))
+    }
+
+    fn warns(actions: &[Action]) -> bool {
+        actions.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warn, .. }))
+    }
+
+    #[test]
+    fn our_init_sets_bit_1263_and_nothing_else() {
+        // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST set feature bit 1263 (`sidepool_bolt_feature_bit`) in their `init` messages and in their `node_annoucement`s."
+        let actions = Session::new(SessionConfig::default()).handle(Event::Connected);
+        let [Action::Send(bytes)] = actions.as_slice() else { panic!("{actions:?}") };
+        let Some(Bolt1Message::Init(init)) = Bolt1Message::decode(bytes).unwrap() else { panic!() };
+        assert_eq!(init.all_features(), BoltFeatures::from_bits([1263]));
+        assert!(init.global_features.bits().next().is_none());
+    }
+
+    #[test]
+    fn the_first_message_must_be_init() {
+        let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
+        let actions = s.handle(Event::Received(ping(4)));
+        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::ExpectedInit { got_type: PING })]);
+        assert!(s.is_disconnected());
+        assert!(sends(&s.handle(Event::Received(init_with(&[1263])))).is_empty(), "nothing after disconnect");
+    }
+
+    #[test]
+    fn a_sidepool_peer_gets_our_features_right_after_its_init() {
+        // SIDEPOOL-01: "Check if the BOLT-1 `init` message from the counterparty has the `sidepool_bolt_feature_bit` set, OR the counterparty has this feature bit set in its `node_announcement`."
+        for bits in [&[1263][..], &[1262], &[1262, 1263], &[1, 1263]] {
+            let (s, actions) = after_init(bits);
+            let [Action::Send(bytes)] = actions.as_slice() else { panic!("{bits:?}: {actions:?}") };
+            let Ok(Decoded::Known(Message::MySidepoolFeatures(ours))) = Message::decode(bytes) else { panic!() };
+            assert_eq!(ours.features, FeatureSet::from_bits([1]), "SIDEPOOL bit 1, peerswap-in-sidepool");
+            assert_eq!(s.sidepool_state(), &SidepoolState::AwaitingPeerFeatures);
+        }
+    }
+
+    #[test]
+    fn a_peer_without_bit_1263_hears_nothing_sidepool() {
+        // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST NOT send `sidepool_message_id` (53609) messages if the counterparty does not signal support via `sidepool_feature_bit` (1263) in their `init` message."
+        let (mut s, actions) = after_init(&[1, 1261]);
+        assert!(sends(&actions).is_empty());
+        assert_eq!(s.sidepool_state(), &SidepoolState::PeerNotSidepool);
+        let refused = s.handle(Event::SendSidepool(swap_party_begin()));
+        assert_eq!(refused, vec![Action::Refused { sub_id: 400, reason: Refusal::PeerNotSidepool }]);
+        // Its own sidepool messages are ignored, features included (ERRATA E-33).
+        let actions = s.handle(Event::Received(features_message(&[1])));
+        assert!(sends(&actions).is_empty() && warns(&actions));
+        assert_eq!(s.sidepool_state(), &SidepoolState::PeerNotSidepool);
+        assert!(!delivers(&s.handle(Event::Received(swap_party_begin().encode()))));
+    }
+
+    #[test]
+    fn unknown_even_bolt_features_end_the_connection_odd_ones_do_not() {
+        let (s, actions) = after_init(&[1263, 100]);
+        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![100]))]);
+        assert!(s.is_disconnected());
+        let (s, _) = after_init(&[1263, 101]);
+        assert!(!s.is_disconnected());
+        // The two bitmaps are ORed: an even bit in globalfeatures counts too.
+        let mut s = Session::new(SessionConfig::default());
+        let init = Init { global_features: BoltFeatures::from_bits([4]), ..Init::default() };
+        let actions = s.handle(Event::Received(Bolt1Message::Init(init).encode()));
+        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![4]))]);
+    }
+
+    #[test]
+    fn a_malformed_known_message_ends_the_connection() {
+        let mut s = Session::new(SessionConfig::default());
+        let actions = s.handle(Event::Received(vec![0x00, 0x10, 0x00, 0x05, 0x01]));
+        assert!(matches!(actions.as_slice(), [Action::Disconnect(DisconnectReason::Malformed { type_id: 16, .. })]));
+        let (mut s, _) = after_init(&[1263]);
+        let actions = s.handle(Event::Received(vec![0x00, 0x12, 0x00]));
+        assert!(matches!(actions.as_slice(), [Action::Disconnect(DisconnectReason::Malformed { type_id: PING, .. })]));
+        let (mut s, _) = after_init(&[1263]);
+        assert_eq!(s.handle(Event::Received(vec![0x00])), vec![Action::Disconnect(DisconnectReason::NoType)]);
+    }
+
+    #[test]
+    fn pings_get_pongs_of_the_asked_size_unless_65532_or_more() {
+        let (mut s, _) = after_init(&[1263]);
+        for n in [0u16, 4, 65531] {
+            let actions = s.handle(Event::Received(ping(n)));
+            let [Action::Send(pong)] = actions.as_slice() else { panic!("{actions:?}") };
+            assert_eq!(&pong[..2], &PONG.to_be_bytes());
+            assert_eq!(Bolt1Message::decode(pong), Ok(Some(Bolt1Message::Pong { ignored_len: n })));
+        }
+        for n in [65532u16, 65535] {
+            assert!(sends(&s.handle(Event::Received(ping(n)))).is_empty(), "{n}");
+        }
+        assert!(s.handle(Event::Received(Bolt1Message::Pong { ignored_len: 2 }.encode())).is_empty());
+    }
+
+    #[test]
+    fn warnings_and_errors_are_surfaced() {
+        let (mut s, _) = after_init(&[1263]);
+        let notice = Notice { channel_id: [0; 32], data: b"slow down".to_vec() };
+        assert_eq!(s.handle(Event::Received(Bolt1Message::Warning(notice.clone()).encode())), vec![Action::PeerWarning(notice.clone())]);
+        assert_eq!(s.handle(Event::Received(Bolt1Message::Error(notice.clone()).encode())), vec![Action::PeerError(notice)]);
+        assert!(!s.is_disconnected());
+    }
+
+    #[test]
+    fn unknown_odd_types_are_ignored_unknown_even_types_disconnect() {
+        let (mut s, _) = after_init(&[1263]);
+        let actions = s.handle(Event::Received(vec![0x80, 0x01, 0xde, 0xad]));
+        assert!(actions.iter().all(|a| matches!(a, Action::Log { .. })));
+        assert!(!s.is_disconnected());
+        let actions = s.handle(Event::Received(vec![0x80, 0x02]));
+        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenMessage(0x8002))]);
+    }
+
+    #[test]
+    fn nothing_but_features_until_the_peers_features_arrive() {
+        // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
+        let mut s = Session::new(SessionConfig::default());
+        assert_eq!(
+            s.handle(Event::SendSidepool(swap_party_begin())),
+            vec![Action::Refused { sub_id: 400, reason: Refusal::AwaitingInit }]
+        );
+        let (mut s, _) = after_init(&[1263]);
+        assert_eq!(
+            s.handle(Event::SendSidepool(swap_party_begin())),
+            vec![Action::Refused { sub_id: 400, reason: Refusal::AwaitingPeerFeatures }]
+        );
+        // SIDEPOOL-01: "Otherwise, MAY now send SIDEPOOL messages to the peer."
+        let actions = s.handle(Event::Received(features_message(&[1, 3])));
+        assert_eq!(actions, vec![Action::SidepoolReady { peer_features: FeatureSet::from_bits([1, 3]) }]);
+        assert_eq!(s.handle(Event::SendSidepool(swap_party_begin())), vec![Action::Send(swap_party_begin().encode())]);
+        // my_sidepool_features belongs to the session.
+        let ours = Message::decode(&features_message(&[1])).unwrap();
+        let Decoded::Known(ours) = ours else { panic!() };
+        assert_eq!(s.handle(Event::SendSidepool(ours)), vec![Action::Refused { sub_id: 101, reason: Refusal::SessionOwned }]);
+    }
+
+    #[test]
+    fn an_unknown_even_sidepool_feature_silences_the_session() {
+        // SIDEPOOL-01: "If the counterparty has an even feature bit that you do not recognize, you MUST NOT send any `sidepool_message_id` messages to that counterparty."
+        let (mut s, _) = after_init(&[1263]);
+        let actions = s.handle(Event::Received(features_message(&[1, 4])));
+        assert!(warns(&actions) && sends(&actions).is_empty());
+        assert_eq!(s.sidepool_state(), &SidepoolState::Rejected);
+        assert_eq!(
+            s.handle(Event::SendSidepool(swap_party_begin())),
+            vec![Action::Refused { sub_id: 400, reason: Refusal::PeerFeaturesRejected }]
+        );
+        // SIDEPOOL-01: "MUST ignore all subsequent SIDEPOOL messages."
+        assert!(!delivers(&s.handle(Event::Received(swap_party_begin().encode()))));
+        assert!(s.handle(Event::Received(features_message(&[1]))).iter().all(|a| matches!(a, Action::Log { .. })));
+        assert_eq!(s.sidepool_state(), &SidepoolState::Rejected);
+    }
+
+    #[test]
+    fn unparsable_peer_features_silence_the_session() {
+        // SIDEPOOL-01: "If parsing the features set fails, or if an unrecognized even feature bit is set:"
+        let missing = envelope::seal(101, &[]);
+        let non_minimal = envelope::seal(101, &[0xfd, 0x27, 0x74, 0x03, 0xfd, 0x00, 0x01]);
+        let truncated = envelope::seal(101, &[0xfd, 0x27, 0x74, 0x05, 0x01]);
+        for bad in [missing, non_minimal, truncated] {
+            let (mut s, _) = after_init(&[1263]);
+            let actions = s.handle(Event::Received(bad.clone()));
+            assert!(warns(&actions) && sends(&actions).is_empty(), "{}", sidepool_reference::hex::encode(&bad));
+            assert_eq!(s.sidepool_state(), &SidepoolState::Rejected);
+            assert!(!s.is_disconnected());
+        }
+    }
+
+    #[test]
+    fn sidepool_messages_before_the_peers_features_are_ignored() {
+        let (mut s, _) = after_init(&[1263]);
+        let actions = s.handle(Event::Received(swap_party_begin().encode()));
+        assert!(warns(&actions) && !delivers(&actions));
+        assert_eq!(s.sidepool_state(), &SidepoolState::AwaitingPeerFeatures);
+    }
+
+    #[test]
+    fn once_ready_messages_are_delivered_and_bad_ones_reported() {
+        let mut s = ready();
+        assert_eq!(s.handle(Event::Received(swap_party_begin().encode())), vec![Action::Deliver(swap_party_begin())]);
+        // Malformed known message, unknown even sub-id: warning, connection kept (ERRATA E-35).
+        for bad in [envelope::seal(400, &[]), envelope::seal(1006, &[]), vec![0xd1, 0x69, 0x01]] {
+            let actions = s.handle(Event::Received(bad));
+            assert!(warns(&actions) && !delivers(&actions), "{actions:?}");
+        }
+        let odd = s.handle(Event::Received(envelope::seal(1001, &[])));
+        assert!(matches!(odd.as_slice(), [Action::Log { level: LogLevel::Debug, .. }]));
+        // A repeated my_sidepool_features changes nothing (ERRATA E-34).
+        assert!(warns(&s.handle(Event::Received(features_message(&[1, 4])))));
+        assert_eq!(s.sidepool_state(), &SidepoolState::Ready(FeatureSet::from_bits([1])));
+        assert!(!s.is_disconnected());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_messages_never_panic_and_never_deliver_early(
+            first in proptest::collection::vec(any::<u8>(), 0..200),
+            rest in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 0..8),
+        ) {
+            let mut s = Session::new(SessionConfig::default());
+            s.handle(Event::Connected);
+            for bytes in std::iter::once(first).chain(rest) {
+                let ready_before = matches!(s.sidepool_state(), SidepoolState::Ready(_));
+                let actions = s.handle(Event::Received(bytes));
+                prop_assert!(ready_before || !delivers(&actions));
+            }
+        }
+
+        #[test]
+        fn arbitrary_sidepool_payloads_after_ready_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut s = ready();
+            let _ = s.handle(Event::Received([&[0xd1, 0x69][..], &tail].concat()));
+            prop_assert!(!s.is_disconnected());
+        }
+    }
+}
