@@ -250,6 +250,20 @@ mod tests {
         assert_eq!(count, file["numberOfTests"].as_u64().unwrap());
     }
 
+    #[test]
+    fn the_file_matches_its_schema() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors");
+        let read = |p: &str| std::fs::read_to_string(format!("{dir}/{p}")).unwrap();
+        let schema: Value = serde_json::from_str(&read("schema/bolt8_transport.schema.json")).unwrap();
+        let file: Value = serde_yaml::from_str(&read("external/bolt08_transport.yaml")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&file).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let mut bad = file.clone();
+        bad["testGroups"][2]["tests"][0]["nonce"] = Value::from(1);
+        assert!(!validator.is_valid(&bad), "unknown test fields are refused");
+    }
+
     /// The evaluator is not vacuous: a changed expectation is caught.
     #[test]
     fn a_wrong_expectation_fails() {
