@@ -40,7 +40,7 @@ pub enum Event {
     /// One whole decrypted Lightning message from the peer.
     Received(Vec<u8>),
     /// The application wants to send this sidepool message.
-    SendSidepool(Message),
+    SendSidepool(Box<Message>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl Session {
         let actions = match event {
             Event::Connected => vec![Action::Send(self.our_init())],
             Event::Received(bytes) => self.on_message(&bytes),
-            Event::SendSidepool(message) => self.send_sidepool(message),
+            Event::SendSidepool(message) => self.send_sidepool(*message),
         };
         if actions.iter().any(|a| matches!(a, Action::Disconnect(_))) {
             self.disconnected = true;
@@ -384,7 +384,7 @@ mod tests {
         let (mut s, actions) = after_init(&[1, 1261]);
         assert!(sends(&actions).is_empty());
         assert_eq!(s.sidepool_state(), &SidepoolState::PeerNotSidepool);
-        let refused = s.handle(Event::SendSidepool(swap_party_begin()));
+        let refused = s.handle(Event::SendSidepool(Box::new(swap_party_begin())));
         assert_eq!(refused, vec![Action::Refused { sub_id: 400, reason: Refusal::PeerNotSidepool }]);
         // Its own sidepool messages are ignored, features included (ERRATA E-33).
         let actions = s.handle(Event::Received(features_message(&[1])));
@@ -458,22 +458,22 @@ mod tests {
         // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
         let mut s = Session::new(SessionConfig::default());
         assert_eq!(
-            s.handle(Event::SendSidepool(swap_party_begin())),
+            s.handle(Event::SendSidepool(Box::new(swap_party_begin()))),
             vec![Action::Refused { sub_id: 400, reason: Refusal::AwaitingInit }]
         );
         let (mut s, _) = after_init(&[1263]);
         assert_eq!(
-            s.handle(Event::SendSidepool(swap_party_begin())),
+            s.handle(Event::SendSidepool(Box::new(swap_party_begin()))),
             vec![Action::Refused { sub_id: 400, reason: Refusal::AwaitingPeerFeatures }]
         );
         // SIDEPOOL-01: "Otherwise, MAY now send SIDEPOOL messages to the peer."
         let actions = s.handle(Event::Received(features_message(&[1, 3])));
         assert_eq!(actions, vec![Action::SidepoolReady { peer_features: FeatureSet::from_bits([1, 3]) }]);
-        assert_eq!(s.handle(Event::SendSidepool(swap_party_begin())), vec![Action::Send(swap_party_begin().encode())]);
+        assert_eq!(s.handle(Event::SendSidepool(Box::new(swap_party_begin()))), vec![Action::Send(swap_party_begin().encode())]);
         // my_sidepool_features belongs to the session.
         let ours = Message::decode(&features_message(&[1])).unwrap();
         let Decoded::Known(ours) = ours else { panic!() };
-        assert_eq!(s.handle(Event::SendSidepool(ours)), vec![Action::Refused { sub_id: 101, reason: Refusal::SessionOwned }]);
+        assert_eq!(s.handle(Event::SendSidepool(Box::new(ours))), vec![Action::Refused { sub_id: 101, reason: Refusal::SessionOwned }]);
     }
 
     #[test]
@@ -484,7 +484,7 @@ mod tests {
         assert!(warns(&actions) && sends(&actions).is_empty());
         assert_eq!(s.sidepool_state(), &SidepoolState::Rejected);
         assert_eq!(
-            s.handle(Event::SendSidepool(swap_party_begin())),
+            s.handle(Event::SendSidepool(Box::new(swap_party_begin()))),
             vec![Action::Refused { sub_id: 400, reason: Refusal::PeerFeaturesRejected }]
         );
         // SIDEPOOL-01: "MUST ignore all subsequent SIDEPOOL messages."

@@ -21,7 +21,7 @@ impl Act {
     }
 
     /// The exact length of this act on the wire.
-    pub fn len(self) -> usize {
+    pub fn wire_len(self) -> usize {
         match self {
             Act::One | Act::Two => 50,
             Act::Three => 66,
@@ -32,7 +32,7 @@ impl Act {
 /// Why a handshake act was refused. Any of these ends the connection attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandshakeError {
-    /// The act was not exactly `act.len()` bytes (the peer hung up early, or sent garbage).
+    /// The act was not exactly `act.wire_len()` bytes (the peer hung up early, or sent garbage).
     ReadFailed { act: Act, len: usize },
     /// The version byte was not 0.
     BadVersion { act: Act, version: u8 },
@@ -63,7 +63,7 @@ impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HandshakeError::ReadFailed { act, len } => {
-                write!(f, "{}: act {} must be exactly {} bytes, got {len}", self.name(), act.number(), act.len())
+                write!(f, "{}: act {} must be exactly {} bytes, got {len}", self.name(), act.number(), act.wire_len())
             }
             HandshakeError::BadVersion { version, .. } => write!(f, "{}: unknown handshake version {version}", self.name()),
             HandshakeError::BadPubkey { .. } => write!(f, "{}: key is not a compressed secp256k1 point", self.name()),

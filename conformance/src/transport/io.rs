@@ -220,6 +220,9 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::thread;
 
+    /// Only so that a broken build fails instead of hanging; no assertion depends on time.
+    const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
     fn key(byte: u8) -> PrivateKey {
         PrivateKey::from_bytes([byte; 32]).unwrap()
     }
@@ -230,9 +233,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
+            stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
             accept(stream, key(0x21)).unwrap()
         });
-        let client = connect(TcpStream::connect(addr).unwrap(), key(0x11), key(0x21).public_key()).unwrap();
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        let client = connect(stream, key(0x11), key(0x21).public_key()).unwrap();
         let (server, initiator_id) = server.join().unwrap();
         assert_eq!(initiator_id, key(0x11).public_key());
         assert_eq!(client.remote_node_id(), key(0x21).public_key());
