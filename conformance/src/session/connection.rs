@@ -15,7 +15,10 @@ pub struct Connection<S> {
 
 impl<S: Read + Write> Connection<S> {
     /// Starts the BOLT 1 session on an established transport (sends our `init`).
-    pub fn start(transport: Transport<S>, config: SessionConfig) -> Result<(Connection<S>, Vec<Action>), TransportError> {
+    pub fn start(
+        transport: Transport<S>,
+        config: SessionConfig,
+    ) -> Result<(Connection<S>, Vec<Action>), TransportError> {
         let mut connection = Connection { transport, session: Session::new(config) };
         let actions = connection.feed(Event::Connected)?;
         Ok((connection, actions))
@@ -83,7 +86,11 @@ mod tests {
     fn two_reference_sessions_handshake_and_exchange_a_sidepool_message_over_tcp() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let begin = Message::SwapPartyBegin(SwapPartyBegin { id: PoolId([9; 16]), irregular_authorization: None, unknown: Vec::new() });
+        let begin = Message::SwapPartyBegin(SwapPartyBegin {
+            id: PoolId([9; 16]),
+            irregular_authorization: None,
+            unknown: Vec::new(),
+        });
         let expected = begin.clone();
         let server = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();

@@ -87,14 +87,22 @@ pub enum Action {
     /// A sidepool message from the peer, for the application.
     Deliver(Message),
     /// The peer's `my_sidepool_features` was accepted: sidepool messages may now flow.
-    SidepoolReady { peer_features: FeatureSet },
+    SidepoolReady {
+        peer_features: FeatureSet,
+    },
     PeerWarning(Notice),
     PeerError(Notice),
     /// The application's sidepool message was not sent.
-    Refused { sub_id: u16, reason: Refusal },
+    Refused {
+        sub_id: u16,
+        reason: Refusal,
+    },
     /// Close the connection; nothing further is sent.
     Disconnect(DisconnectReason),
-    Log { level: LogLevel, message: String },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
 }
 
 /// Where the SIDEPOOL-01 feature exchange stands.
@@ -186,7 +194,9 @@ impl Session {
             Some(Bolt1Message::Error(n)) => vec![Action::PeerError(n)],
             None if type_id == SIDEPOOL_MESSAGE_ID => self.on_sidepool(bytes),
             // BOLT 1: "upon receiving a message of _odd_, unknown type: MUST ignore the received message."
-            None if type_id % 2 == 1 => vec![log(LogLevel::Debug, format!("unknown odd message type {type_id} ignored"))],
+            None if type_id % 2 == 1 => {
+                vec![log(LogLevel::Debug, format!("unknown odd message type {type_id} ignored"))]
+            }
             // BOLT 1: "upon receiving a message of _even_, unknown type: MUST close the connection."
             None => vec![Action::Disconnect(DisconnectReason::UnknownEvenMessage(type_id))],
         }
@@ -223,7 +233,9 @@ impl Session {
                 return vec![log(LogLevel::Warn, "sidepool message from a peer that did not signal bit 1263 ignored")];
             }
             // SIDEPOOL-01: "MUST ignore all subsequent SIDEPOOL messages."
-            SidepoolState::Rejected => return vec![log(LogLevel::Debug, "sidepool message ignored: peer features rejected")],
+            SidepoolState::Rejected => {
+                return vec![log(LogLevel::Debug, "sidepool message ignored: peer features rejected")]
+            }
             SidepoolState::AwaitingPeerFeatures | SidepoolState::Ready(_) => {}
         }
         // The type was checked by the caller, so `open` only fails on a missing sub-id.
@@ -239,12 +251,18 @@ impl Session {
             (SidepoolState::AwaitingPeerFeatures, Err(e)) if env.sub_id == MySidepoolFeatures::DEF.sub_id => {
                 // SIDEPOOL-01: "If parsing the features set fails, or if an unrecognized even feature bit is set:"
                 self.sidepool = SidepoolState::Rejected;
-                vec![log(LogLevel::Warn, format!("peer's my_sidepool_features does not parse ({e}): sidepool disabled with this peer"))]
+                vec![log(
+                    LogLevel::Warn,
+                    format!("peer's my_sidepool_features does not parse ({e}): sidepool disabled with this peer"),
+                )]
             }
             (SidepoolState::AwaitingPeerFeatures, _) => {
                 // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
                 // The peer broke that rule; its message is ignored, not acted on (ERRATA E-34).
-                vec![log(LogLevel::Warn, format!("sidepool sub-id {} before the peer's my_sidepool_features ignored", env.sub_id))]
+                vec![log(
+                    LogLevel::Warn,
+                    format!("sidepool sub-id {} before the peer's my_sidepool_features ignored", env.sub_id),
+                )]
             }
             (_, Ok(Decoded::Known(Message::MySidepoolFeatures(_)))) => {
                 vec![log(LogLevel::Warn, "repeated my_sidepool_features ignored (ERRATA E-34)")]
@@ -270,7 +288,10 @@ impl Session {
             // SIDEPOOL-01: "MUST NOT send any SIDEPOOL messages to the peer."
             self.sidepool = SidepoolState::Rejected;
             let bits = theirs.unknown_even_bits(sidepool_reference::wire::features::KNOWN_FEATURE_BITS);
-            return vec![log(LogLevel::Warn, format!("peer sets unknown even SIDEPOOL feature bits {bits:?}: sidepool disabled with this peer"))];
+            return vec![log(
+                LogLevel::Warn,
+                format!("peer sets unknown even SIDEPOOL feature bits {bits:?}: sidepool disabled with this peer"),
+            )];
         }
         // SIDEPOOL-01: "Otherwise, MAY now send SIDEPOOL messages to the peer."
         self.sidepool = SidepoolState::Ready(theirs.clone());
@@ -312,7 +333,11 @@ mod tests {
     }
 
     fn swap_party_begin() -> Message {
-        Message::SwapPartyBegin(SwapPartyBegin { id: PoolId([7; 16]), irregular_authorization: None, unknown: Vec::new() })
+        Message::SwapPartyBegin(SwapPartyBegin {
+            id: PoolId([7; 16]),
+            irregular_authorization: None,
+            unknown: Vec::new(),
+        })
     }
 
     fn ping(num_pong_bytes: u16) -> Vec<u8> {
@@ -438,8 +463,14 @@ mod tests {
     fn warnings_and_errors_are_surfaced() {
         let (mut s, _) = after_init(&[1263]);
         let notice = Notice { channel_id: [0; 32], data: b"slow down".to_vec() };
-        assert_eq!(s.handle(Event::Received(Bolt1Message::Warning(notice.clone()).encode())), vec![Action::PeerWarning(notice.clone())]);
-        assert_eq!(s.handle(Event::Received(Bolt1Message::Error(notice.clone()).encode())), vec![Action::PeerError(notice)]);
+        assert_eq!(
+            s.handle(Event::Received(Bolt1Message::Warning(notice.clone()).encode())),
+            vec![Action::PeerWarning(notice.clone())]
+        );
+        assert_eq!(
+            s.handle(Event::Received(Bolt1Message::Error(notice.clone()).encode())),
+            vec![Action::PeerError(notice)]
+        );
         assert!(!s.is_disconnected());
     }
 
@@ -469,11 +500,17 @@ mod tests {
         // SIDEPOOL-01: "Otherwise, MAY now send SIDEPOOL messages to the peer."
         let actions = s.handle(Event::Received(features_message(&[1, 3])));
         assert_eq!(actions, vec![Action::SidepoolReady { peer_features: FeatureSet::from_bits([1, 3]) }]);
-        assert_eq!(s.handle(Event::SendSidepool(Box::new(swap_party_begin()))), vec![Action::Send(swap_party_begin().encode())]);
+        assert_eq!(
+            s.handle(Event::SendSidepool(Box::new(swap_party_begin()))),
+            vec![Action::Send(swap_party_begin().encode())]
+        );
         // my_sidepool_features belongs to the session.
         let ours = Message::decode(&features_message(&[1])).unwrap();
         let Decoded::Known(ours) = ours else { panic!() };
-        assert_eq!(s.handle(Event::SendSidepool(Box::new(ours))), vec![Action::Refused { sub_id: 101, reason: Refusal::SessionOwned }]);
+        assert_eq!(
+            s.handle(Event::SendSidepool(Box::new(ours))),
+            vec![Action::Refused { sub_id: 101, reason: Refusal::SessionOwned }]
+        );
     }
 
     #[test]

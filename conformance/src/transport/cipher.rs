@@ -200,7 +200,12 @@ mod tests {
     fn flipped_bits_and_truncation_are_clean_errors_that_poison() {
         let (mut tx, _) = linked();
         let frame = tx.encrypt(b"hello").unwrap();
-        for (bit, expected) in [(0, FrameError::BadHeaderMac), (17 * 8, FrameError::BadHeaderMac), (18 * 8, FrameError::BadBodyMac), ((frame.len() - 1) * 8 + 7, FrameError::BadBodyMac)] {
+        for (bit, expected) in [
+            (0, FrameError::BadHeaderMac),
+            (17 * 8, FrameError::BadHeaderMac),
+            (18 * 8, FrameError::BadBodyMac),
+            ((frame.len() - 1) * 8 + 7, FrameError::BadBodyMac),
+        ] {
             let mut bad = frame.clone();
             bad[bit / 8] ^= 1 << (bit % 8);
             let (_, mut rx) = linked();

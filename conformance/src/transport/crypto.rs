@@ -47,9 +47,7 @@ pub fn encrypt_with_ad(key: &[u8; 32], n: u64, ad: &[u8], plaintext: &[u8]) -> V
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
     // Encryption fails only for plaintexts beyond ChaCha20's 256 GiB limit;
     // callers bound plaintexts to 65535 bytes.
-    cipher
-        .encrypt(Nonce::from_slice(&nonce_bytes(n)), Payload { msg: plaintext, aad: ad })
-        .unwrap_or_default()
+    cipher.encrypt(Nonce::from_slice(&nonce_bytes(n)), Payload { msg: plaintext, aad: ad }).unwrap_or_default()
 }
 
 /// `decryptWithAD(k, n, ad, ciphertext)`: the plaintext, or `None` if the MAC check fails
@@ -59,10 +57,7 @@ pub fn decrypt_with_ad(key: &[u8; 32], n: u64, ad: &[u8], ciphertext: &[u8]) -> 
         return None;
     }
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
-    cipher
-        .decrypt(Nonce::from_slice(&nonce_bytes(n)), Payload { msg: ciphertext, aad: ad })
-        .ok()
-        .map(Zeroizing::new)
+    cipher.decrypt(Nonce::from_slice(&nonce_bytes(n)), Payload { msg: ciphertext, aad: ad }).ok().map(Zeroizing::new)
 }
 
 /// BOLT 8: "`ECDH(k, rk)`: ... The returned value is the SHA256 of the compressed

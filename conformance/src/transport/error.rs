@@ -65,7 +65,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::ReadFailed { act, len } => {
                 write!(f, "{}: act {} must be exactly {} bytes, got {len}", self.name(), act.number(), act.wire_len())
             }
-            HandshakeError::BadVersion { version, .. } => write!(f, "{}: unknown handshake version {version}", self.name()),
+            HandshakeError::BadVersion { version, .. } => {
+                write!(f, "{}: unknown handshake version {version}", self.name())
+            }
             HandshakeError::BadPubkey { .. } => write!(f, "{}: key is not a compressed secp256k1 point", self.name()),
             HandshakeError::BadCiphertext => write!(f, "{}: MAC check of the encrypted static key failed", self.name()),
             HandshakeError::BadTag { .. } => write!(f, "{}: MAC check failed", self.name()),
@@ -113,7 +115,9 @@ impl fmt::Display for FrameError {
         match self {
             FrameError::TooLarge { len } => write!(f, "{}: {len} bytes exceed 65535", self.name()),
             FrameError::ShortHeader { len } => write!(f, "{}: header must be 18 bytes, got {len}", self.name()),
-            FrameError::ShortBody { expected, len } => write!(f, "{}: body must be {expected} bytes, got {len}", self.name()),
+            FrameError::ShortBody { expected, len } => {
+                write!(f, "{}: body must be {expected} bytes, got {len}", self.name())
+            }
             _ => f.write_str(self.name()),
         }
     }

@@ -97,7 +97,12 @@ impl SymmetricState {
     }
 
     /// Receiver side of acts one and two; returns the peer's ephemeral key and `temp_k`.
-    fn recv_ephemeral(&mut self, act: Act, m: &[u8], local: &PrivateKey) -> Result<(PublicKey, Secret), HandshakeError> {
+    fn recv_ephemeral(
+        &mut self,
+        act: Act,
+        m: &[u8],
+        local: &PrivateKey,
+    ) -> Result<(PublicKey, Secret), HandshakeError> {
         let names = StepNames::of(act);
         // BOLT 8: "Read _exactly_ 50 bytes from the network buffer."
         let m: &[u8; 50] = m.try_into().map_err(|_| HandshakeError::ReadFailed { act, len: m.len() })?;
@@ -152,9 +157,25 @@ struct StepNames {
 impl StepNames {
     fn of(act: Act) -> StepNames {
         match act {
-            Act::One => StepNames { re: "act1_re", h_e: "act1_h_e", ss: "act1_ss", ck: "act1_ck", temp_k: "act1_temp_k1", c: "act1_c", h_c: "act1_h_c" },
+            Act::One => StepNames {
+                re: "act1_re",
+                h_e: "act1_h_e",
+                ss: "act1_ss",
+                ck: "act1_ck",
+                temp_k: "act1_temp_k1",
+                c: "act1_c",
+                h_c: "act1_h_c",
+            },
             // Act three never uses these names; it has its own steps.
-            Act::Two | Act::Three => StepNames { re: "act2_re", h_e: "act2_h_e", ss: "act2_ss", ck: "act2_ck", temp_k: "act2_temp_k2", c: "act2_c", h_c: "act2_h_c" },
+            Act::Two | Act::Three => StepNames {
+                re: "act2_re",
+                h_e: "act2_h_e",
+                ss: "act2_ss",
+                ck: "act2_ck",
+                temp_k: "act2_temp_k2",
+                c: "act2_c",
+                h_c: "act2_h_c",
+            },
         }
     }
 }
@@ -191,7 +212,11 @@ impl core::fmt::Debug for Initiator {
 
 impl Initiator {
     /// Builds act one towards `remote_static` using the given ephemeral key.
-    pub fn start(local_static: PrivateKey, remote_static: PublicKey, ephemeral: PrivateKey) -> (Initiator, [u8; ACT_ONE_LEN]) {
+    pub fn start(
+        local_static: PrivateKey,
+        remote_static: PublicKey,
+        ephemeral: PrivateKey,
+    ) -> (Initiator, [u8; ACT_ONE_LEN]) {
         Initiator::start_inner(local_static, remote_static, ephemeral, false)
     }
 
@@ -233,7 +258,8 @@ impl Initiator {
         m[0] = VERSION;
         m[1..50].copy_from_slice(&c);
         m[50..].copy_from_slice(&t);
-        let established = Established { encryptor, decryptor, remote_static: self.remote_static, trace: self.state.trace.take() };
+        let established =
+            Established { encryptor, decryptor, remote_static: self.remote_static, trace: self.state.trace.take() };
         Ok((m, established))
     }
 }

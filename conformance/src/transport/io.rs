@@ -97,7 +97,11 @@ fn write_all<S: Write>(stream: &mut S, bytes: &[u8]) -> Result<(), TransportErro
 }
 
 /// Opens a connection as initiator to the node `remote_node_id`, with a fresh ephemeral key.
-pub fn connect<S: Read + Write>(stream: S, local_static: PrivateKey, remote_node_id: PublicKey) -> Result<Transport<S>, TransportError> {
+pub fn connect<S: Read + Write>(
+    stream: S,
+    local_static: PrivateKey,
+    remote_node_id: PublicKey,
+) -> Result<Transport<S>, TransportError> {
     connect_with_ephemeral(stream, local_static, remote_node_id, PrivateKey::generate())
 }
 
@@ -117,7 +121,10 @@ pub fn connect_with_ephemeral<S: Read + Write>(
 }
 
 /// Accepts a connection as responder; returns the transport and the initiator's node id.
-pub fn accept<S: Read + Write>(stream: S, local_static: PrivateKey) -> Result<(Transport<S>, PublicKey), TransportError> {
+pub fn accept<S: Read + Write>(
+    stream: S,
+    local_static: PrivateKey,
+) -> Result<(Transport<S>, PublicKey), TransportError> {
     accept_with_ephemeral(stream, local_static, PrivateKey::generate())
 }
 

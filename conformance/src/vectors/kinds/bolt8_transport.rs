@@ -96,7 +96,8 @@ fn check_handshake(group: &Value, test: &Value) -> Result<(), String> {
         };
         stage = match (stage, send) {
             (Stage::InitiatorStart, true) => {
-                let (remote, e) = (remote.ok_or("no remoteStaticPub")?, ephemeral.take().ok_or("ephemeral used twice")?);
+                let (remote, e) =
+                    (remote.ok_or("no remoteStaticPub")?, ephemeral.take().ok_or("ephemeral used twice")?);
                 let (next, act_one) = Initiator::start_inner(local_static.clone(), remote, e, true);
                 expect_eq("act one", &act_one, &bytes)?;
                 Stage::InitiatorAwaitingTwo(next, None)
@@ -132,7 +133,9 @@ fn check_handshake(group: &Value, test: &Value) -> Result<(), String> {
                     Stage::InitiatorStart
                 }
             },
-            (_, send) => return Err(format!("exchange step {i} ({}) is out of turn", if send { "send" } else { "receive" })),
+            (_, send) => {
+                return Err(format!("exchange step {i} ({}) is out of turn", if send { "send" } else { "receive" }))
+            }
         };
     }
 
