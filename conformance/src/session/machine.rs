@@ -11,12 +11,27 @@ use sidepool_reference::{Decoded, Message};
 /// The BOLT feature bit we set; its even partner is the compulsory form.
 pub const SIDEPOOL_BOLT_BIT: u32 = SIDEPOOL_BOLT_FEATURE_BIT as u32;
 
+/// The feature pairs of the BOLT 9 table (lightning/bolts 09-features.md). This node
+/// opens no channels and routes no payments, so no channel or payment feature a peer
+/// makes compulsory constrains it: it knows them all in BOLT 1's sense, and so stays
+/// connected to ordinary Lightning nodes (which set e.g. `var_onion_optin` as even).
+pub const BOLT9_FEATURE_BITS: &[u32] = &[
+    0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 27, 44, 45, 46, 47, 48, 49, 50,
+    51,
+];
+
+/// BOLT 7 gossip message types. A Lightning peer may relay gossip on any connection;
+/// this node keeps no network graph, so it knows these types and drops them.
+pub const GOSSIP_MESSAGE_TYPES: &[u16] = &[256, 257, 258, 259, 261, 262, 263, 264, 265];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
     /// BOLT feature bits for our `init`.
     pub bolt_features: BoltFeatures,
     /// BOLT feature bits we understand: an even bit from the peer outside this list ends the connection.
     pub known_bolt_features: Vec<u32>,
+    /// Message types we know but do not act on: dropped silently, even ones included.
+    pub ignored_message_types: Vec<u16>,
     /// Our SIDEPOOL feature set, sent in `my_sidepool_features`.
     pub sidepool_features: FeatureSet,
 }
@@ -26,7 +41,8 @@ impl Default for SessionConfig {
         SessionConfig {
             // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST set feature bit 1263 (`sidepool_bolt_feature_bit`) in their `init` messages and in their `node_annoucement`s."
             bolt_features: BoltFeatures::from_bits([SIDEPOOL_BOLT_BIT]),
-            known_bolt_features: vec![SIDEPOOL_BOLT_BIT - 1, SIDEPOOL_BOLT_BIT],
+            known_bolt_features: [BOLT9_FEATURE_BITS, &[SIDEPOOL_BOLT_BIT - 1, SIDEPOOL_BOLT_BIT]].concat(),
+            ignored_message_types: GOSSIP_MESSAGE_TYPES.to_vec(),
             // SIDEPOOL-10: "Peerswap-in-sidepool has the SIDEPOOL feature bit 1 (`peerswap_in_sidepool_feature_bit`)."
             sidepool_features: FeatureSet::new().with(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT),
         }
@@ -119,6 +135,7 @@ pub enum SidepoolState {
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
+    sent_init: bool,
     peer_init: Option<Init>,
     sidepool: SidepoolState,
     disconnected: bool,
@@ -130,7 +147,13 @@ fn log(level: LogLevel, message: impl Into<String>) -> Action {
 
 impl Session {
     pub fn new(config: SessionConfig) -> Session {
-        Session { config, peer_init: None, sidepool: SidepoolState::AwaitingInit, disconnected: false }
+        Session {
+            config,
+            sent_init: false,
+            peer_init: None,
+            sidepool: SidepoolState::AwaitingInit,
+            disconnected: false,
+        }
     }
 
     pub fn sidepool_state(&self) -> &SidepoolState {
@@ -149,11 +172,18 @@ impl Session {
         if self.disconnected {
             return vec![log(LogLevel::Debug, "event after disconnect ignored")];
         }
-        let actions = match event {
-            Event::Connected => vec![Action::Send(self.our_init())],
-            Event::Received(bytes) => self.on_message(&bytes),
-            Event::SendSidepool(message) => self.send_sidepool(*message),
-        };
+        let mut actions = Vec::new();
+        // BOLT 1: "MUST send `init` as the first Lightning message for any connection."
+        // On `Connected`, or before anything else if that event was skipped; never twice.
+        if !self.sent_init {
+            self.sent_init = true;
+            actions.push(Action::Send(self.our_init()));
+        }
+        match event {
+            Event::Connected => {}
+            Event::Received(bytes) => actions.extend(self.on_message(&bytes)),
+            Event::SendSidepool(message) => actions.extend(self.send_sidepool(*message)),
+        }
         if actions.iter().any(|a| matches!(a, Action::Disconnect(_))) {
             self.disconnected = true;
         }
@@ -161,7 +191,6 @@ impl Session {
     }
 
     fn our_init(&self) -> Vec<u8> {
-        // BOLT 1: "MUST send `init` as the first Lightning message for any connection."
         Bolt1Message::Init(Init { features: self.config.bolt_features.clone(), ..Init::default() }).encode()
     }
 
@@ -193,6 +222,7 @@ impl Session {
             Some(Bolt1Message::Warning(n)) => vec![Action::PeerWarning(n)],
             Some(Bolt1Message::Error(n)) => vec![Action::PeerError(n)],
             None if type_id == SIDEPOOL_MESSAGE_ID => self.on_sidepool(bytes),
+            None if self.config.ignored_message_types.contains(&type_id) => vec![],
             // BOLT 1: "upon receiving a message of _odd_, unknown type: MUST ignore the received message."
             None if type_id % 2 == 1 => {
                 vec![log(LogLevel::Debug, format!("unknown odd message type {type_id} ignored"))]
@@ -382,6 +412,31 @@ mod tests {
     }
 
     #[test]
+    fn init_goes_first_exactly_once() {
+        let mut s = Session::new(SessionConfig::default());
+        let actions = s.handle(Event::Received(init_with(&[1263])));
+        let sent = sends(&actions);
+        assert_eq!(sent.len(), 2, "our init, then my_sidepool_features");
+        assert!(matches!(Bolt1Message::decode(sent[0]), Ok(Some(Bolt1Message::Init(_)))));
+        assert!(s.handle(Event::Connected).is_empty(), "no second init");
+    }
+
+    #[test]
+    fn ordinary_lightning_peers_are_tolerated() {
+        // var_onion_optin and payment_secret compulsory, as deployed nodes set them.
+        let (mut s, actions) = after_init(&[8, 14, 17, 1263]);
+        assert!(!s.is_disconnected() && sends(&actions).len() == 1);
+        // Relayed gossip (channel_announcement is even) is dropped, not fatal.
+        assert!(s.handle(Event::Received(vec![0x01, 0x00, 0xaa])).is_empty());
+        assert!(!s.is_disconnected());
+        // A strict configuration knows only the SIDEPOOL pair.
+        let strict = SessionConfig { known_bolt_features: vec![1262, 1263], ..SessionConfig::default() };
+        let mut s = Session::new(strict);
+        let actions = s.handle(Event::Received(init_with(&[8, 1263])));
+        assert!(actions.contains(&Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![8]))));
+    }
+
+    #[test]
     fn the_first_message_must_be_init() {
         let mut s = Session::new(SessionConfig::default());
         s.handle(Event::Connected);
@@ -427,14 +482,16 @@ mod tests {
         assert!(!s.is_disconnected());
         // The two bitmaps are ORed: an even bit in globalfeatures counts too.
         let mut s = Session::new(SessionConfig::default());
-        let init = Init { global_features: BoltFeatures::from_bits([4]), ..Init::default() };
+        s.handle(Event::Connected);
+        let init = Init { global_features: BoltFeatures::from_bits([102]), ..Init::default() };
         let actions = s.handle(Event::Received(Bolt1Message::Init(init).encode()));
-        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![4]))]);
+        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![102]))]);
     }
 
     #[test]
     fn a_malformed_known_message_ends_the_connection() {
         let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
         let actions = s.handle(Event::Received(vec![0x00, 0x10, 0x00, 0x05, 0x01]));
         assert!(matches!(actions.as_slice(), [Action::Disconnect(DisconnectReason::Malformed { type_id: 16, .. })]));
         let (mut s, _) = after_init(&[1263]);
@@ -488,6 +545,7 @@ mod tests {
     fn nothing_but_features_until_the_peers_features_arrive() {
         // SIDEPOOL-01: "However, participants MUST NOT send any other messages other than `my_sidepool_features` below until they have received a `my_sidepool_features` message from the peer."
         let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
         assert_eq!(
             s.handle(Event::SendSidepool(Box::new(swap_party_begin()))),
             vec![Action::Refused { sub_id: 400, reason: Refusal::AwaitingInit }]
