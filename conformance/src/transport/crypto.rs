@@ -63,9 +63,13 @@ pub fn decrypt_with_ad(key: &[u8; 32], n: u64, ad: &[u8], ciphertext: &[u8]) -> 
 /// BOLT 8: "`ECDH(k, rk)`: ... The returned value is the SHA256 of the compressed
 /// format of the generated point." (libsecp256k1's default ECDH hash is exactly that.)
 pub fn ecdh(remote: &PublicKey, local: &PrivateKey) -> Secret {
-    let secret = local.to_secp();
-    let shared = bitcoin::secp256k1::ecdh::SharedSecret::new(&remote.to_secp(), &secret);
-    Zeroizing::new(shared.secret_bytes())
+    let mut secret = local.to_secp();
+    let mut shared = bitcoin::secp256k1::ecdh::SharedSecret::new(&remote.to_secp(), &secret);
+    let out = Zeroizing::new(shared.secret_bytes());
+    // Erase the transient copies (libsecp256k1's types are `Copy` and not `Zeroize`).
+    secret.non_secure_erase();
+    shared.non_secure_erase();
+    out
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ use zeroize::Zeroizing;
 
 /// A secp256k1 private key. The secret is erased on drop; `Debug` shows
 /// only the public key.
+///
+/// libsecp256k1's `SecretKey` is `Copy` and does not implement `Zeroize`, so the
+/// zeroize crate cannot reach it; it is wiped with its own `non_secure_erase`
+/// on drop, and callers of [`PrivateKey::to_secp`] erase their copy after use.
+/// Best effort, as everywhere in Rust: the compiler may leave temporary copies.
 #[derive(Clone)]
 pub struct PrivateKey {
     secret: SecretKey,
