@@ -7,4 +7,6 @@
 pub mod cli;
 pub mod fields;
 pub mod htlc_fields;
+pub mod session;
+pub mod transport;
 pub mod vectors;

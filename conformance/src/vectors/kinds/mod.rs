@@ -14,6 +14,7 @@ mod bigsize;
 mod bip327_key_agg;
 mod bip327_key_sort;
 mod bip341_script_tree;
+mod bolt8_transport;
 mod envelope;
 mod feature_set;
 mod ln_common;
@@ -51,6 +52,7 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bip327_key_agg", bip327_key_agg::check),
     ("bip327_key_sort", bip327_key_sort::check),
     ("bip341_script_tree", bip341_script_tree::check),
+    ("bolt8_transport", bolt8_transport::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
