@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod fields;
 pub mod htlc_fields;
+pub mod node;
 pub mod session;
 pub mod transport;
 pub mod vectors;

@@ -21,6 +21,8 @@ enum Command {
         /// The message: 2-byte BOLT 8 type (53609 = d169), 2-byte sub-id, TLV stream.
         hex: String,
     },
+    /// Run the reference node: a BOLT 8 listener; prints one JSON line with node_id and addresses.
+    Node(cli::node::NodeArgs),
     /// Derive the SIDEPOOL-06 HTLC Taproot key and print every intermediate as JSON.
     HtlcKey(cli::htlc_key::HtlcKeyArgs),
     /// Spec traceability: requirement index, quote checks, TLV-table extraction, coverage, edit impact.
@@ -71,6 +73,7 @@ fn main() {
         Command::Vectors(VectorsCommand::ExportJson { dir }) => cli::vectors::export_json(&dir),
         Command::Decode { hex } => cli::decode::run(&hex),
         Command::HtlcKey(args) => cli::htlc_key::run(&args),
+        Command::Node(args) => cli::node::run(&args),
         Command::Spec { repo, command } => sidepool_spec_tools::cli::run(&command, &repo.unwrap_or_else(repo_root)),
     };
     std::process::exit(status);

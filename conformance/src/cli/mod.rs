@@ -3,4 +3,5 @@
 
 pub mod decode;
 pub mod htlc_key;
+pub mod node;
 pub mod vectors;

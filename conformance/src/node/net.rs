@@ -1,0 +1,189 @@
+//! The node's network shell: a BOLT 8 listener, one thread per connection
+//! running the BOLT 1 / SIDEPOOL-01 session, and a registry of connected peers
+//! through which the core's `Send` actions reach their connection.
+//!
+//! Every failure of one connection (garbage, truncated frames, a peer that
+//! hangs up mid-handshake) ends that connection only; the listener keeps
+//! serving others.
+
+use super::core::{CoreAction, NodeCore};
+use crate::session::connection::Connection;
+use crate::session::machine::{Action, SessionConfig};
+use crate::transport::{accept, PrivateKey, TransportError};
+use sidepool_reference::units::PublicKey;
+use sidepool_reference::Message;
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// A peer that does not finish the handshake within this is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection thread waits for input before it looks at its outbound queue.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// Connections beyond this are refused at accept: a flood of connections cannot exhaust threads.
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// State shared by the listener and every connection thread.
+pub struct Shared {
+    pub core: Mutex<Box<dyn NodeCore>>,
+    peers: Mutex<HashMap<PublicKey, Sender<Message>>>,
+    pub shutdown: AtomicBool,
+    connections: AtomicUsize,
+    pub session: SessionConfig,
+    key: PrivateKey,
+}
+
+impl Shared {
+    pub fn new(core: Box<dyn NodeCore>, key: PrivateKey, session: SessionConfig) -> Arc<Shared> {
+        Arc::new(Shared {
+            core: Mutex::new(core),
+            peers: Mutex::new(HashMap::new()),
+            shutdown: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            session,
+            key,
+        })
+    }
+
+    pub fn node_id(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// The peers with a live, sidepool-ready connection.
+    pub fn connected_peers(&self) -> Vec<PublicKey> {
+        self.peers.lock().map(|p| p.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// Runs core actions: sends go to the peer's connection thread.
+    pub fn route(&self, actions: Vec<CoreAction>) {
+        for action in actions {
+            match action {
+                CoreAction::Log(line) => log(&line),
+                CoreAction::Send { peer, message } => {
+                    let sent = self
+                        .peers
+                        .lock()
+                        .ok()
+                        .and_then(|peers| peers.get(&peer).map(|tx| tx.send(message).is_ok()))
+                        .unwrap_or(false);
+                    if !sent {
+                        log(&format!("cannot send to {peer}: not connected"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn with_core(&self, f: impl FnOnce(&mut dyn NodeCore) -> Vec<CoreAction>) {
+        let actions = match self.core.lock() {
+            Ok(mut core) => f(core.as_mut()),
+            Err(_) => vec![CoreAction::Log("core lock poisoned; event dropped".into())],
+        };
+        self.route(actions);
+    }
+}
+
+pub fn log(line: &str) {
+    eprintln!("node: {line}");
+}
+
+/// Accepts connections until shutdown. Each runs on its own thread.
+pub fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                log(&format!("accept failed: {e}"));
+                continue;
+            }
+        };
+        if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            log("connection refused: too many connections");
+            continue;
+        }
+        let shared = Arc::clone(&shared);
+        let spawned = thread::Builder::new().name("node-conn".into()).spawn(move || {
+            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            if let Err(e) = run_connection(stream, &shared) {
+                log(&format!("connection {peer} ended: {}", e.name()));
+            }
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+        });
+        if let Err(e) = spawned {
+            log(&format!("cannot start a connection thread: {e}"));
+        }
+    }
+}
+
+fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportError> {
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(TransportError::Io)?;
+    stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(TransportError::Io)?;
+    let (transport, peer) = accept(stream, shared.key.clone())?;
+    transport.get_ref().set_read_timeout(Some(POLL_INTERVAL)).map_err(TransportError::Io)?;
+    let (mut conn, actions) = Connection::start(transport, shared.session.clone())?;
+    let (tx, rx) = mpsc::channel();
+    let mut registered = None;
+    let result = drive(&mut conn, peer, actions, shared, &tx, &rx, &mut registered);
+    if let Some(peer) = registered {
+        if let Ok(mut peers) = shared.peers.lock() {
+            peers.remove(&peer);
+        }
+        shared.with_core(|core| core.peer_gone(peer));
+    }
+    result
+}
+
+fn drive(
+    conn: &mut Connection<TcpStream>,
+    peer: PublicKey,
+    mut actions: Vec<Action>,
+    shared: &Shared,
+    tx: &Sender<Message>,
+    rx: &Receiver<Message>,
+    registered: &mut Option<PublicKey>,
+) -> Result<(), TransportError> {
+    loop {
+        for action in std::mem::take(&mut actions) {
+            match action {
+                Action::Send(_) => {} // the Connection sends these itself
+                Action::Deliver(message) => shared.with_core(|core| core.message(peer, message)),
+                Action::SidepoolReady { peer_features } => {
+                    if let Ok(mut peers) = shared.peers.lock() {
+                        // A reconnecting peer replaces its old connection.
+                        peers.insert(peer, tx.clone());
+                    }
+                    *registered = Some(peer);
+                    shared.with_core(|core| core.peer_ready(peer, &peer_features));
+                }
+                Action::PeerWarning(n) => log(&format!("warning from {peer}: {n:?}")),
+                Action::PeerError(n) => log(&format!("error from {peer}: {n:?}")),
+                Action::Refused { sub_id, reason } => log(&format!("not sent to {peer}: sub-id {sub_id} ({reason:?})")),
+                Action::Disconnect(reason) => {
+                    log(&format!("disconnecting {peer}: {reason:?}"));
+                    return Ok(());
+                }
+                Action::Log { level, message } => log(&format!("{level:?} {peer}: {message}")),
+            }
+        }
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        while let Ok(message) = rx.try_recv() {
+            actions.extend(conn.send_sidepool(message)?);
+        }
+        match conn.poll() {
+            Ok(more) => actions.extend(more),
+            Err(TransportError::Timeout) => {}
+            Err(TransportError::Closed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
