@@ -18,7 +18,9 @@ const GUARD: Duration = Duration::from_secs(20);
 
 /// A core that records what it receives and answers every message with a
 /// `swap_party_begin` for pool [7; 16], so routing back to the peer is visible.
-struct EchoCore(Arc<Mutex<Vec<(PublicKey, Message)>>>);
+type Seen = Arc<Mutex<Vec<(PublicKey, Message)>>>;
+
+struct EchoCore(Seen);
 
 impl NodeCore for EchoCore {
     fn peer_ready(&mut self, _: PublicKey, _: &FeatureSet) -> Vec<CoreAction> {
@@ -26,7 +28,7 @@ impl NodeCore for EchoCore {
     }
     fn message(&mut self, peer: PublicKey, message: Message) -> Vec<CoreAction> {
         self.0.lock().unwrap().push((peer, message));
-        vec![CoreAction::Send { peer, message: begin(7) }]
+        vec![CoreAction::Send { peer, message: Box::new(begin(7)) }]
     }
     fn peer_gone(&mut self, _: PublicKey) -> Vec<CoreAction> {
         Vec::new()
@@ -41,7 +43,7 @@ fn key(byte: u8) -> PrivateKey {
     PrivateKey::from_bytes([byte; 32]).unwrap()
 }
 
-fn start_node() -> (RunningNode, Arc<Mutex<Vec<(PublicKey, Message)>>>) {
+fn start_node() -> (RunningNode, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let config = NodeConfig { listen: "127.0.0.1:0".parse().unwrap(), key: key(0x42), session: SessionConfig::default() };
     let node = node::start(config, Box::new(EchoCore(Arc::clone(&seen)))).unwrap();
@@ -71,7 +73,7 @@ fn wait_for(cond: impl Fn() -> bool) {
 }
 
 /// A full exchange: deliver a message to the core, get the core's reply back.
-fn round_trip(node: &RunningNode, seen: &Arc<Mutex<Vec<(PublicKey, Message)>>>, me: u8) {
+fn round_trip(node: &RunningNode, seen: &Seen, me: u8) {
     let mut c = client(node, me);
     let before = seen.lock().unwrap().len();
     assert!(c.send_sidepool(begin(me)).unwrap().is_empty());

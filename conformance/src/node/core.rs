@@ -11,7 +11,7 @@ use sidepool_reference::Message;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoreAction {
     /// Send a sidepool message to a connected peer.
-    Send { peer: PublicKey, message: Message },
+    Send { peer: PublicKey, message: Box<Message> },
     /// A line for the node's log.
     Log(String),
 }

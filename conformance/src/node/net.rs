@@ -68,7 +68,7 @@ impl Shared {
                         .peers
                         .lock()
                         .ok()
-                        .and_then(|peers| peers.get(&peer).map(|tx| tx.send(message).is_ok()))
+                        .and_then(|peers| peers.get(&peer).map(|tx| tx.send(*message).is_ok()))
                         .unwrap_or(false);
                     if !sent {
                         log(&format!("cannot send to {peer}: not connected"));
