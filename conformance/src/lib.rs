@@ -8,6 +8,7 @@ pub mod cli;
 pub mod fields;
 pub mod htlc_fields;
 pub mod node;
+pub mod runner;
 pub mod session;
 pub mod transport;
 pub mod vectors;

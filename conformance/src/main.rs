@@ -13,6 +13,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the conformance suite (default: against the embedded reference node).
+    Run(cli::run::RunArgs),
     /// Run, lint or export the language-neutral test vectors.
     #[command(subcommand)]
     Vectors(VectorsCommand),
@@ -74,6 +76,7 @@ fn main() {
         Command::Decode { hex } => cli::decode::run(&hex),
         Command::HtlcKey(args) => cli::htlc_key::run(&args),
         Command::Node(args) => cli::node::run(&args),
+        Command::Run(args) => cli::run::run(&args),
         Command::Spec { repo, command } => sidepool_spec_tools::cli::run(&command, &repo.unwrap_or_else(repo_root)),
     };
     std::process::exit(status);

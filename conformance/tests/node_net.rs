@@ -45,7 +45,7 @@ fn key(byte: u8) -> PrivateKey {
 
 fn start_node() -> (RunningNode, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let config = NodeConfig { listen: "127.0.0.1:0".parse().unwrap(), key: key(0x42), session: SessionConfig::default() };
+    let config = NodeConfig { listen: "127.0.0.1:0".parse().unwrap(), key: key(0x42), session: SessionConfig::default(), verbose: false };
     let node = node::start(config, Box::new(EchoCore(Arc::clone(&seen)))).unwrap();
     (node, seen)
 }

@@ -4,4 +4,5 @@
 pub mod decode;
 pub mod htlc_key;
 pub mod node;
+pub mod run;
 pub mod vectors;

@@ -30,7 +30,7 @@ pub fn run(args: &NodeArgs) -> i32 {
             return 2;
         }
     };
-    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default() };
+    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
     match node::start(config, Box::new(RecordingCore::default())) {
         Ok(running) => {
             println!("{}", running.announcement());

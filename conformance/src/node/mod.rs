@@ -19,6 +19,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     pub key: PrivateKey,
     pub session: SessionConfig,
+    /// Log to stderr.
+    pub verbose: bool,
 }
 
 /// A node that is running: its identity, addresses, and a way to stop it.
@@ -59,7 +61,7 @@ impl RunningNode {
 pub fn start(config: NodeConfig, core: Box<dyn core::NodeCore>) -> std::io::Result<RunningNode> {
     let listener = TcpListener::bind(config.listen)?;
     let listen = listener.local_addr()?;
-    let shared = Shared::new(core, config.key, config.session);
+    let shared = Shared::new(core, config.key, config.session, config.verbose);
     let for_thread = Arc::clone(&shared);
     let listener_thread =
         std::thread::Builder::new().name("node-listen".into()).spawn(move || net::serve(listener, for_thread))?;

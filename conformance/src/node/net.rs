@@ -35,10 +35,12 @@ pub struct Shared {
     connections: AtomicUsize,
     pub session: SessionConfig,
     key: PrivateKey,
+    /// Whether log lines go to stderr (the `node` command) or nowhere (embedded in `run`).
+    pub verbose: bool,
 }
 
 impl Shared {
-    pub fn new(core: Box<dyn NodeCore>, key: PrivateKey, session: SessionConfig) -> Arc<Shared> {
+    pub fn new(core: Box<dyn NodeCore>, key: PrivateKey, session: SessionConfig, verbose: bool) -> Arc<Shared> {
         Arc::new(Shared {
             core: Mutex::new(core),
             peers: Mutex::new(HashMap::new()),
@@ -46,6 +48,7 @@ impl Shared {
             connections: AtomicUsize::new(0),
             session,
             key,
+            verbose,
         })
     }
 
@@ -62,7 +65,7 @@ impl Shared {
     pub fn route(&self, actions: Vec<CoreAction>) {
         for action in actions {
             match action {
-                CoreAction::Log(line) => log(&line),
+                CoreAction::Log(line) => self.log(&line),
                 CoreAction::Send { peer, message } => {
                     let sent = self
                         .peers
@@ -71,7 +74,7 @@ impl Shared {
                         .and_then(|peers| peers.get(&peer).map(|tx| tx.send(*message).is_ok()))
                         .unwrap_or(false);
                     if !sent {
-                        log(&format!("cannot send to {peer}: not connected"));
+                        self.log(&format!("cannot send to {peer}: not connected"));
                     }
                 }
             }
@@ -87,8 +90,12 @@ impl Shared {
     }
 }
 
-pub fn log(line: &str) {
-    eprintln!("node: {line}");
+impl Shared {
+    pub fn log(&self, line: &str) {
+        if self.verbose {
+            eprintln!("node: {line}");
+        }
+    }
 }
 
 /// Accepts connections until shutdown. Each runs on its own thread.
@@ -100,25 +107,25 @@ pub fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                log(&format!("accept failed: {e}"));
+                shared.log(&format!("accept failed: {e}"));
                 continue;
             }
         };
         if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
-            log("connection refused: too many connections");
+            shared.log("connection refused: too many connections");
             continue;
         }
-        let shared = Arc::clone(&shared);
+        let conn_shared = Arc::clone(&shared);
         let spawned = thread::Builder::new().name("node-conn".into()).spawn(move || {
             let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-            if let Err(e) = run_connection(stream, &shared) {
-                log(&format!("connection {peer} ended: {}", e.name()));
+            if let Err(e) = run_connection(stream, &conn_shared) {
+                conn_shared.log(&format!("connection {peer} ended: {}", e.name()));
             }
-            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            conn_shared.connections.fetch_sub(1, Ordering::SeqCst);
         });
         if let Err(e) = spawned {
-            log(&format!("cannot start a connection thread: {e}"));
+            shared.log(&format!("cannot start a connection thread: {e}"));
         }
     }
 }
@@ -163,14 +170,14 @@ fn drive(
                     *registered = Some(peer);
                     shared.with_core(|core| core.peer_ready(peer, &peer_features));
                 }
-                Action::PeerWarning(n) => log(&format!("warning from {peer}: {n:?}")),
-                Action::PeerError(n) => log(&format!("error from {peer}: {n:?}")),
-                Action::Refused { sub_id, reason } => log(&format!("not sent to {peer}: sub-id {sub_id} ({reason:?})")),
+                Action::PeerWarning(n) => shared.log(&format!("warning from {peer}: {n:?}")),
+                Action::PeerError(n) => shared.log(&format!("error from {peer}: {n:?}")),
+                Action::Refused { sub_id, reason } => shared.log(&format!("not sent to {peer}: sub-id {sub_id} ({reason:?})")),
                 Action::Disconnect(reason) => {
-                    log(&format!("disconnecting {peer}: {reason:?}"));
+                    shared.log(&format!("disconnecting {peer}: {reason:?}"));
                     return Ok(());
                 }
-                Action::Log { level, message } => log(&format!("{level:?} {peer}: {message}")),
+                Action::Log { level, message } => shared.log(&format!("{level:?} {peer}: {message}")),
             }
         }
         if shared.shutdown.load(Ordering::SeqCst) {

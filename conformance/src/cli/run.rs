@@ -1,0 +1,151 @@
+//! `sidepool-conformance run`: the conformance suite.
+
+use crate::runner::case::{self, Case};
+use crate::runner::exec::Target;
+use crate::runner::report::{self, CaseResult, Verdict};
+use crate::runner::{run_cases, select, RunOptions, TargetSpec};
+use serde_json::json;
+use sidepool_reference::units::PublicKey;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The IUT's BOLT 8 address. Without it, the embedded reference node is the target.
+    #[arg(long, value_name = "HOST:PORT", requires = "node_id")]
+    pub target: Option<std::net::SocketAddr>,
+    /// The IUT's node id (33-byte compressed public key, hex).
+    #[arg(long, value_name = "HEX")]
+    pub node_id: Option<String>,
+    /// Run only cases whose id starts with this prefix (repeatable).
+    #[arg(long, value_name = "PREFIX")]
+    pub filter: Vec<String>,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    pub list: bool,
+    /// SHOULD-level cases that fail count as failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// How long an expectation waits when its case gives no `within_ms`.
+    #[arg(long, default_value_t = 3000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// Write a JUnit XML report (one testsuite per spec section).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report with verdicts, requirements, reasons and full wire transcripts.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Known failures of this IUT (a `--json` report or {"known_failures": [ids]}): reported, not failing.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// The case directory (default: conformance/cases).
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+}
+
+fn load(args: &RunArgs) -> Result<Vec<Case>, String> {
+    let dir = args.cases.clone().unwrap_or_else(case::default_dir);
+    Ok(case::load_dir(&dir)?.into_iter().flat_map(|(_, f)| f.cases).collect())
+}
+
+fn parse_node_id(hex_id: &str) -> Result<PublicKey, String> {
+    let bytes = hex::decode(hex_id.trim()).map_err(|e| format!("--node-id: bad hex ({e})"))?;
+    let arr = <[u8; 33]>::try_from(bytes.as_slice()).map_err(|_| format!("--node-id: expected 33 bytes, got {}", bytes.len()))?;
+    PublicKey::from_bytes(arr).ok_or_else(|| "--node-id: not a valid compressed public key".into())
+}
+
+pub fn run(args: &RunArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sidepool-conformance run: {e}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: &RunArgs) -> Result<i32, String> {
+    let all = load(args)?;
+    let selected = select(&all, &args.filter);
+    if selected.is_empty() {
+        eprintln!("no case matches the filter {:?} ({} cases known)", args.filter, all.len());
+        return Ok(1);
+    }
+    if args.list {
+        for c in &selected {
+            let needs = if c.needs.is_empty() { String::new() } else { format!("  [needs {:?}]", c.needs) };
+            println!("{:<48} {:<9} {}{needs}", c.id, c.level.name(), c.requirement);
+        }
+        println!("{} cases", selected.len());
+        return Ok(0);
+    }
+    let known_failures = match &args.baseline {
+        Some(p) => report::load_baseline(&std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?)?,
+        None => Vec::new(),
+    };
+    let (mut target, iut) = match (&args.target, &args.node_id) {
+        (Some(addr), Some(id)) => {
+            let node_id = parse_node_id(id)?;
+            (TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, json!({"name": "external", "address": addr.to_string(), "node_id": id, "adapter": null}))
+        }
+        _ => (TargetSpec::Embedded, json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION")})),
+    };
+    println!("sidepool-conformance {}: {} cases against {} (spec {})", env!("CARGO_PKG_VERSION"), selected.len(), iut["name"].as_str().unwrap_or("?"), &report::SPEC_COMMIT[..12]);
+    let opts = RunOptions { filters: args.filter.clone(), default_wait: Duration::from_millis(args.timeout_ms), known_failures };
+    let total = selected.len();
+    let stdout = std::io::stdout();
+    let results = run_cases(&selected, &mut target, &opts, |i, r| {
+        let mut out = stdout.lock();
+        let tag = match (r.verdict, r.known_failure) {
+            (Verdict::Pass, _) => "PASS",
+            (_, true) => "KNOWN",
+            (Verdict::Fail, _) => "FAIL",
+            (Verdict::NonStrict, _) => "SHOULD",
+            (Verdict::Informational, _) => "INFO",
+            (Verdict::Unsupported, _) => "UNSUP",
+        };
+        let _ = writeln!(out, "[{:>3}/{total}] {tag:<6} {:<48} {:>5} ms", i + 1, r.case.id, r.run.duration.as_millis());
+        if let Some(reason) = &r.reason {
+            if r.verdict != Verdict::Unsupported {
+                let _ = writeln!(out, "             {}", report::sanitize(reason));
+            }
+        }
+    });
+    println!();
+    print!("{}", report::summary_table(&results));
+    if let Some(p) = &args.json {
+        let text = serde_json::to_string_pretty(&report::json_report(&results, &iut, args.strict)).map_err(|e| e.to_string())?;
+        std::fs::write(p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = &args.junit {
+        std::fs::write(p, report::junit_report(&results, &iut, args.strict)).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(conclude(&results, &opts.known_failures, args.strict))
+}
+
+/// Prints the baseline notes and the closing line; returns the exit status.
+fn conclude(results: &[CaseResult], known: &[String], strict: bool) -> i32 {
+    let failing: Vec<&CaseResult> = results.iter().filter(|r| r.verdict.fails(strict)).collect();
+    let new_failures: Vec<&&CaseResult> = failing.iter().filter(|r| !r.known_failure).collect();
+    for r in results.iter().filter(|r| r.verdict == Verdict::Pass && known.contains(&r.case.id)) {
+        println!("now passes (was a known failure): {}", r.case.id);
+    }
+    if !known.is_empty() {
+        for r in &new_failures {
+            println!("newly fails (not in the baseline): {}", r.case.id);
+        }
+    }
+    let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+    println!(
+        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported{}",
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::NonStrict),
+        count(Verdict::Informational),
+        count(Verdict::Unsupported),
+        if known.is_empty() { String::new() } else { format!(", {} known failures", failing.len() - new_failures.len()) }
+    );
+    println!("{} passed, {} failed, {} skipped", count(Verdict::Pass), new_failures.len(), count(Verdict::Unsupported));
+    i32::from(!new_failures.is_empty())
+}

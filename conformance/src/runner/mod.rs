@@ -1,0 +1,107 @@
+//! The conformance runner: cases keyed to the spec, run over the real wire
+//! protocol against any implementation under test (IUT), with verdicts and
+//! reports. With no target it starts the embedded reference node, a fresh one
+//! per case.
+
+pub mod case;
+pub mod exec;
+pub mod matcher;
+pub mod peer;
+pub mod report;
+
+use crate::node::core::RecordingCore;
+use crate::node::{self, NodeConfig};
+use crate::session::machine::SessionConfig;
+use crate::transport::PrivateKey;
+use case::Case;
+use exec::{run_case, AdapterLink, Outcome, Target};
+use report::{section_of, verdict, CaseResult, Verdict};
+use std::time::Duration;
+
+/// Where the cases run.
+pub enum TargetSpec {
+    /// A fresh in-process reference node per case.
+    Embedded,
+    /// An IUT at an address; adapter links are made per case by the factory (none: passive mode).
+    External { target: Target, adapter: Option<Box<dyn FnMut() -> Result<Box<dyn AdapterLink>, String>>> },
+}
+
+pub struct RunOptions {
+    pub filters: Vec<String>,
+    pub default_wait: Duration,
+    pub known_failures: Vec<String>,
+}
+
+/// Cases whose id starts with any filter (all when there is no filter).
+pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
+    cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id.starts_with(f.as_str()))).collect()
+}
+
+/// Runs `cases`, calling `on_result` as each finishes (for the live view).
+pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mut on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
+    let mut out = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let run = match target {
+            TargetSpec::Embedded => run_embedded(case, opts.default_wait),
+            TargetSpec::External { target, adapter } => {
+                let mut link = match adapter.as_mut().map(|f| f()) {
+                    Some(Ok(l)) => Some(l),
+                    Some(Err(e)) => {
+                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
+                        out.push(result(case, r, opts));
+                        on_result(i, out.last().expect("just pushed"));
+                        continue;
+                    }
+                    None => None,
+                };
+                if let Some(l) = link.as_mut() {
+                    // Each case starts from a reset IUT.
+                    if let Err(e) = l.call("reset", &serde_json::json!({})) {
+                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {e:?}")), transcript: Vec::new(), duration: Duration::ZERO };
+                        out.push(result(case, r, opts));
+                        on_result(i, out.last().expect("just pushed"));
+                        continue;
+                    }
+                }
+                run_case(case, *target, link.as_mut(), opts.default_wait)
+            }
+        };
+        out.push(result(case, run, opts));
+        if let Some(last) = out.last() {
+            on_result(i, last);
+        }
+    }
+    out
+}
+
+fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
+    let v = verdict(case.level, &run.outcome);
+    let reason = match &run.outcome {
+        Outcome::Pass => None,
+        Outcome::Fail(r) | Outcome::Unsupported(r) => Some(r.clone()),
+    };
+    CaseResult {
+        section: section_of(&case.id),
+        verdict: v,
+        reason,
+        known_failure: v != Verdict::Pass && opts.known_failures.contains(&case.id),
+        case: case.clone(),
+        run,
+    }
+}
+
+/// A fresh embedded node for one case.
+fn run_embedded(case: &Case, wait: Duration) -> exec::CaseRun {
+    let key = PrivateKey::generate();
+    let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
+    let running = match node::start(config, Box::new(RecordingCore::default())) {
+        Ok(n) => n,
+        Err(e) => {
+            return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
+        }
+    };
+    let target = Target { addr: running.listen, node_id: running.shared.node_id() };
+    let run = run_case(case, target, None, wait);
+    running.shutdown();
+    run
+}

@@ -1,0 +1,152 @@
+//! A scripted peer: a real BOLT 8 connection driven by the case, not by a
+//! session state machine, so a case can send anything, including what a
+//! well-behaved node never would.
+
+use crate::session::bolt1::{Bolt1Message, BoltFeatures, Init};
+use crate::transport::{connect, PrivateKey, Transport, TransportError};
+use sidepool_reference::units::PublicKey;
+use sidepool_reference::wire::envelope::SIDEPOOL_MESSAGE_ID;
+use sidepool_reference::{Decoded, Message};
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A message the peer received, kept in arrival order until a step consumes it.
+#[derive(Clone, Debug)]
+pub enum Incoming {
+    /// A 53609 message: decoded, or the decode error class.
+    Sidepool { raw: Vec<u8>, decoded: Result<Decoded, String> },
+    /// Any other Lightning message (pings are answered and not kept).
+    Other { type_id: u16, raw: Vec<u8> },
+}
+
+/// Something the peer saw or sent, for the transcript.
+#[derive(Clone, Debug)]
+pub struct Wire {
+    pub outbound: bool,
+    pub at: Duration,
+    pub raw: Vec<u8>,
+}
+
+pub struct ScriptedPeer {
+    pub name: String,
+    pub key: PrivateKey,
+    transport: Transport<TcpStream>,
+    pub inbox: VecDeque<Incoming>,
+    pub iut_init: Option<Init>,
+    pub closed: bool,
+    pub wire: Vec<Wire>,
+    started: Instant,
+}
+
+/// The peer's key is derived from its name, so node ids are stable across runs.
+pub fn key_for(name: &str) -> PrivateKey {
+    use bitcoin::hashes::{sha256, Hash};
+    let mut seed = sha256::Hash::hash(format!("sidepool-conformance peer {name}").as_bytes()).to_byte_array();
+    loop {
+        if let Some(k) = PrivateKey::from_bytes(seed) {
+            return k;
+        }
+        seed = sha256::Hash::hash(&seed).to_byte_array();
+    }
+}
+
+impl ScriptedPeer {
+    pub fn connect(name: &str, addr: SocketAddr, iut: PublicKey, started: Instant, timeout: Duration) -> Result<ScriptedPeer, String> {
+        let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        let key = key_for(name);
+        let transport = connect(stream, key.clone(), iut).map_err(|e| format!("BOLT 8 handshake failed: {}", e.name()))?;
+        Ok(ScriptedPeer {
+            name: name.to_owned(),
+            key,
+            transport,
+            inbox: VecDeque::new(),
+            iut_init: None,
+            closed: false,
+            wire: Vec::new(),
+            started,
+        })
+    }
+
+    pub fn node_id(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    pub fn send(&mut self, raw: &[u8]) -> Result<(), String> {
+        self.wire.push(Wire { outbound: true, at: self.started.elapsed(), raw: raw.to_vec() });
+        self.transport.send(raw).map_err(|e| format!("send to the IUT failed: {}", e.name()))
+    }
+
+    pub fn send_init(&mut self, features: &[u32]) -> Result<(), String> {
+        let init = Init { global_features: BoltFeatures::default(), features: BoltFeatures::from_bits(features.iter().copied()), tlvs: Vec::new() };
+        self.send(&Bolt1Message::Init(init).encode())
+    }
+
+    pub fn send_sidepool(&mut self, m: &Message) -> Result<(), String> {
+        self.send(&m.encode())
+    }
+
+    /// Reads one message, answering pings, until `deadline`. `Ok(None)` on timeout.
+    pub fn read_one(&mut self, deadline: Instant) -> Result<Option<Incoming>, String> {
+        loop {
+            let now = Instant::now();
+            if now >= deadline || self.closed {
+                return Ok(None);
+            }
+            let wait = (deadline - now).max(Duration::from_millis(1));
+            let _ = self.transport.get_ref().set_read_timeout(Some(wait));
+            let raw = match self.transport.recv() {
+                Ok(raw) => raw,
+                Err(TransportError::Timeout) => return Ok(None),
+                Err(TransportError::Closed) => {
+                    self.closed = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.closed = true;
+                    return Err(format!("connection failed: {}", e.name()));
+                }
+            };
+            self.wire.push(Wire { outbound: false, at: self.started.elapsed(), raw: raw.clone() });
+            let type_id = raw.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+            if type_id == SIDEPOOL_MESSAGE_ID {
+                let decoded = Message::decode(&raw).map_err(|e| e.class.name().to_owned());
+                return Ok(Some(Incoming::Sidepool { raw, decoded }));
+            }
+            match Bolt1Message::decode(&raw) {
+                Ok(Some(Bolt1Message::Ping { num_pong_bytes, .. })) => {
+                    if num_pong_bytes < crate::session::bolt1::PING_NO_REPLY_FROM {
+                        self.send(&Bolt1Message::Pong { ignored_len: num_pong_bytes }.encode())?;
+                    }
+                }
+                Ok(Some(Bolt1Message::Init(init))) => {
+                    self.iut_init = Some(init);
+                    return Ok(Some(Incoming::Other { type_id, raw }));
+                }
+                _ => return Ok(Some(Incoming::Other { type_id, raw })),
+            }
+        }
+    }
+
+    /// Reads until the IUT's `init` arrives.
+    pub fn await_init(&mut self, deadline: Instant) -> Result<(), String> {
+        while self.iut_init.is_none() {
+            match self.read_one(deadline)? {
+                Some(Incoming::Other { type_id: 16, .. }) => {}
+                Some(other) => self.inbox.push_back(other),
+                None => return Err("the IUT sent no init".into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads everything that arrives until `deadline` into the inbox; true if the connection closed.
+    pub fn drain_until(&mut self, deadline: Instant) -> Result<bool, String> {
+        while let Some(m) = self.read_one(deadline)? {
+            self.inbox.push_back(m);
+        }
+        Ok(self.closed)
+    }
+}

@@ -1,0 +1,201 @@
+//! Verdicts and reports: the live human view, JSON and JUnit.
+
+use super::case::{Case, Level};
+use super::exec::{CaseRun, Outcome, TranscriptEntry};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The pinned spec commit every report names.
+pub const SPEC_COMMIT: &str = "e3c47ad937aa49bd15d31d365dbf31015fc05422";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    Pass,
+    /// A SHOULD (or SHOULD NOT) not met: fails only under `--strict`.
+    NonStrict,
+    Fail,
+    /// A MAY not taken: for information.
+    Informational,
+    Unsupported,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::NonStrict => "non_strict",
+            Verdict::Fail => "fail",
+            Verdict::Informational => "informational",
+            Verdict::Unsupported => "unsupported",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Verdict> {
+        [Verdict::Pass, Verdict::NonStrict, Verdict::Fail, Verdict::Informational, Verdict::Unsupported]
+            .into_iter()
+            .find(|v| v.name() == s)
+    }
+
+    /// Whether this verdict fails the run.
+    pub fn fails(self, strict: bool) -> bool {
+        self == Verdict::Fail || (strict && self == Verdict::NonStrict)
+    }
+}
+
+pub fn verdict(level: Level, outcome: &Outcome) -> Verdict {
+    match (outcome, level) {
+        (Outcome::Pass, _) => Verdict::Pass,
+        (Outcome::Unsupported(_), _) => Verdict::Unsupported,
+        (Outcome::Fail(_), Level::Must | Level::MustNot) => Verdict::Fail,
+        (Outcome::Fail(_), Level::Should | Level::ShouldNot) => Verdict::NonStrict,
+        (Outcome::Fail(_), Level::May) => Verdict::Informational,
+    }
+}
+
+/// One case's result, as reports show it.
+pub struct CaseResult {
+    pub case: Case,
+    pub section: String,
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub run: CaseRun,
+    /// From `--baseline`: this case was a known failure.
+    pub known_failure: bool,
+}
+
+/// The section a case id belongs to: everything before its last `.`.
+pub fn section_of(id: &str) -> String {
+    id.rsplit_once('.').map(|(s, _)| s.to_owned()).unwrap_or_else(|| id.to_owned())
+}
+
+/// Strips control characters before text from the IUT reaches a terminal or a report.
+pub fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c }).collect()
+}
+
+/// The summary table by section.
+pub fn summary_table(results: &[CaseResult]) -> String {
+    let mut by: BTreeMap<&str, BTreeMap<Verdict, usize>> = BTreeMap::new();
+    for r in results {
+        *by.entry(&r.section).or_default().entry(r.verdict).or_default() += 1;
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5} {:>11}", "section", "pass", "fail", "non_strict", "info", "unsup", "");
+    for (section, counts) in &by {
+        let c = |v| counts.get(&v).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5}",
+            section,
+            c(Verdict::Pass),
+            c(Verdict::Fail),
+            c(Verdict::NonStrict),
+            c(Verdict::Informational),
+            c(Verdict::Unsupported)
+        );
+    }
+    out
+}
+
+fn transcript_json(t: &[TranscriptEntry]) -> Value {
+    Value::Array(
+        t.iter()
+            .map(|e| {
+                json!({
+                    "peer": e.peer,
+                    "direction": if e.outbound { "runner_to_iut" } else { "iut_to_runner" },
+                    "at_ms": e.at_ms,
+                    "decoded": e.decoded,
+                    "hex": e.hex,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The `--json` report.
+pub fn json_report(results: &[CaseResult], iut: &Value, strict: bool) -> Value {
+    let cases: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.case.id,
+                "section": r.section,
+                "verdict": r.verdict.name(),
+                "known_failure": r.known_failure,
+                "requirement": {"id": r.case.requirement, "level": r.case.level.name(), "quote": r.case.quote},
+                "reason": r.reason.as_deref().map(sanitize),
+                "duration_ms": r.run.duration.as_millis(),
+                "transcript": transcript_json(&r.run.transcript),
+            })
+        })
+        .collect();
+    let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+    json!({
+        "spec_commit": SPEC_COMMIT,
+        "iut": iut,
+        "strict": strict,
+        "totals": {
+            "pass": count(Verdict::Pass), "fail": count(Verdict::Fail), "non_strict": count(Verdict::NonStrict),
+            "informational": count(Verdict::Informational), "unsupported": count(Verdict::Unsupported),
+        },
+        "cases": cases,
+    })
+}
+
+fn xml_escape(s: &str) -> String {
+    sanitize(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The `--junit` report: one testsuite per section.
+pub fn junit_report(results: &[CaseResult], iut: &Value, strict: bool) -> String {
+    let mut by: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results {
+        by.entry(&r.section).or_default().push(r);
+    }
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(out, "<testsuites name=\"sidepool-conformance\">");
+    for (section, rs) in by {
+        let failures = rs.iter().filter(|r| r.verdict.fails(strict) && !r.known_failure).count();
+        let skipped = rs.iter().filter(|r| r.verdict == Verdict::Unsupported).count();
+        let _ = writeln!(out, "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">", xml_escape(section), rs.len());
+        let _ = writeln!(out, "    <properties><property name=\"spec_commit\" value=\"{SPEC_COMMIT}\"/><property name=\"iut\" value=\"{}\"/></properties>", xml_escape(&iut.to_string()));
+        for r in rs {
+            let secs = r.run.duration.as_secs_f64();
+            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\"", xml_escape(section), xml_escape(&r.case.id));
+            let reason = xml_escape(r.reason.as_deref().unwrap_or(""));
+            match r.verdict {
+                v if v.fails(strict) && !r.known_failure => {
+                    let _ = writeln!(out, ">\n      <failure message=\"{reason}\">{} {}</failure>\n    </testcase>", r.case.level.name(), xml_escape(&r.case.quote));
+                }
+                Verdict::Unsupported => {
+                    let _ = writeln!(out, ">\n      <skipped message=\"{reason}\"/>\n    </testcase>");
+                }
+                _ => {
+                    let _ = writeln!(out, "/>");
+                }
+            }
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// A `--baseline` file: `{"known_failures": ["case id", ...]}` (a `--json` report also works:
+/// its failing cases are taken as known).
+pub fn load_baseline(text: &str) -> Result<Vec<String>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("baseline: not JSON ({e})"))?;
+    if let Some(list) = v.get("known_failures").and_then(Value::as_array) {
+        return list.iter().map(|x| x.as_str().map(str::to_owned).ok_or_else(|| "baseline: ids must be strings".to_string())).collect();
+    }
+    if let Some(cases) = v.get("cases").and_then(Value::as_array) {
+        return Ok(cases
+            .iter()
+            .filter(|c| matches!(c.get("verdict").and_then(Value::as_str), Some("fail" | "non_strict")))
+            .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect());
+    }
+    Err("baseline: expected {\"known_failures\": [...]} or a --json report".into())
+}

@@ -1,0 +1,134 @@
+//! The runner: cases trace to real requirements, the embedded node passes,
+//! deliberately defective nodes are caught, and the reports hold what they promise.
+
+use serde_json::Value;
+use sidepool_conformance::node::core::RecordingCore;
+use sidepool_conformance::node::{self, NodeConfig};
+use sidepool_conformance::runner::case::{self, Case};
+use sidepool_conformance::runner::exec::{run_case, Outcome, Target, DEFAULT_WAIT};
+use sidepool_conformance::session::bolt1::BoltFeatures;
+use sidepool_conformance::session::machine::SessionConfig;
+use sidepool_conformance::transport::PrivateKey;
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn all_cases() -> Vec<Case> {
+    case::load_dir(&root().join("conformance/cases")).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect()
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_case_names_a_real_requirement_and_quotes_it_verbatim() {
+    let text = std::fs::read_to_string(root().join("spec-mirror/requirements.yaml")).unwrap();
+    let index: Value = serde_yaml::from_str(&text).unwrap();
+    let reqs = index["requirements"].as_array().unwrap();
+    let find = |id: &str| reqs.iter().find(|r| r["id"] == id);
+    let cases = all_cases();
+    assert!(!cases.is_empty());
+    for c in &cases {
+        let r = find(&c.requirement).unwrap_or_else(|| panic!("{}: no requirement {}", c.id, c.requirement));
+        let quote = collapse(r["quote"].as_str().unwrap());
+        assert!(quote.contains(&collapse(&c.quote)), "{}: quote differs from {}:\n  case: {}\n  spec: {quote}", c.id, c.requirement, c.quote);
+        assert_eq!(r["level"].as_str().unwrap(), c.level.name(), "{}: level", c.id);
+        for extra in &c.covers {
+            assert!(find(extra).is_some(), "{}: covers unknown {extra}", c.id);
+        }
+    }
+}
+
+fn node_with(session: SessionConfig) -> node::RunningNode {
+    let config = NodeConfig { listen: "127.0.0.1:0".parse().unwrap(), key: PrivateKey::generate(), session, verbose: false };
+    node::start(config, Box::new(RecordingCore::default())).unwrap()
+}
+
+fn outcome_against(session: SessionConfig, id: &str) -> Outcome {
+    let cases = all_cases();
+    let case = cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no case {id}"));
+    let n = node_with(session);
+    let run = run_case(case, Target { addr: n.listen, node_id: n.shared.node_id() }, None, DEFAULT_WAIT);
+    n.shutdown();
+    run.outcome
+}
+
+#[test]
+fn the_embedded_reference_passes_every_case_it_supports() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sidepool-conformance")).args(["run"]).current_dir(root()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.lines().any(|l| l.ends_with(" 0 failed, 0 skipped") || l.contains(" passed, 0 failed")), "{stdout}");
+}
+
+#[test]
+fn a_node_without_bit_1263_is_caught() {
+    let mut session = SessionConfig::default();
+    session.bolt_features = BoltFeatures::from_bits([]);
+    assert!(matches!(outcome_against(session, "sp01.feature-bit.init-sets-1263"), Outcome::Fail(_)));
+}
+
+#[test]
+fn a_node_that_tolerates_unknown_even_messages_is_caught() {
+    let mut session = SessionConfig::default();
+    session.ignored_message_types.push(32768);
+    assert!(matches!(outcome_against(session, "sp01.messaging.unknown-even-bolt-message-fails-the-connection"), Outcome::Fail(_)));
+}
+
+#[test]
+fn a_node_without_the_peerswap_feature_bit_is_caught() {
+    let mut session = SessionConfig::default();
+    session.sidepool_features = sidepool_reference::wire::features::FeatureSet::new();
+    assert!(matches!(outcome_against(session, "sp01.feature-set.sends-my-sidepool-features"), Outcome::Fail(_)));
+}
+
+#[test]
+fn reports_baseline_list_and_filter() {
+    let exe = env!("CARGO_BIN_EXE_sidepool-conformance");
+    let dir = std::env::temp_dir().join(format!("sidepool-runner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, junit) = (dir.join("r.json"), dir.join("r.xml"));
+    let out = Command::new(exe)
+        .args(["run", "--filter", "sp01.messaging", "--json"])
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["spec_commit"], "e3c47ad937aa49bd15d31d365dbf31015fc05422");
+    assert!(report["iut"]["name"].as_str().unwrap().contains("embedded"));
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    let first = &cases[0];
+    assert_eq!(first["verdict"], "pass");
+    assert_eq!(first["requirement"]["level"], "MUST");
+    let transcript = first["transcript"].as_array().unwrap();
+    assert!(transcript.iter().any(|e| e["direction"] == "iut_to_runner" && e["decoded"]["name"] == "init"));
+    assert!(transcript.iter().any(|e| e["decoded"]["message"] == "my_sidepool_features"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuite name=\"sp01.messaging\" tests=\"3\" failures=\"0\""), "{xml}");
+
+    // A baseline that lists a passing case calls it out as now passing.
+    let baseline = dir.join("b.json");
+    std::fs::write(&baseline, r#"{"known_failures": ["sp01.messaging.ping-answered"]}"#).unwrap();
+    let out = Command::new(exe).args(["run", "--filter", "sp01.messaging.ping", "--baseline"]).arg(&baseline).current_dir(root()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("now passes (was a known failure): sp01.messaging.ping-answered"));
+
+    let out = Command::new(exe).args(["run", "--list"]).current_dir(root()).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sp01.feature-bit.init-sets-1263"));
+
+    let out = Command::new(exe).args(["run", "--filter", "no.such.case"]).current_dir(root()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "no matching case fails closed");
+
+    let out = Command::new(exe).args(["run", "--target", "127.0.0.1:1", "--node-id", "00"]).current_dir(root()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a bad node id is a usage error");
+    let _ = std::fs::remove_dir_all(&dir);
+}
