@@ -36,7 +36,7 @@ fn every_case_names_a_real_requirement_and_quotes_it_verbatim() {
         let r = find(&c.requirement).unwrap_or_else(|| panic!("{}: no requirement {}", c.id, c.requirement));
         let quote = collapse(r["quote"].as_str().unwrap());
         assert!(quote.contains(&collapse(&c.quote)), "{}: quote differs from {}:\n  case: {}\n  spec: {quote}", c.id, c.requirement, c.quote);
-        assert_eq!(r["level"].as_str().unwrap(), c.level.name(), "{}: level", c.id);
+        assert_eq!(r["level"].as_str().unwrap(), c.level.as_str(), "{}: level", c.id);
         for extra in &c.covers {
             assert!(find(extra).is_some(), "{}: covers unknown {extra}", c.id);
         }

@@ -75,7 +75,7 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     if args.list {
         for c in &selected {
             let needs = if c.needs.is_empty() { String::new() } else { format!("  [needs {:?}]", c.needs) };
-            println!("{:<48} {:<9} {}{needs}", c.id, c.level.name(), c.requirement);
+            println!("{:<48} {:<9} {}{needs}", c.id, c.level.as_str(), c.requirement);
         }
         println!("{} cases", selected.len());
         return Ok(0);

@@ -36,31 +36,8 @@ pub struct Case {
     pub steps: Vec<Step>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    #[serde(rename = "MUST")]
-    Must,
-    #[serde(rename = "MUST NOT")]
-    MustNot,
-    #[serde(rename = "SHOULD")]
-    Should,
-    #[serde(rename = "SHOULD NOT")]
-    ShouldNot,
-    #[serde(rename = "MAY")]
-    May,
-}
-
-impl Level {
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Must => "MUST",
-            Level::MustNot => "MUST NOT",
-            Level::Should => "SHOULD",
-            Level::ShouldNot => "SHOULD NOT",
-            Level::May => "MAY",
-        }
-    }
-}
+/// A requirement level: the same type the requirement index uses.
+pub use sidepool_spec_tools::text::Level;
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -124,7 +124,7 @@ pub fn json_report(results: &[CaseResult], iut: &Value, strict: bool) -> Value {
                 "section": r.section,
                 "verdict": r.verdict.name(),
                 "known_failure": r.known_failure,
-                "requirement": {"id": r.case.requirement, "level": r.case.level.name(), "quote": r.case.quote},
+                "requirement": {"id": r.case.requirement, "level": r.case.level.as_str(), "quote": r.case.quote},
                 "reason": r.reason.as_deref().map(sanitize),
                 "duration_ms": r.run.duration.as_millis(),
                 "transcript": transcript_json(&r.run.transcript),
@@ -167,7 +167,7 @@ pub fn junit_report(results: &[CaseResult], iut: &Value, strict: bool) -> String
             let reason = xml_escape(r.reason.as_deref().unwrap_or(""));
             match r.verdict {
                 v if v.fails(strict) && !r.known_failure => {
-                    let _ = writeln!(out, ">\n      <failure message=\"{reason}\">{} {}</failure>\n    </testcase>", r.case.level.name(), xml_escape(&r.case.quote));
+                    let _ = writeln!(out, ">\n      <failure message=\"{reason}\">{} {}</failure>\n    </testcase>", r.case.level.as_str(), xml_escape(&r.case.quote));
                 }
                 Verdict::Unsupported => {
                     let _ = writeln!(out, ">\n      <skipped message=\"{reason}\"/>\n    </testcase>");
