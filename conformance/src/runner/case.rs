@@ -12,6 +12,12 @@ use std::path::{Path, PathBuf};
 pub struct CaseFile {
     /// What the file covers, for humans.
     pub title: String,
+    /// Anchored values (`&init`) the cases refer to; not read by the runner.
+    #[serde(default)]
+    pub definitions: Option<Value>,
+    /// Named step lists that cases splice in with `- fixture: name`.
+    #[serde(default)]
+    pub fixtures: std::collections::BTreeMap<String, Vec<Step>>,
     pub cases: Vec<Case>,
 }
 
@@ -59,14 +65,16 @@ pub enum Step {
     Expect(ExpectStep),
     /// Sugar for expecting `peerswap_reject` with a reason code, id and hash as sent.
     ExpectReject(ExpectRejectStep),
-    /// No sidepool message from the peer within the time.
-    ExpectNothing { peer: String, within_ms: u64 },
+    /// No sidepool message (or none named `message`) from the peer within the time.
+    ExpectNothing { peer: String, within_ms: u64, #[serde(default)] message: Option<String> },
     /// The IUT closes the connection within the time.
     ExpectDisconnect { peer: String, within_ms: u64 },
     /// A non-sidepool Lightning message of this BOLT type (e.g. 19 for `pong`).
     ExpectType { peer: String, #[serde(rename = "type")] type_id: u16, #[serde(default)] within_ms: Option<u64> },
     /// Assert on a captured value (e.g. `iut.init_features.alice`), with a field matcher.
     Check { path: String, is: Value },
+    /// The steps of a named fixture of the same file (spliced in at load time).
+    Fixture(String),
     /// One adapter request; the IUT must answer ok.
     Adapter { method: String, #[serde(default)] params: Value },
     /// Advance the IUT's simulated clock.
@@ -174,8 +182,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, CaseFile)>, String> {
         let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         // Through a JSON value: serde_yaml reads enums only from YAML tags, the JSON
         // model takes the one-key-map form (`- send: {...}`) the case files use.
-        let value: Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-        let file: CaseFile = serde_json::from_value(value).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+        // `<<: *anchor` merge keys let a case override one field of a shared message.
+        yaml.apply_merge().map_err(|e| format!("{}: {e}", p.display()))?;
+        let value: Value = serde_json::to_value(&yaml).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut file: CaseFile = serde_json::from_value(value).map_err(|e| format!("{}: {e}", p.display()))?;
+        expand_fixtures(&mut file).map_err(|e| format!("{}: {e}", p.display()))?;
         for c in &file.cases {
             if !ids.insert(c.id.clone()) {
                 return Err(format!("{}: case id {} is not unique", p.display(), c.id));
@@ -184,6 +196,27 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, CaseFile)>, String> {
         out.push((p, file));
     }
     Ok(out)
+}
+
+/// Replaces every `fixture` step by the fixture's steps (fixtures may not nest).
+fn expand_fixtures(file: &mut CaseFile) -> Result<(), String> {
+    for case in &mut file.cases {
+        let mut steps = Vec::with_capacity(case.steps.len());
+        for step in case.steps.drain(..) {
+            match step {
+                Step::Fixture(name) => {
+                    let body = file.fixtures.get(&name).ok_or_else(|| format!("case {}: no fixture {name}", case.id))?;
+                    if body.iter().any(|s| matches!(s, Step::Fixture(_))) {
+                        return Err(format!("fixture {name} uses another fixture"));
+                    }
+                    steps.extend(body.iter().cloned());
+                }
+                other => steps.push(other),
+            }
+        }
+        case.steps = steps;
+    }
+    Ok(())
 }
 
 /// The cases directory: `$SIDEPOOL_CASES`, else `./conformance/cases`, else the source tree's.

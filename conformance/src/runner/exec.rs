@@ -58,6 +58,9 @@ pub struct CaseRun {
     pub duration: Duration,
 }
 
+/// Runner peers whose node ids cases may use before connecting them (`$peer.<name>.node_id`).
+pub const CAST: &[&str] = &["alice", "bob", "carol", "dave", "erin", "leader"];
+
 /// How long an expectation waits when the step gives no `within_ms`.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
 
@@ -103,6 +106,10 @@ pub fn run_case(case: &Case, target: Target, adapter: Option<&mut Box<dyn Adapte
         default_wait,
     };
     exec.captures.insert("iut.node_id".into(), json!(hex::encode(target.node_id.as_bytes())));
+    // The cast: every runner peer's node id is known before it connects (keys derive from names).
+    for name in CAST {
+        exec.captures.insert(format!("peer.{name}.node_id"), json!(hex::encode(super::peer::key_for(name).public_key().as_bytes())));
+    }
     let mut outcome = Outcome::Pass;
     for (i, step) in case.steps.iter().enumerate() {
         match exec.step(step) {
@@ -168,11 +175,16 @@ impl Exec<'_> {
                 let e = ExpectStep { peer: r.peer.clone(), message: "peerswap_reject".into(), fields, within_ms: r.within_ms, capture: None };
                 self.step(&Step::Expect(e))
             }
-            Step::ExpectNothing { peer, within_ms } => {
+            Step::ExpectNothing { peer, within_ms, message } => {
                 let deadline = Instant::now() + Duration::from_millis(*within_ms);
                 let p = self.peer(peer)?;
                 p.drain_until(deadline)?;
-                let got: Vec<String> = p.inbox.iter().filter_map(sidepool_summary).collect();
+                let got: Vec<String> = p
+                    .inbox
+                    .iter()
+                    .filter_map(sidepool_summary)
+                    .filter(|s| message.as_deref().is_none_or(|m| s.starts_with(m)))
+                    .collect();
                 if got.is_empty() {
                     Ok(())
                 } else {
@@ -202,6 +214,7 @@ impl Exec<'_> {
                     }
                 }
             }
+            Step::Fixture(name) => Err(StepError::Fail(format!("fixture {name} was not expanded"))),
             Step::Check { path, is } => {
                 let got = matcher::captured(&self.captures, path).cloned();
                 let mut caps = self.captures.clone();
