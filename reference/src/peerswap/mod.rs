@@ -1,3 +1,10 @@
 //! SIDEPOOL-10 Peerswap In Sidepool, one module per section of the spec.
 
+pub mod balance;
+pub mod constants;
+pub mod forward;
+pub mod forward_algorithm;
 pub mod messages;
+pub mod offer;
+pub mod receive;
+pub mod response;

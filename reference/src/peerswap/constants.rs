@@ -1,0 +1,90 @@
+//! The numbers SIDEPOOL-10 (and the SIDEPOOL-02 minimum it leans on) fixes, as typed constants.
+//!
+//! Shared by the decision rules (balance, offer, receive, forward) and the
+//! in-Lightning HTLC part (split planner, hold timer), so each number lives once.
+
+use crate::units::{BlockDelta, Hops, Sat};
+use core::fmt;
+use core::ops::RangeInclusive;
+
+/// SIDEPOOL-02: "Output amounts MUST be greater than or equal to 10,000 satoshis."
+/// SIDEPOOL-02: "it is called `sidepool_version_1_min_amount`."
+pub const SIDEPOOL_VERSION_1_MIN_AMOUNT: Sat = Sat(10_000);
+
+/// The acceptor's margin on the in-sidepool timeout.
+/// SIDEPOOL-10: "MUST check that the in-sidepool timeout is greater than or equal to the current blockheight + 4032."
+pub const SIDEPOOL_TIMEOUT_MIN_DELTA: BlockDelta = BlockDelta(4032);
+
+/// The offerrer adds one block to the acceptor's margin.
+/// SIDEPOOL-10: "MUST set the in-sidepool timeout to greater than or equal to the current blockheight + 4032 + 1."
+pub const OFFERRER_SIDEPOOL_TIMEOUT_DELTA: BlockDelta = BlockDelta(4032 + 1);
+
+/// Upper bound of the offerrer's `final_cltv_delta` and of the acceptor's `cltv_delta`.
+/// SIDEPOOL-10: "`cltv_delta` MUST be less than or equal to 2016."
+pub const MAX_CLTV_DELTA: BlockDelta = BlockDelta(2016);
+
+/// Minimum gap between the in-sidepool and in-Lightning timelocks a forwarder may send.
+/// SIDEPOOL-10: "The difference between the in-sidepool and in-Lightning timelocks MUST be 2016 or more."
+pub const FORWARD_MIN_TIMELOCK_GAP: BlockDelta = BlockDelta(2016);
+
+/// `peerswap_max_ln_splits`.
+/// SIDEPOOL-10: "MUST NOT send this message to a peer if the number of in-Lightning HTLC splits exceeds `peerswap_max_ln_splits` (40), as determined below:"
+pub const PEERSWAP_MAX_LN_SPLITS: u64 = 40;
+
+/// SIDEPOOL-10: "It MUST be a value between 0 to 10."
+pub const MAX_HOPS: Hops = Hops(10);
+
+/// SIDEPOOL-10: "The ultimate offerrer SHOULD set this to a random value from 5 to 10."
+pub const ULTIMATE_OFFERRER_HOPS: RangeInclusive<u8> = 5..=10;
+
+/// SIDEPOOL-10: "The offerrer MUST hold for up to 60 seconds, starting from when the first incoming in-Lightning HTLC has been irrevocably committed."
+pub const HOLD_TIMEOUT: Seconds = Seconds(60);
+
+/// SIDEPOOL-10: "MUST defer processing of this message for up to 5 minutes if it is a pool follower and has not received `swap_party_begin` yet, and resume processing of this message if it receives `swap_party_begin` before then."
+pub const SWAP_PARTY_BEGIN_DEFERRAL: Seconds = Seconds(5 * 60);
+
+/// A duration in whole seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seconds(pub u64);
+
+/// A point in time in whole seconds since an epoch the caller chooses (the
+/// reference has no clock: the caller passes "now" in).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// `self + d`, saturating at the end of time.
+    pub fn saturating_add(self, d: Seconds) -> Timestamp {
+        Timestamp(self.0.saturating_add(d.0))
+    }
+    /// Seconds from `earlier` to `self`; zero when `earlier` is later.
+    pub fn saturating_since(self, earlier: Timestamp) -> Seconds {
+        Seconds(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} s", self.0)
+    }
+}
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t={}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_the_text() {
+        assert_eq!(SIDEPOOL_VERSION_1_MIN_AMOUNT.to_msat(), Some(crate::units::Msat(10_000_000)));
+        assert_eq!(OFFERRER_SIDEPOOL_TIMEOUT_DELTA.0, SIDEPOOL_TIMEOUT_MIN_DELTA.0 + 1);
+        assert_eq!((MAX_CLTV_DELTA.0, FORWARD_MIN_TIMELOCK_GAP.0, PEERSWAP_MAX_LN_SPLITS), (2016, 2016, 40));
+        assert_eq!((HOLD_TIMEOUT.0, SWAP_PARTY_BEGIN_DEFERRAL.0), (60, 300));
+        assert!(ULTIMATE_OFFERRER_HOPS.clone().all(|h| Hops(h).is_in_range()));
+        assert_eq!(MAX_HOPS.0, Hops::MAX);
+    }
+}

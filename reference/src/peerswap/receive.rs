@@ -1,0 +1,282 @@
+//! SIDEPOOL-10 "Initiating Peerswap", receiver side, and "Rejecting Peerswap":
+//! every check the receiver of `peerswap_init` MUST make, in the spec's order,
+//! each mapped to a `peerswap_reject_reason_code`.
+
+use crate::peerswap::balance::{Balance, Offerrer};
+use crate::peerswap::constants::{
+    MAX_CLTV_DELTA, PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_TIMEOUT_MIN_DELTA, SIDEPOOL_VERSION_1_MIN_AMOUNT,
+    SWAP_PARTY_BEGIN_DEFERRAL,
+};
+use crate::peerswap::constants::Timestamp;
+use crate::peerswap::messages::{PeerswapInit, PeerswapReject, RejectCode};
+use crate::peerswap::offer::ln_splits;
+use crate::units::{BlockDelta, BlockHeight, UpdateCounter};
+use core::fmt;
+
+/// The receiver's own situation when a `peerswap_init` is processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiveContext<'a> {
+    /// We are a participant of the pool named by `peerswap_init_id`.
+    pub we_are_participant: bool,
+    /// The sender is a participant of that pool.
+    pub sender_is_participant: bool,
+    /// We are the pool leader (the leader never defers: it starts swap parties).
+    pub is_leader: bool,
+    /// The pool update counter before the expansion phase of the current swap
+    /// party, once `swap_party_begin` was received (follower) or sent (leader).
+    pub swap_party_counter: Option<UpdateCounter>,
+    /// When the `peerswap_init` arrived.
+    pub init_arrived_at: Timestamp,
+    /// Now.
+    pub now: Timestamp,
+    /// The sender already sent a `peerswap_init` in a swap party that has not ended.
+    pub already_received_from_sender: bool,
+    /// Our own measurement of the channels with the sender.
+    pub balance: &'a Balance,
+    /// Current block height.
+    pub height: BlockHeight,
+    /// Our `cltv_delta` (BOLT #7 `cltv_expiry_delta`).
+    pub cltv_delta: BlockDelta,
+    /// A local policy objection, if any (answered with 65535).
+    pub policy_objection: Option<&'a str>,
+}
+
+/// Why the receiver rejects; each reason has exactly one reject code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// We are not a participant of the pool (65535, ERRATA E-43).
+    NotParticipant,
+    /// The sender is not a participant of the pool (65535, ERRATA E-43).
+    SenderNotParticipant,
+    /// No `swap_party_begin` within 5 minutes (0).
+    NoSwapPartyBegin,
+    /// `peerswap_init_update_counter` is not the current swap party's (65535, ERRATA E-43).
+    WrongUpdateCounter,
+    /// A second `peerswap_init` from this sender in this swap party (1).
+    AlreadyReceived,
+    /// Our "twice our-side funds" is below the total: the sender may not offer (2).
+    NotValidOfferrer,
+    /// Amount below `sidepool_version_1_min_amount` (3).
+    AmountBelowMinimum,
+    /// Amount × 1000 not below the imbalance error (4).
+    AmountNotBelowImbalance,
+    /// No channel where our funds minus reserve cover the amount (4).
+    InsufficientChannelFunds,
+    /// In-sidepool timeout below height + 4032 (5).
+    SidepoolTimeoutTooEarly,
+    /// In-Lightning timeout not below the in-sidepool timeout (5).
+    LightningNotBeforeSidepool,
+    /// In-sidepool minus in-Lightning timeout below our `cltv_delta` (5).
+    TimelockGapBelowCltvDelta,
+    /// Our own `cltv_delta` is above 2016 (5).
+    CltvDeltaTooLarge,
+    /// `peerswap_init_hops` above 10 (7).
+    HopsOutOfRange,
+    /// We would need more than 40 HTLCs under our own `htlc_maximum_msat` (6, ERRATA E-44).
+    TooManySplits,
+    /// A local policy (65535).
+    Policy,
+}
+
+impl RejectReason {
+    pub fn code(self) -> RejectCode {
+        use RejectReason::*;
+        match self {
+            NotParticipant | SenderNotParticipant | WrongUpdateCounter | Policy => RejectCode::POLICY,
+            NoSwapPartyBegin => RejectCode::NO_SWAP_PARTY,
+            AlreadyReceived => RejectCode::ALREADY_SENT,
+            NotValidOfferrer => RejectCode::NOT_VALID_OFFERRER,
+            AmountBelowMinimum => RejectCode::AMOUNT_TOO_SMALL,
+            AmountNotBelowImbalance | InsufficientChannelFunds => RejectCode::AMOUNT_TOO_LARGE,
+            SidepoolTimeoutTooEarly | LightningNotBeforeSidepool | TimelockGapBelowCltvDelta | CltvDeltaTooLarge => {
+                RejectCode::TIMEOUTS_TOO_TIGHT
+            }
+            TooManySplits => RejectCode::TOO_MANY_SPLITS,
+            HopsOutOfRange => RejectCode::HOPS_OUT_OF_RANGE,
+        }
+    }
+
+    /// The stable machine name used in vectors.
+    pub fn name(self) -> &'static str {
+        use RejectReason::*;
+        match self {
+            NotParticipant => "not_participant",
+            SenderNotParticipant => "sender_not_participant",
+            NoSwapPartyBegin => "no_swap_party_begin",
+            WrongUpdateCounter => "wrong_update_counter",
+            AlreadyReceived => "already_received",
+            NotValidOfferrer => "not_valid_offerrer",
+            AmountBelowMinimum => "amount_below_minimum",
+            AmountNotBelowImbalance => "amount_not_below_imbalance",
+            InsufficientChannelFunds => "insufficient_channel_funds",
+            SidepoolTimeoutTooEarly => "sidepool_timeout_too_early",
+            LightningNotBeforeSidepool => "lightning_not_before_sidepool",
+            TimelockGapBelowCltvDelta => "timelock_gap_below_cltv_delta",
+            CltvDeltaTooLarge => "cltv_delta_too_large",
+            HopsOutOfRange => "hops_out_of_range",
+            TooManySplits => "too_many_splits",
+            Policy => "policy",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rejection: the reason, and a short human text for `peerswap_reject_reason_text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub text: String,
+}
+
+impl Rejection {
+    pub fn code(&self) -> RejectCode {
+        self.reason.code()
+    }
+}
+
+/// What the receiver does with a `peerswap_init`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiveDecision {
+    /// Every check passed: accept (or forward).
+    Accept,
+    /// Hold the message; process it again when `swap_party_begin` arrives, or at
+    /// `until` (when, without it, the answer is reject code 0).
+    Defer { until: Timestamp },
+    Reject(Rejection),
+}
+
+fn reject(reason: RejectReason, text: String) -> ReceiveDecision {
+    ReceiveDecision::Reject(Rejection { reason, text })
+}
+
+/// Runs every receiver check on `init`, in the spec's order.
+///
+/// SIDEPOOL-10: "If the above validation fails, the receiver MUST reject the peerswap."
+/// The hash is not looked at: SIDEPOOL-10: "The receiver MAY receive a peerswap with the same sidepool ID and hash from two different offerrers."
+pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDecision {
+    use RejectReason::*;
+    // SIDEPOOL-10: "MUST check that it, and the sender, are both participants of the sidepool indicated in `peerswap_init_id`."
+    if !ctx.we_are_participant {
+        return reject(NotParticipant, "not a participant of this sidepool".into());
+    }
+    if !ctx.sender_is_participant {
+        return reject(SenderNotParticipant, "sender is not a participant of this sidepool".into());
+    }
+    // SIDEPOOL-10: "MUST check if a swap party was recently started."
+    let Some(counter) = ctx.swap_party_counter else {
+        let deadline = ctx.init_arrived_at.saturating_add(SWAP_PARTY_BEGIN_DEFERRAL);
+        // SIDEPOOL-10: "If it does not receive `swap_party_begin` within 5 minutes, it MUST reject the offer."
+        if ctx.is_leader || ctx.now >= deadline {
+            return reject(NoSwapPartyBegin, "no swap party in progress".into());
+        }
+        return ReceiveDecision::Defer { until: deadline };
+    };
+    // SIDEPOOL-10: "MUST check that the pool update counter specified is correct for the current swap party."
+    if init.update_counter != counter || !init.update_counter.is_odd() {
+        return reject(
+            WrongUpdateCounter,
+            format!("update counter {} is not {} of the current swap party", init.update_counter.get(), counter.get()),
+        );
+    }
+    // SIDEPOOL-10: "MUST check that the sender has not sent a previous `peerswap_init`, unless the previous `peerswap_init` is for a swap party that has completed, or a sidepool that has aborted."
+    if ctx.already_received_from_sender {
+        return reject(AlreadyReceived, "peerswap_init already received in this swap party".into());
+    }
+    // SIDEPOOL-10: "The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
+    // SIDEPOOL-10: "If the receiver "twice our-side funds" is less than the "total channel capacity", then reject the peerswap."
+    if ctx.balance.offerrer() == Offerrer::Us {
+        return reject(NotValidOfferrer, "sender is not the side allowed to offer".into());
+    }
+    // SIDEPOOL-10: "It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
+    if init.amount < SIDEPOOL_VERSION_1_MIN_AMOUNT {
+        return reject(AmountBelowMinimum, format!("{} is below the minimum {}", init.amount, SIDEPOOL_VERSION_1_MIN_AMOUNT));
+    }
+    let imbalance = ctx.balance.imbalance_error();
+    let amount_msat = init.amount.to_msat();
+    // SIDEPOOL-10: "It is less than the "imbalance error" computed in [SIDEPOOL-10 Balance Measurement][]."
+    if amount_msat.is_none_or(|m| m >= imbalance) {
+        return reject(AmountNotBelowImbalance, format!("{} is not below the imbalance error {}", init.amount, imbalance));
+    }
+    // SIDEPOOL-10: "At least one channel with the sender has funds owned by this node, such that the amount, minus the reserve, is greater than or equal to `peerswap_init_amount_sat`."
+    // SIDEPOOL-10: "If the funds unambiguously on our side are less than the offerred amount, reject the peerswap."
+    let covered = match (ctx.balance.max_ours_above_reserve, amount_msat) {
+        (Some(spare), Some(m)) => spare >= m,
+        _ => false,
+    };
+    if !covered {
+        return reject(InsufficientChannelFunds, format!("no channel has {} above its reserve", init.amount));
+    }
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_timeouts` is valid and acceptable to itself, as indicated above."
+    if let Err(reason) = check_timeouts(init, ctx.height, ctx.cltv_delta) {
+        return reject(reason, format!("timeouts {} / {} too tight at {}", init.timeouts.sidepool.0, init.timeouts.lightning.0, ctx.height));
+    }
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
+    if !init.hops.is_in_range() {
+        return reject(HopsOutOfRange, format!("hops {} is above 10", init.hops.0));
+    }
+    // Reject code 6 (ERRATA E-44): the HTLCs we would send are capped by our own htlc_maximum_msat.
+    // SIDEPOOL-10: "Each payment MUST NOT exceed any limit on the maximum HTLC to the local offerrer, such as any `htlc_maximum_msat` sent by the acceptor to the channel."
+    let splits = ctx.balance.min_htlc_maximum_ours.and_then(|max| ln_splits(init.amount, max));
+    if splits.is_none_or(|n| n > PEERSWAP_MAX_LN_SPLITS) {
+        return reject(TooManySplits, format!("more than {PEERSWAP_MAX_LN_SPLITS} HTLCs needed"));
+    }
+    // SIDEPOOL-10: "The receiver MAY reject the peerswap for other reasons."
+    if let Some(why) = ctx.policy_objection {
+        return reject(Policy, why.to_owned());
+    }
+    ReceiveDecision::Accept
+}
+
+/// The acceptor's timeout checks, in the spec's order.
+pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: BlockDelta) -> Result<(), RejectReason> {
+    let t = init.timeouts;
+    // SIDEPOOL-10: "MUST check that the in-sidepool timeout is greater than or equal to the current blockheight + 4032."
+    if height.checked_add(SIDEPOOL_TIMEOUT_MIN_DELTA).is_none_or(|min| t.sidepool < min) {
+        return Err(RejectReason::SidepoolTimeoutTooEarly);
+    }
+    // SIDEPOOL-10: "The in-Lightning timeout is less than the in-sidepool timeout."
+    let Some(gap) = t.sidepool.checked_since(t.lightning).filter(|g| g.0 > 0) else {
+        return Err(RejectReason::LightningNotBeforeSidepool);
+    };
+    // SIDEPOOL-10: "The difference between the in-sidepool timeout minus the in-Lightning timeout is greater than or equal to its `cltv_delta`."
+    if gap < cltv_delta {
+        return Err(RejectReason::TimelockGapBelowCltvDelta);
+    }
+    // SIDEPOOL-10: "`cltv_delta` MUST be less than or equal to 2016."
+    if cltv_delta > MAX_CLTV_DELTA {
+        return Err(RejectReason::CltvDeltaTooLarge);
+    }
+    Ok(())
+}
+
+/// Builds the `peerswap_reject` for a rejection, with the acceptor's own view.
+///
+/// SIDEPOOL-10: "If the receiver of the `peerswap_init` message decides to reject the peerswap, it MUST send `peerswap_reject`:"
+/// SIDEPOOL-10: "`peerswap_reject_channel_view_msat` is what the rejecting node sees as the state of the channels between itself and the offerrer."
+pub fn reject_message(init: &PeerswapInit, rejection: &Rejection, acceptor_balance: &Balance) -> PeerswapReject {
+    PeerswapReject {
+        id: init.id,
+        hash: init.hash,
+        reason_code: rejection.code(),
+        reason_text: reason_text(&rejection.text),
+        channel_view: acceptor_balance.view_as_acceptor(),
+        unknown: Vec::new(),
+    }
+}
+
+/// SIDEPOOL-10: "Length: N, 1 <= N <= 255"
+///
+/// Cut at a character boundary to at most 255 bytes; an empty text is omitted.
+pub fn reason_text(text: &str) -> Option<String> {
+    let mut end = text.len().min(255);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.get(..end).unwrap_or_default();
+    (!cut.is_empty()).then(|| cut.to_owned())
+}
