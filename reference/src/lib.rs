@@ -15,6 +15,7 @@
 pub mod hex;
 pub mod messages;
 pub mod peerswap;
+pub mod pool;
 pub mod units;
 pub mod wire;
 

@@ -8,3 +8,5 @@ pub mod messages;
 pub mod offer;
 pub mod receive;
 pub mod response;
+pub mod lightning_htlcs;
+pub mod resolution;

@@ -13,6 +13,10 @@ pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 mod bigsize;
 mod envelope;
 mod feature_set;
+mod ln_common;
+mod ln_hold_sequence;
+mod ln_htlc_fields;
+mod ln_split_plan;
 mod message;
 mod tlv_stream;
 
@@ -23,6 +27,9 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("envelope", envelope::check),
     ("feature_set", feature_set::check),
     ("message", message::check),
+    ("ln_split_plan", ln_split_plan::check),
+    ("ln_htlc_fields", ln_htlc_fields::check),
+    ("ln_hold_sequence", ln_hold_sequence::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
