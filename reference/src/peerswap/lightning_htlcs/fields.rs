@@ -46,6 +46,17 @@ pub struct HtlcRules {
     pub payment_metadata: Option<Vec<u8>>,
 }
 
+/// What an incoming HTLC is to the offerrer of a peerswap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Incoming {
+    /// Hash, timelock, secret or metadata do not match: some other payment.
+    NotThisPeerswap,
+    /// A part of this peerswap: hold it (once irrevocably committed).
+    Part { amount: Msat },
+    /// Identified as this peerswap's, but breaking a rule: fail it, do not count it.
+    Malformed(HtlcRuleViolation),
+}
+
 /// One violated rule. `name()` is the stable machine name vectors use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HtlcRuleViolation {
@@ -228,6 +239,24 @@ impl HtlcRules {
         out
     }
 
+    /// How an offerrer treats an incoming HTLC: not this peerswap's, a part to
+    /// hold, or this peerswap's but breaking a rule (ERRATA E-69: fail it at
+    /// once and do not count it).
+    pub fn classify(&self, htlc: &ObservedHtlc) -> Incoming {
+        // SIDEPOOL-10: "An offerrer waits until the total in-Lightning HTLCs that have been identified as part of the peerswap-in-sidepool (by recognizing the hash, timelock, and any `payment_secret` and/or `payment_metadata`), which have been irrevocably committed, have totalled to equal or greater than the ... of the in-Lightning HTLCs."
+        let identified = htlc.payment_hash == self.hash
+            && htlc.cltv_expiry == self.lightning_timeout
+            && (self.payment_secret.is_none() || htlc.onion.payment_secret == self.payment_secret)
+            && (self.payment_metadata.is_none() || htlc.onion.payment_metadata == self.payment_metadata);
+        if !identified {
+            return Incoming::NotThisPeerswap;
+        }
+        match self.check(htlc) {
+            Ok(()) => Incoming::Part { amount: htlc.amount_msat },
+            Err(v) => Incoming::Malformed(v),
+        }
+    }
+
     /// The `update_add_htlc` fields and onion payload an acceptor sends for one
     /// part of `amount` (the constructive side of the same rules).
     pub fn build(&self, amount: Msat) -> ObservedHtlc {
@@ -270,6 +299,23 @@ mod tests {
         let plain = HtlcRules { payment_secret: None, payment_metadata: Some(vec![1, 2]), ..rules() };
         assert_eq!(plain.check(&plain.build(Msat(7))), Ok(()));
         assert_eq!(plain.build(Msat(7)).onion.total_msat, None);
+    }
+
+    #[test]
+    fn offerrer_classifies_incoming() {
+        let r = rules();
+        assert_eq!(r.classify(&r.build(Msat(9))), Incoming::Part { amount: Msat(9) });
+        let mut other = r.build(Msat(9));
+        other.payment_hash = PaymentHash([0; 32]);
+        assert_eq!(r.classify(&other), Incoming::NotThisPeerswap);
+        let mut no_secret = r.build(Msat(9));
+        no_secret.onion.payment_secret = None;
+        assert_eq!(r.classify(&no_secret), Incoming::NotThisPeerswap);
+        let mut scid = r.build(Msat(9));
+        scid.onion.short_channel_id = Some(1);
+        assert_eq!(r.classify(&scid), Incoming::Malformed(V::ShortChannelIdPresent));
+        let open = HtlcRules { payment_secret: None, ..rules() };
+        assert_eq!(open.classify(&r.build(Msat(9))), Incoming::Malformed(V::PaymentSecretUnexpected));
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn plan_split(agreed: Msat, channels: &[ChannelToOfferrer]) -> Result<Vec<Sp
         return Err(SplitError::NoUsableChannel);
     }
     // Stable: equal maxima keep the caller's order.
-    usable.sort_by(|a, b| b.max_htlc.cmp(&a.max_htlc));
+    usable.sort_by_key(|c| core::cmp::Reverse(c.max_htlc));
 
     // Count first, allocate after: a tiny maximum must not make us build millions of parts.
     let mut remaining = agreed.0;
