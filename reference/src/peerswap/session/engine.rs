@@ -115,7 +115,10 @@ pub struct PeerswapEngine<P, K> {
     received: InitLedger<P>,
     sent_inits: Vec<SentInit<P>>,
     sessions: BTreeMap<Key<P>, Session<P>>,
+    /// Outgoing HTLC handles are 1, 2, 3, ... in the order of the [`Action::AddHtlc`]s.
     next_htlc: u64,
+    /// Internal handles of recognised incoming HTLCs (a separate sequence).
+    next_incoming: u64,
     /// Outgoing HTLC → the session that owns its outcome.
     outgoing_owner: BTreeMap<HtlcRef, Key<P>>,
     audit: Audit<P>,
@@ -172,6 +175,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             sent_inits: Vec::new(),
             sessions: BTreeMap::new(),
             next_htlc: 0,
+            next_incoming: 0,
             outgoing_owner: BTreeMap::new(),
             audit: Audit { persisted_forwards: Vec::new() },
         }
@@ -412,6 +416,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             }
             ReceiveDecision::Accept => {}
         }
+        // Forwarding needs the init validated as a receiver first (forward::forward checks `decision`).
         let _ = self.received.record(from.clone(), pool);
         if self.config.forward && self.try_forward(&from, &init, &decision, out) {
             return;
@@ -496,7 +501,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             timeouts: init.timeouts,
             amount: init.amount,
         };
+        // SIDEPOOL-06: "Both offerrer and acceptor MUST store these information in persistent storage."
         out.push(Action::PersistRecord(Record::HtlcDetails(details)));
+        // SIDEPOOL-10: "If the receiver of the `peerswap_init` decides to accept the peerswap, it is now a peerswap acceptor, and is the ultimate acceptor of the peerswap."
+        // SIDEPOOL-10: "The acceptor then responds with a `peerswap_accept`:"
         let accept = PeerswapAccept { id: init.id, hash: init.hash, pubkeys: own, unknown: Vec::new() };
         let mut s = Session::new(Side::Acceptor { forward: None }, Phase::Accepted, init);
         s.acceptor_pubkeys = Some(own);
@@ -590,6 +598,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 let amount = s.init.amount;
                 // SIDEPOOL-10: "On receiving the `peerswap_accept`, the ultimate offerrer of the peerswap constructs the in-sidepool HTLC address from the public keys and the HTLC details, as per [SIDEPOOL-06 HTLC Taproot Public Key][]."
                 let output_key = self.keys.htlc_output_key(&details);
+                // SIDEPOOL-06: "Both offerrer and acceptor MUST store these information in persistent storage."
                 out.push(Action::PersistRecord(Record::HtlcDetails(details)));
                 // SIDEPOOL-10: "The ultimate offerrer then includes the address, as well as the amount it indicated in the `peerswap_init_amount_sat`, in the `swap_party_expand_request` message to the pool leader if it is a pool follower, or equivalent functionality if it is the pool leader."
                 out.push(Action::RequestExpansionOutput { id: msg.id, hash: msg.hash, output_key, amount });
@@ -806,7 +815,8 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                     return;
                 }
                 Incoming::Part { amount } => {
-                    let r = self.alloc_htlc();
+                    self.next_incoming += 1;
+                    let r = HtlcRef(self.next_incoming);
                     if let Some(s) = self.sessions.get_mut(&key) {
                         s.incoming.push((id, r, amount));
                     }
