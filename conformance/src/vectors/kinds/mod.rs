@@ -18,6 +18,7 @@ mod ln_hold_sequence;
 mod ln_htlc_fields;
 mod ln_split_plan;
 mod message;
+mod session_script;
 mod tlv_stream;
 
 /// Every kind the evaluator knows: (name, evaluator).
@@ -30,6 +31,7 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("ln_split_plan", ln_split_plan::check),
     ("ln_htlc_fields", ln_htlc_fields::check),
     ("ln_hold_sequence", ln_hold_sequence::check),
+    ("session_script", session_script::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
