@@ -10,3 +10,4 @@ pub mod receive;
 pub mod response;
 pub mod lightning_htlcs;
 pub mod resolution;
+pub mod session;

@@ -30,6 +30,7 @@ mod peerswap_inputs;
 mod peerswap_offer;
 mod peerswap_receive;
 mod peerswap_response;
+mod session_script;
 mod tlv_stream;
 
 /// Every kind the evaluator knows: (name, evaluator).
@@ -53,6 +54,7 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bip327_key_sort", bip327_key_sort::check),
     ("bip341_script_tree", bip341_script_tree::check),
     ("bolt8_transport", bolt8_transport::check),
+    ("session_script", session_script::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {

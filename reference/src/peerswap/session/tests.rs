@@ -1,0 +1,679 @@
+//! Scenario tests: engines wired to each other by a harness that passes
+//! messages and simulates the in-Lightning HTLCs; proptests that drive them
+//! with arbitrary event sequences and check the invariants on the action stream.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+use super::*;
+use crate::messages::{Message, SwapPartyBegin};
+use crate::peerswap::balance::{Capacity, Channel, ChannelState};
+use crate::peerswap::lightning_htlcs::HtlcRef;
+use crate::peerswap::messages::{ChannelView, EncryptedPrivkey, HtlcPubkeys, PeerswapInit, RejectCode, Timeouts};
+use crate::peerswap::resolution::PeerswapRef;
+use crate::units::{BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter};
+
+pub(crate) type P = &'static str;
+pub(crate) const POOL: PoolId = PoolId([1; 16]);
+pub(crate) const HASH: PaymentHash = PaymentHash([7; 32]);
+pub(crate) const HEIGHT: BlockHeight = BlockHeight(800_000);
+pub(crate) const TAX: crate::pool::TaxInputs = crate::pool::TaxInputs { total_offchain_fees: Sat(4_000), output_count: 8 };
+
+fn point(seed: u8) -> PublicKey {
+    let sk = SecretKey::from_slice(&[seed; 32]).unwrap();
+    PublicKey::from_secp(&sk.public_key(&Secp256k1::new()))
+}
+
+/// Test keys: the "ephemeral private key" of a node is `[seed; 32]`; its
+/// handover is that XOR 0x5a (a stand-in for SIDEPOOL-06, never the raw key).
+#[derive(Clone)]
+pub(crate) struct TestKeys {
+    pub seed: u8,
+}
+
+impl TestKeys {
+    pub fn secret(&self) -> [u8; 32] {
+        [self.seed; 32]
+    }
+}
+
+impl SessionKeys for TestKeys {
+    fn htlc_pubkeys(&self, _swap: PeerswapRef) -> HtlcPubkeys {
+        HtlcPubkeys { ephemeral: point(self.seed), persistent: point(self.seed.wrapping_add(100)) }
+    }
+    fn encrypted_ephemeral_privkey(&self, _swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+        let mut enc = self.secret();
+        enc.iter_mut().for_each(|b| *b ^= 0x5a);
+        Ok(EncryptedPrivkey { encrypted_key: enc, encryption_pubkey: *to })
+    }
+    fn htlc_output_key(&self, d: &HtlcDetails) -> OutputKey {
+        output_key(d)
+    }
+    fn lightning_fields(&self, _swap: PeerswapRef, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
+        (Some(PaymentSecret([!self.seed; 32])), None)
+    }
+}
+
+/// A deterministic stand-in for the SIDEPOOL-06 output key: the same on every node.
+pub(crate) fn output_key(d: &HtlcDetails) -> OutputKey {
+    let mut k = d.hash.0;
+    let (o, a) = (d.offerrer_pubkeys.ephemeral.as_bytes(), d.acceptor_pubkeys.ephemeral.as_bytes());
+    for i in 0..32 {
+        k[i] ^= o[i + 1] ^ a[i + 1].rotate_left(1);
+    }
+    k[0] ^= d.amount.0 as u8;
+    OutputKey(k)
+}
+
+/// One direction of a channel, `ours`/`theirs` in msat, capacity 100,000,000 msat.
+pub(crate) fn chan(ours: u64, max_htlc: u64) -> Channel {
+    Channel {
+        state: ChannelState::Normal,
+        capacity: Capacity::Msat(Msat(100_000_000)),
+        ours: Msat(ours),
+        theirs: Msat(100_000_000 - ours),
+        pending_htlcs: Msat(0),
+        our_reserve: Msat(1_000_000),
+        htlc_maximum_from_peer: Msat(max_htlc),
+        htlc_maximum_ours: Msat(max_htlc),
+    }
+}
+
+pub(crate) type Engine = PeerswapEngine<P, TestKeys>;
+
+pub(crate) fn engine(me: P, seed: u8, forward: bool, participants: &[P]) -> Engine {
+    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
+    let mut e = PeerswapEngine::new(cfg, TestKeys { seed }, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
+    let view = PoolView { id: POOL, participants: participants.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
+    e.handle(Event::PoolUpdated(view));
+    e
+}
+
+pub(crate) fn link(e: &mut Engine, peer: P, ours: u64, max_htlc: u64) {
+    e.handle(Event::ChannelsUpdated { peer, channels: vec![chan(ours, max_htlc)], supports_feature: true });
+}
+
+pub(crate) fn ts(t: u64) -> crate::peerswap::constants::Timestamp {
+    crate::peerswap::constants::Timestamp(t)
+}
+
+/// Passes messages and simulates HTLCs between engines; every action is logged.
+pub(crate) struct Net {
+    pub nodes: BTreeMap<P, Engine>,
+    pub queue: VecDeque<(P, Event<P>)>,
+    pub log: Vec<(P, Vec<Action<P>>)>,
+    pub requested: Vec<(OutputKey, Sat)>,
+    /// Hold incoming HTLC commitments back (to test the hold timer).
+    pub auto_commit: bool,
+}
+
+impl Net {
+    pub fn new(nodes: Vec<(P, Engine)>) -> Net {
+        Net { nodes: nodes.into_iter().collect(), queue: VecDeque::new(), log: Vec::new(), requested: Vec::new(), auto_commit: true }
+    }
+
+    pub fn deliver(&mut self, node: P, event: Event<P>) -> Vec<Action<P>> {
+        let Some(e) = self.nodes.get_mut(node) else { return vec![] };
+        let actions = e.handle(event);
+        for a in &actions {
+            match a {
+                Action::Send { to, msg } => self.queue.push_back((to, Event::Received { from: node, msg: msg.clone() })),
+                Action::AddHtlc { to, htlc, fields, .. } => {
+                    self.queue.push_back((to, Event::IncomingHtlcAdded { peer: node, id: htlc.0, htlc: fields.clone() }));
+                    if self.auto_commit {
+                        self.queue.push_back((to, Event::IncomingHtlcCommitted { peer: node, id: htlc.0 }));
+                    }
+                }
+                Action::FulfilHtlc { peer, id } => {
+                    self.queue.push_back((peer, Event::OutgoingHtlcFulfilled { htlc: HtlcRef(*id) }))
+                }
+                Action::FailHtlc { peer, id } => {
+                    self.queue.push_back((peer, Event::OutgoingHtlcFailed { htlc: HtlcRef(*id) }));
+                    self.queue.push_back((peer, Event::OutgoingHtlcRemovalCommitted { htlc: HtlcRef(*id) }));
+                }
+                Action::RequestExpansionOutput { output_key, amount, .. } => self.requested.push((*output_key, *amount)),
+                _ => {}
+            }
+        }
+        self.log.push((node, actions.clone()));
+        actions
+    }
+
+    pub fn run(&mut self) {
+        let mut guard = 0;
+        while let Some((to, ev)) = self.queue.pop_front() {
+            self.deliver(to, ev);
+            guard += 1;
+            assert!(guard < 10_000, "runaway");
+        }
+    }
+
+    pub fn all(&mut self, event: Event<P>) {
+        let names: Vec<P> = self.nodes.keys().copied().collect();
+        for n in names {
+            self.deliver(n, event.clone());
+        }
+    }
+
+    pub fn expansion(&mut self, ok: bool) {
+        let outputs = if ok { self.requested.clone() } else { vec![] };
+        self.all(Event::ExpansionOutcome { pool: POOL, outputs, tax: TAX });
+    }
+
+    pub fn actions_of(&self, node: P) -> Vec<Action<P>> {
+        self.log.iter().filter(|(n, _)| *n == node).flat_map(|(_, a)| a.clone()).filter(|a| !matches!(a, Action::Log { .. })).collect()
+    }
+
+    pub fn names_of(&self, node: P) -> Vec<String> {
+        self.actions_of(node)
+            .iter()
+            .map(|a| match a {
+                Action::Send { msg, .. } => format!("send:{}", msg.name()),
+                Action::PersistRecord(r) => format!("persist:{}", r.name()),
+                other => other.name().to_string(),
+            })
+            .collect()
+    }
+}
+
+pub(crate) const AGREED: Msat = Msat(29_500_000); // 30000 sat - ceil(4000/8) = 29500 sat
+
+/// Ultimate offerrer "olive" (20 % of the channel) and acceptor "adam" (80 %).
+fn pair(adam_max_htlc: u64) -> Net {
+    let members = ["olive", "adam", "leader"];
+    let mut o = engine("olive", 11, false, &members);
+    let mut a = engine("adam", 22, false, &members);
+    link(&mut o, "adam", 20_000_000, adam_max_htlc);
+    link(&mut a, "olive", 80_000_000, adam_max_htlc);
+    Net::new(vec![("olive", o), ("adam", a)])
+}
+
+fn offer(net: &mut Net, from: P, to: P) {
+    net.deliver(from, Event::OfferNow { peer: to, pool: POOL, hash: HASH, amount: None, hops_random: 0 });
+}
+
+fn sent_msgs(actions: &[Action<P>]) -> Vec<&Message> {
+    actions.iter().filter_map(|a| if let Action::Send { msg, .. } = a { Some(msg) } else { None }).collect()
+}
+
+#[test]
+fn happy_path_offerrer_and_acceptor() {
+    let mut net = pair(10_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    assert_eq!(net.names_of("olive"), ["persist:sent_init", "send:peerswap_init", "persist:htlc_details", "request_expansion_output"]);
+    assert_eq!(net.names_of("adam"), ["persist:htlc_details", "send:peerswap_accept"]);
+    assert_eq!(net.requested.len(), 1);
+    assert_eq!(net.requested[0].1, Sat(30_000));
+    net.expansion(true);
+    net.run();
+    // adam splits 29,500,000 msat under its 10,000,000 msat maximum: 3 parts.
+    let adds: Vec<Msat> = net.actions_of("adam").iter().filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat) } else { None }).collect();
+    assert_eq!(adds, [Msat(9_833_334), Msat(9_833_333), Msat(9_833_333)]);
+    let olive = net.actions_of("olive");
+    let fulfils = olive.iter().filter(|a| matches!(a, Action::FulfilHtlc { peer: "adam", .. })).count();
+    assert_eq!(fulfils, 3);
+    let success = sent_msgs(&olive).into_iter().find_map(|m| if let Message::PeerswapSuccess(s) = m { Some(s.clone()) } else { None }).unwrap();
+    assert_eq!(success.ephemeral_privkey.encrypted_key, [11 ^ 0x5a; 32]);
+    assert_eq!(success.ephemeral_privkey.encryption_pubkey, point(22), "encrypted to the acceptor's ephemeral key");
+    let claims: Vec<_> = net.actions_of("adam").into_iter().filter(|a| matches!(a, Action::ClaimInSidepool { .. })).collect();
+    assert_eq!(claims.len(), 1);
+    assert!(net.names_of("adam").ends_with(&["claim_in_sidepool".to_string()]));
+}
+
+#[test]
+fn lightning_before_own_expansion_outcome_waits_for_it() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    // olive learns the outcome first; adam gets peerswap_lightning before its own outcome.
+    let outputs = net.requested.clone();
+    net.deliver("olive", Event::ExpansionOutcome { pool: POOL, outputs: outputs.clone(), tax: TAX });
+    net.run();
+    assert!(!net.names_of("adam").contains(&"add_htlc".to_string()));
+    net.deliver("adam", Event::ExpansionOutcome { pool: POOL, outputs, tax: TAX });
+    net.run();
+    assert_eq!(net.names_of("adam").iter().filter(|n| *n == "add_htlc").count(), 1);
+    assert!(net.names_of("olive").contains(&"send:peerswap_success".to_string()));
+}
+
+#[test]
+fn missing_output_forgets_without_aborting() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.expansion(false);
+    net.run();
+    for n in ["olive", "adam"] {
+        let names = net.names_of(n);
+        assert_eq!(names.last().map(String::as_str), Some("forget"));
+        assert!(!names.contains(&"abort_sidepool".to_string()));
+    }
+}
+
+#[test]
+fn wrong_amount_output_forgets() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    let (k, _) = net.requested[0];
+    net.all(Event::ExpansionOutcome { pool: POOL, outputs: vec![(k, Sat(29_999))], tax: TAX });
+    assert_eq!(net.names_of("olive").last().map(String::as_str), Some("forget"));
+}
+
+fn reject_code(actions: &[Action<P>]) -> Option<u16> {
+    sent_msgs(actions).into_iter().find_map(|m| if let Message::PeerswapReject(r) = m { Some(r.reason_code.0) } else { None })
+}
+
+#[test]
+fn reject_code_2_when_the_sender_may_not_offer() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    // adam believes he has only 10 %: he would be the offerrer, so olive may not offer.
+    net.deliver("adam", Event::ChannelsUpdated { peer: "olive", channels: vec![chan(10_000_000, 100_000_000)], supports_feature: true });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    assert_eq!(reject_code(&net.actions_of("adam")), Some(2));
+    assert_eq!(net.names_of("olive").last().map(String::as_str), Some("forget"));
+}
+
+#[test]
+fn reject_code_1_on_a_second_init_and_code_7_on_hops() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    let first = net.actions_of("olive").iter().find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None }).unwrap();
+    let second = PeerswapInit { hash: PaymentHash([8; 32]), ..first.clone() };
+    let acts = net.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(second) });
+    assert_eq!(reject_code(&acts), Some(RejectCode::ALREADY_SENT.0));
+    // A repeat of the accepted one is answered 1 too, without disturbing the session.
+    let acts = net.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(first.clone()) });
+    assert_eq!(reject_code(&acts), Some(1));
+    assert_eq!(net.nodes["adam"].role(POOL, HASH, &"olive"), Some(Role::UltimateAcceptor));
+
+    let mut fresh = pair(100_000_000);
+    fresh.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    let bad = PeerswapInit { hops: Hops(11), ..first };
+    let acts = fresh.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(bad) });
+    assert_eq!(reject_code(&acts), Some(7));
+}
+
+#[test]
+fn reject_carries_the_acceptors_own_view() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    let init = net.actions_of("olive").iter().find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None }).unwrap();
+    let tight = PeerswapInit { timeouts: Timeouts { sidepool: BlockHeight(804_000), lightning: init.timeouts.lightning }, ..init };
+    let acts = net.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(tight) });
+    let Some(Message::PeerswapReject(r)) = sent_msgs(&acts).first().copied() else { panic!("reject sent") };
+    assert_eq!(r.reason_code, RejectCode::TIMEOUTS_TOO_TIGHT);
+    assert_eq!(r.channel_view, ChannelView { owned_by_offerrer: Msat(20_000_000), owned_by_acceptor: Msat(80_000_000), total_capacity: Msat(100_000_000) });
+}
+
+#[test]
+fn deferral_then_reject_code_0_after_five_minutes() {
+    let mut net = pair(100_000_000);
+    net.deliver("olive", Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    assert!(net.actions_of("adam").is_empty(), "deferred, nothing sent");
+    net.deliver("adam", Event::TimePassed { now: ts(1_299) });
+    assert!(net.actions_of("adam").is_empty());
+    let acts = net.deliver("adam", Event::TimePassed { now: ts(1_300) });
+    assert_eq!(reject_code(&acts), Some(0));
+    net.run();
+    assert_eq!(net.names_of("olive").last().map(String::as_str), Some("forget"));
+    assert_eq!(net.nodes["adam"].session_count(), 0);
+}
+
+#[test]
+fn deferral_then_resume_on_swap_party_begin() {
+    let mut net = pair(100_000_000);
+    net.deliver("olive", Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.deliver("adam", Event::TimePassed { now: ts(1_200) });
+    // The leader's swap_party_begin message resumes it.
+    let begin = Message::SwapPartyBegin(SwapPartyBegin { id: POOL, irregular_authorization: None, unknown: vec![] });
+    let acts = net.deliver("adam", Event::Received { from: "leader", msg: begin });
+    assert!(sent_msgs(&acts).iter().any(|m| matches!(m, Message::PeerswapAccept(_))));
+    net.run();
+    assert_eq!(net.names_of("olive").last().map(String::as_str), Some("request_expansion_output"));
+}
+
+#[test]
+fn hold_times_out_after_60_seconds_and_fails_a_late_htlc() {
+    let mut net = pair(10_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    // adam added 3 parts; olive sees them added, we commit only the first two.
+    let ids: Vec<u64> = net.actions_of("adam").iter().filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None }).collect();
+    assert_eq!(ids.len(), 3);
+    net.deliver("olive", Event::TimePassed { now: ts(2_000) });
+    net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[0] });
+    net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[1] });
+    assert!(net.deliver("olive", Event::TimePassed { now: ts(2_059) }).iter().all(|a| matches!(a, Action::Log { .. })));
+    let acts = net.deliver("olive", Event::TimePassed { now: ts(2_060) });
+    let failed: Vec<u64> = acts.iter().filter_map(|a| if let Action::FailHtlc { id, .. } = a { Some(*id) } else { None }).collect();
+    assert_eq!(failed, [ids[0], ids[1]]);
+    let late = net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[2] });
+    assert_eq!(late.iter().filter(|a| matches!(a, Action::FailHtlc { .. })).count(), 1);
+    assert!(!net.names_of("olive").iter().any(|n| n == "fulfil_htlc" || n == "send:peerswap_success"));
+    // adam, seeing all three failed and removed, enters the fail path (logged; E-67).
+    net.run();
+    assert!(!net.names_of("adam").contains(&"claim_in_sidepool".to_string()));
+}
+
+#[test]
+fn malformed_htlc_is_failed_at_once() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let mut htlc = net.actions_of("adam").into_iter().find_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields) } else { None }).unwrap();
+    htlc.onion.short_channel_id = Some(42);
+    let acts = net.deliver("olive", Event::IncomingHtlcAdded { peer: "adam", id: 999, htlc });
+    assert!(acts.contains(&Action::FailHtlc { peer: "adam", id: 999 }));
+}
+
+/// Ultimate offerrer "olive" → forwarder "fred" → ultimate acceptor "bea".
+fn chain() -> Net {
+    let members = ["olive", "fred", "bea", "leader"];
+    let mut o = engine("olive", 11, false, &members);
+    let mut f = engine("fred", 33, true, &members);
+    let mut b = engine("bea", 44, false, &members);
+    link(&mut o, "fred", 20_000_000, 20_000_000);
+    link(&mut f, "olive", 80_000_000, 20_000_000);
+    link(&mut f, "bea", 20_000_000, 12_000_000);
+    link(&mut b, "fred", 80_000_000, 12_000_000);
+    Net::new(vec![("olive", o), ("fred", f), ("bea", b)])
+}
+
+#[test]
+fn forwarded_happy_path_persists_before_forwarding() {
+    let mut net = chain();
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "fred");
+    net.run();
+    let fred = net.names_of("fred");
+    assert_eq!(&fred[..2], ["persist:forward", "send:peerswap_init"], "persist before forwarding");
+    assert_eq!(fred[2], "send:peerswap_accept", "bea's accept forwarded as-is");
+    let fwd = net.actions_of("fred").into_iter().find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapInit(i) } = a { Some(i) } else { None }).unwrap();
+    assert_eq!(fwd.hops, Hops(4));
+    assert_eq!(fwd.timeouts.lightning, BlockHeight(800_018 + 40));
+    assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::Forwarder));
+    let olive_accept = net.log.iter().filter(|(n, _)| *n == "bea").flat_map(|(_, a)| a.clone()).find_map(|a| if let Action::Send { msg: Message::PeerswapAccept(m), .. } = a { Some(m) } else { None }).unwrap();
+    assert_eq!(olive_accept.pubkeys.ephemeral, point(44));
+    net.expansion(true);
+    net.run();
+    let fred = net.names_of("fred");
+    let i = fred.iter().position(|n| n == "persist:forwarded_htlcs").expect("forwarded fact persisted");
+    let first_add = fred.iter().position(|n| n == "add_htlc").unwrap();
+    assert!(i < first_add, "persist before forwarding HTLCs upstream");
+    // bea paid 29,500,000 msat in 3 parts (12,000,000 max); fred forwards 2 parts (20,000,000 max).
+    assert_eq!(net.names_of("bea").iter().filter(|n| *n == "add_htlc").count(), 3);
+    assert_eq!(fred.iter().filter(|n| *n == "add_htlc").count(), 2);
+    let up: u64 = net.actions_of("fred").iter().filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat.0) } else { None }).sum();
+    assert_eq!(Msat(up), AGREED, "0-fee");
+    assert_eq!(fred.iter().filter(|n| *n == "fulfil_htlc").count(), 3);
+    assert!(fred.contains(&"send:peerswap_success".to_string()));
+    let claim = net.actions_of("bea").into_iter().find_map(|a| if let Action::ClaimInSidepool { offerrer_key, .. } = a { Some(offerrer_key) } else { None }).unwrap();
+    assert_eq!(claim.encryption_pubkey, point(44), "olive encrypted to bea's ephemeral key, forwarded as-is");
+    // fred's lightning to bea is its own, not a copy of olive's.
+    let l_to_bea = net.actions_of("fred").into_iter().find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapLightning(l) } = a { Some(l) } else { None }).unwrap();
+    assert_eq!(l_to_bea.payment_secret, Some(PaymentSecret([!33; 32])));
+}
+
+#[test]
+fn next_hop_reject_deletes_the_record_then_accepts_here() {
+    let mut net = chain();
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    // bea sees herself at 10 %: she rejects fred's forward with code 2.
+    net.deliver("bea", Event::ChannelsUpdated { peer: "fred", channels: vec![chan(10_000_000, 12_000_000)], supports_feature: true });
+    offer(&mut net, "olive", "fred");
+    net.run();
+    assert_eq!(reject_code(&net.actions_of("bea")), Some(2));
+    let fred = net.names_of("fred");
+    assert_eq!(fred, ["persist:forward", "send:peerswap_init", "forget", "delete_record", "persist:htlc_details", "send:peerswap_accept"]);
+    assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::UltimateAcceptor));
+}
+
+#[test]
+fn accept_never_aborts_when_the_offer_obeyed_the_split_rule() {
+    // 30,000 sat over a 750,000 msat maximum is exactly 40 HTLCs: offered, accepted, no abort.
+    let mut net = pair(750_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    assert_eq!(net.names_of("olive").last().map(String::as_str), Some("request_expansion_output"));
+    // One millisatoshi less needs 41: the offering rules refuse to send at all, so the
+    // accept-side abort ("MUST abort the sidepool") is never reached by a conforming offerrer.
+    let mut small = pair(749_999);
+    small.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut small, "olive", "adam");
+    assert!(small.names_of("olive").is_empty());
+}
+
+#[test]
+fn one_init_per_peer_per_party() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.deliver("olive", Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 });
+    assert_eq!(net.names_of("olive"), ["persist:sent_init", "send:peerswap_init"]);
+    net.all(Event::ContractionDone { pool: POOL });
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(2_000) });
+    net.deliver("olive", Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 });
+    assert_eq!(net.names_of("olive").iter().filter(|n| *n == "send:peerswap_init").count(), 2);
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Deliver(usize),
+        Drop(usize),
+        Time(u64),
+        Begin(u8),
+        Offer(u8, u8, u8),
+        Expansion(bool, u8),
+        Contraction,
+        Commit(usize),
+        Junk(u8, u8),
+        RunAll,
+        BeginAll,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => any::<usize>().prop_map(Op::Deliver),
+            1 => any::<usize>().prop_map(Op::Drop),
+            2 => (0u64..120).prop_map(Op::Time),
+            1 => any::<u8>().prop_map(Op::Begin),
+            2 => (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(a, b, c)| Op::Offer(a, b, c)),
+            1 => (any::<bool>(), any::<u8>()).prop_map(|(a, b)| Op::Expansion(a, b)),
+            1 => Just(Op::Contraction),
+            1 => any::<usize>().prop_map(Op::Commit),
+            1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Junk(a, b)),
+            2 => Just(Op::RunAll),
+            1 => Just(Op::BeginAll),
+        ]
+    }
+
+    const NAMES: [P; 3] = ["olive", "fred", "bea"];
+
+    /// The invariants, checked on the action stream from outside the engine.
+    #[derive(Default)]
+    struct Checker {
+        /// (sender, peer) pairs with an init sent in the current party.
+        inits: Vec<(P, P)>,
+        /// (node, pool, hash, downstream) forward records persisted.
+        forwards: Vec<(P, PoolId, PaymentHash, P)>,
+        /// Incoming HTLC amounts seen by (receiver, sender, id).
+        incoming: BTreeMap<(P, P, u64), (PaymentHash, Msat)>,
+        fulfilled: BTreeMap<(P, P, u64), ()>,
+    }
+
+    impl Checker {
+        fn party_ended(&mut self) {
+            self.inits.clear();
+        }
+        fn check(&mut self, node: P, actions: &[Action<P>], secrets: &[[u8; 32]]) -> Result<(), TestCaseError> {
+            let mut fulfilled_now: BTreeMap<(P, PaymentHash), u64> = BTreeMap::new();
+            for a in actions {
+                match a {
+                    Action::PersistRecord(Record::Forward(r)) => self.forwards.push((node, r.id, r.hash, r.downstream)),
+                    Action::Send { to, msg } => {
+                        let bytes = msg.encode_tlvs();
+                        for s in secrets {
+                            prop_assert!(!bytes.windows(32).any(|w| w == s), "a private key in clear");
+                        }
+                        if let Message::PeerswapInit(i) = msg {
+                            prop_assert!(!self.inits.contains(&(node, *to)), "two peerswap_init to one peer in a party");
+                            self.inits.push((node, *to));
+                            if i.hops.0 < 5 {
+                                // A forwarded init (the offerrer uses 5..=10 hops, forwarders one less).
+                                prop_assert!(self.forwards.contains(&(node, i.id, i.hash, *to)), "forwarded init without a persisted record");
+                            }
+                        }
+                    }
+                    Action::FulfilHtlc { peer, id } => {
+                        if let Some((hash, amount)) = self.incoming.get(&(node, *peer, *id)) {
+                            if self.fulfilled.insert((node, *peer, *id), ()).is_none() {
+                                *fulfilled_now.entry((*peer, *hash)).or_default() += amount.0;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                prop_assert!(!format!("{a:?}").contains("secret_key"), "no key material in debug output");
+            }
+            for ((_, _), total) in fulfilled_now {
+                prop_assert!(total >= AGREED.0, "fulfilled {total} below the agreed {}", AGREED.0);
+            }
+            Ok(())
+        }
+    }
+
+    fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+        let mut net = chain();
+        net.auto_commit = false;
+        let secrets: Vec<[u8; 32]> = [11u8, 33, 44].iter().map(|s| [*s; 32]).collect();
+        let mut checker = Checker::default();
+        let mut now = 1_000u64;
+        for op in ops {
+            let before = net.log.len();
+            match op {
+                Op::Deliver(i) | Op::Commit(i) if !net.queue.is_empty() => {
+                    let i = i % net.queue.len();
+                    if let Some((to, ev)) = net.queue.remove(i) {
+                        if let Event::IncomingHtlcAdded { peer, id, htlc } = &ev {
+                            checker.incoming.insert((to, *peer, *id), (htlc.payment_hash, htlc.amount_msat));
+                            net.queue.push_back((to, Event::IncomingHtlcCommitted { peer, id: *id }));
+                        }
+                        net.deliver(to, ev);
+                    }
+                }
+                Op::RunAll => {
+                    while let Some((to, ev)) = net.queue.pop_front() {
+                        if let Event::IncomingHtlcAdded { peer, id, htlc } = &ev {
+                            checker.incoming.insert((to, *peer, *id), (htlc.payment_hash, htlc.amount_msat));
+                            net.queue.push_back((to, Event::IncomingHtlcCommitted { peer, id: *id }));
+                        }
+                        net.deliver(to, ev);
+                    }
+                }
+                Op::BeginAll => net.all(Event::SwapPartyBegun { pool: POOL, at: ts(now) }),
+                Op::Drop(i) if !net.queue.is_empty() => {
+                    let i = i % net.queue.len();
+                    // Only messages may be lost; HTLC updates are reliable.
+                    if matches!(net.queue.get(i), Some((_, Event::Received { .. }))) {
+                        net.queue.remove(i);
+                    }
+                }
+                Op::Time(d) => {
+                    now += d;
+                    net.all(Event::TimePassed { now: ts(now) });
+                }
+                Op::Begin(who) => {
+                    let n = NAMES[who as usize % 3];
+                    net.deliver(n, Event::SwapPartyBegun { pool: POOL, at: ts(now) });
+                }
+                Op::Offer(from, to, h) => {
+                    let (f, t) = (NAMES[from as usize % 3], NAMES[to as usize % 3]);
+                    if f != t {
+                        net.deliver(f, Event::OfferNow { peer: t, pool: POOL, hash: PaymentHash([h % 3; 32]), amount: None, hops_random: h });
+                    }
+                }
+                Op::Expansion(ok, drop) => {
+                    let mut outputs = if ok { net.requested.clone() } else { vec![] };
+                    if drop % 4 == 0 {
+                        outputs.pop();
+                    }
+                    net.all(Event::ExpansionOutcome { pool: POOL, outputs, tax: TAX });
+                }
+                Op::Contraction => {
+                    net.all(Event::ContractionDone { pool: POOL });
+                    checker.party_ended();
+                }
+                Op::Junk(from, h) => {
+                    let f = NAMES[from as usize % 3];
+                    let t = NAMES[(from as usize + 1) % 3];
+                    let init = PeerswapInit {
+                        id: POOL,
+                        pubkeys: HtlcPubkeys { ephemeral: point(99), persistent: point(98) },
+                        timeouts: Timeouts { sidepool: BlockHeight(804_100), lightning: BlockHeight(800_100) },
+                        hash: PaymentHash([h % 3; 32]),
+                        hops: Hops(h % 12),
+                        amount: Sat(10_000 + u64::from(h) * 100),
+                        channel_view: ChannelView::default(),
+                        update_counter: UpdateCounter::new(5).unwrap(),
+                        unknown: vec![],
+                    };
+                    net.deliver(t, Event::Received { from: f, msg: Message::PeerswapInit(init) });
+                }
+                _ => {}
+            }
+            let new: Vec<(P, Vec<Action<P>>)> = net.log[before..].to_vec();
+            for (node, actions) in new {
+                checker.check(node, &actions, &secrets)?;
+            }
+        }
+        if std::env::var("SESSION_PROP_STATS").is_ok() {
+            let names: Vec<String> = NAMES.iter().flat_map(|n| net.names_of(n)).collect();
+            eprintln!("STATS success={} fulfil={} fwd={}", names.iter().any(|n| n == "send:peerswap_success"), names.iter().filter(|n| *n == "fulfil_htlc").count(), names.iter().any(|n| n == "persist:forward"));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn invariants_hold_under_arbitrary_event_sequences(
+            prefix in 0usize..=5,
+            ops in proptest::collection::vec(op(), 0..80),
+        ) {
+            // A prefix of the happy path first, so the random tail starts from every depth.
+            let happy = [Op::BeginAll, Op::Offer(0, 1, 0), Op::RunAll, Op::Expansion(true, 1), Op::RunAll];
+            let mut all: Vec<Op> = happy.into_iter().take(prefix).collect();
+            all.extend(ops);
+            run(all)?;
+        }
+    }
+}
