@@ -3,6 +3,7 @@
 //! clock) set through the adapter.
 
 pub mod core;
+pub mod keys;
 pub mod net;
 
 use crate::session::machine::SessionConfig;
