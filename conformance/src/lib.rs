@@ -4,6 +4,7 @@
 //! evaluation against the reference, the JSON field view of messages shared by
 //! the `decode` command, the vectors and the runner.
 
+pub mod adapter;
 pub mod cli;
 pub mod fields;
 pub mod htlc_fields;
