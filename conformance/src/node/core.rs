@@ -3,7 +3,11 @@
 //! protocol state and answers events with actions, so it can be tested and
 //! swapped without any IO.
 
+use crate::adapter::event::Event as AdapterEvent;
+use crate::adapter::request::Request;
+use crate::adapter::response::{AdapterError, Response};
 use sidepool_reference::units::PublicKey;
+use std::sync::mpsc::Sender;
 use sidepool_reference::wire::features::FeatureSet;
 use sidepool_reference::Message;
 
@@ -24,6 +28,15 @@ pub trait NodeCore: Send {
     fn message(&mut self, peer: PublicKey, message: Message) -> Vec<CoreAction>;
     /// The connection to the peer ended.
     fn peer_gone(&mut self, peer: PublicKey) -> Vec<CoreAction>;
+    /// An adapter request: its answer, and the wire actions it caused.
+    fn adapter(&mut self, req: Request) -> (Result<Response, AdapterError>, Vec<CoreAction>) {
+        let _ = req;
+        (Err(AdapterError::unsupported("this node core has no adapter")), Vec::new())
+    }
+    /// Where adapter events go from now on.
+    fn set_event_sink(&mut self, tx: Sender<AdapterEvent>) {
+        let _ = tx;
+    }
 }
 
 /// A core that only records what it saw: the shell's own tests use it, and the

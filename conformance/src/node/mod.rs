@@ -2,7 +2,9 @@
 //! reference's sans-IO code, with a simulated world (channels, pool, height,
 //! clock) set through the adapter.
 
+pub mod adapter_link;
 pub mod core;
+pub mod engine_core;
 pub mod keys;
 pub mod net;
 
@@ -60,8 +62,14 @@ impl RunningNode {
 
 /// Binds the listener and starts serving with `core`.
 pub fn start(config: NodeConfig, core: Box<dyn core::NodeCore>) -> std::io::Result<RunningNode> {
+    start_with(config, |_| core)
+}
+
+/// Like [`start`], for a core that needs to know the address it listens on.
+pub fn start_with(config: NodeConfig, make_core: impl FnOnce(SocketAddr) -> Box<dyn core::NodeCore>) -> std::io::Result<RunningNode> {
     let listener = TcpListener::bind(config.listen)?;
     let listen = listener.local_addr()?;
+    let core = make_core(listen);
     let shared = Shared::new(core, config.key, config.session, config.verbose);
     let for_thread = Arc::clone(&shared);
     let listener_thread =

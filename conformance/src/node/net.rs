@@ -81,6 +81,23 @@ impl Shared {
         }
     }
 
+    /// One adapter request against the core; the wire actions it causes are routed.
+    pub fn adapter(&self, req: crate::adapter::request::Request) -> Result<crate::adapter::response::Response, crate::adapter::response::AdapterError> {
+        let (answer, actions) = match self.core.lock() {
+            Ok(mut core) => core.adapter(req),
+            Err(_) => (Err(crate::adapter::response::AdapterError::internal("core lock poisoned")), Vec::new()),
+        };
+        self.route(actions);
+        answer
+    }
+
+    /// Points the core's adapter events at `tx`.
+    pub fn set_event_sink(&self, tx: std::sync::mpsc::Sender<crate::adapter::event::Event>) {
+        if let Ok(mut core) = self.core.lock() {
+            core.set_event_sink(tx);
+        }
+    }
+
     fn with_core(&self, f: impl FnOnce(&mut dyn NodeCore) -> Vec<CoreAction>) {
         let actions = match self.core.lock() {
             Ok(mut core) => f(core.as_mut()),

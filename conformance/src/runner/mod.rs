@@ -9,7 +9,8 @@ pub mod matcher;
 pub mod peer;
 pub mod report;
 
-use crate::node::core::RecordingCore;
+use crate::node::adapter_link::EmbeddedLink;
+use crate::node::engine_core::EngineCore;
 use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
@@ -93,15 +94,18 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
 /// A fresh embedded node for one case.
 fn run_embedded(case: &Case, wait: Duration) -> exec::CaseRun {
     let key = PrivateKey::generate();
+    let me = key.public_key();
+    let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
-    let running = match node::start(config, Box::new(RecordingCore::default())) {
+    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed))) {
         Ok(n) => n,
         Err(e) => {
             return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
         }
     };
     let target = Target { addr: running.listen, node_id: running.shared.node_id() };
-    let run = run_case(case, target, None, wait);
+    let mut link: Box<dyn AdapterLink> = Box::new(EmbeddedLink::new(&running.shared));
+    let run = run_case(case, target, Some(&mut link), wait);
     running.shutdown();
     run
 }

@@ -53,6 +53,26 @@ impl PrivateKey {
         self.public
     }
 
+    /// A 32-byte seed derived from this key for another purpose (`tag` names it):
+    /// the node's persistent HTLC keys come from it, so the static key itself
+    /// never leaves this type.
+    pub fn derive_seed(&self, tag: &str) -> Zeroizing<[u8; 32]> {
+        use bitcoin::hashes::{sha256, Hash, HashEngine};
+        let mut engine = sha256::Hash::engine();
+        engine.input(tag.as_bytes());
+        let mut secret = Zeroizing::new(self.secret.secret_bytes());
+        engine.input(secret.as_ref());
+        secret.iter_mut().for_each(|b| *b = 0);
+        Zeroizing::new(sha256::Hash::from_engine(engine).to_byte_array())
+    }
+
+    /// Fresh randomness from the operating system (for in-memory seeds).
+    pub fn random_seed() -> Zeroizing<[u8; 32]> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(bytes.as_mut());
+        bytes
+    }
+
     /// The secp256k1 form, for one operation; callers should not keep it.
     pub(crate) fn to_secp(&self) -> SecretKey {
         self.secret

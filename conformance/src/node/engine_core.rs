@@ -1,0 +1,442 @@
+//! The reference node's protocol core: the reference's sans-IO peerswap engine
+//! behind the node's network shell, with its simulated world (channels, pool,
+//! block height, clock) set through the adapter.
+//!
+//! Adapter requests become engine events; engine actions become wire messages
+//! (routed by the shell) and adapter events (HTLCs to add, fulfil or fail,
+//! expansion outputs, persisted facts, forgotten peerswaps, logs).
+
+use super::core::{CoreAction, NodeCore};
+use super::keys::NodeKeys;
+use crate::adapter::event::{self as ev, Event as AdapterEvent};
+use crate::adapter::request::{self as rq, Direction, Request};
+use crate::adapter::response::{AdapterError, HelloResult, IdentityResult, Response};
+use crate::adapter::values::{Preimage, XOnlyKey};
+use sidepool_reference::messages::SwapPartyBegin;
+use sidepool_reference::peerswap::balance::{Capacity, Channel, ChannelState};
+use sidepool_reference::peerswap::constants::Timestamp;
+use sidepool_reference::peerswap::lightning_htlcs::{HtlcRef, ObservedHtlc, OnionFinalHop};
+use sidepool_reference::peerswap::resolution::PeerswapRef;
+use sidepool_reference::peerswap::session::{
+    Action, EngineConfig, Event, LogLevel, OutputKey, PeerswapEngine, PoolView, Record, SessionKeys,
+};
+use sidepool_reference::units::{BlockDelta, BlockHeight, PaymentHash, PoolId, PublicKey};
+use sidepool_reference::wire::features::{FeatureSet, PEERSWAP_IN_SIDEPOOL_FEATURE_BIT};
+use sidepool_reference::Message;
+use std::collections::BTreeMap;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+/// The engine's keys, shared with the core (which needs the preimages).
+pub struct SharedKeys(pub Arc<NodeKeys>);
+
+impl SessionKeys for SharedKeys {
+    fn htlc_pubkeys(&self, swap: PeerswapRef) -> sidepool_reference::peerswap::messages::HtlcPubkeys {
+        self.0.htlc_pubkeys(swap)
+    }
+    fn encrypted_ephemeral_privkey(
+        &self,
+        swap: PeerswapRef,
+        to: &PublicKey,
+    ) -> Result<sidepool_reference::peerswap::messages::EncryptedPrivkey, String> {
+        self.0.encrypted_ephemeral_privkey(swap, to)
+    }
+    fn htlc_output_key(&self, details: &sidepool_reference::peerswap::session::HtlcDetails) -> OutputKey {
+        self.0.htlc_output_key(details)
+    }
+    fn lightning_fields(
+        &self,
+        swap: PeerswapRef,
+        to_hop: sidepool_reference::peerswap::session::Role,
+    ) -> (Option<sidepool_reference::units::PaymentSecret>, Option<Vec<u8>>) {
+        self.0.lightning_fields(swap, to_hop)
+    }
+}
+
+/// The world the adapter set, kept so the engine can be rebuilt (reset,
+/// settings change, restart) and replayed.
+#[derive(Clone, Debug, Default)]
+struct World {
+    height: BlockHeight,
+    now: Timestamp,
+    cltv_delta: BlockDelta,
+    final_cltv_delta: BlockDelta,
+    pools: BTreeMap<PoolId, rq::SetPool>,
+    channels: BTreeMap<PublicKey, Vec<rq::Channel>>,
+}
+
+pub struct EngineCore {
+    me: PublicKey,
+    listen: String,
+    node_secret: [u8; 32],
+    keys: Arc<NodeKeys>,
+    engine: PeerswapEngine<PublicKey, SharedKeys>,
+    world: World,
+    ready: BTreeMap<PublicKey, bool>,
+    events: Option<Sender<AdapterEvent>>,
+    /// Incoming HTLCs by (peer, id): their hash, for fulfilling with the preimage.
+    incoming: BTreeMap<(PublicKey, u64), PaymentHash>,
+    /// HTLCs the engine added: adapter id <-> engine handle.
+    outgoing: BTreeMap<(PublicKey, u64), HtlcRef>,
+    next_htlc_id: u64,
+    /// Deterministic "randomness" for hops, advanced per offer.
+    hop_counter: u8,
+}
+
+fn default_world() -> World {
+    World { cltv_delta: BlockDelta(144), final_cltv_delta: BlockDelta(144), ..World::default() }
+}
+
+fn fresh_seed() -> [u8; 32] {
+    *crate::transport::PrivateKey::random_seed()
+}
+
+impl EngineCore {
+    /// `node_secret` is a seed derived from the node's static key (persistent HTLC keys derive from it).
+    pub fn new(me: PublicKey, listen: String, node_secret: [u8; 32]) -> EngineCore {
+        let keys = Arc::new(NodeKeys::new(fresh_seed(), &node_secret));
+        let world = default_world();
+        let engine = Self::engine_for(me, &world, &keys);
+        EngineCore {
+            me,
+            listen,
+            node_secret,
+            keys,
+            engine,
+            world,
+            ready: BTreeMap::new(),
+            events: None,
+            incoming: BTreeMap::new(),
+            outgoing: BTreeMap::new(),
+            next_htlc_id: 1,
+            hop_counter: 0,
+        }
+    }
+
+    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>) -> PeerswapEngine<PublicKey, SharedKeys> {
+        let config = EngineConfig { me, forward: true, cltv_delta: world.cltv_delta, final_cltv_delta: world.final_cltv_delta };
+        PeerswapEngine::new(config, SharedKeys(Arc::clone(keys)), world.height, world.now)
+    }
+
+    /// Where adapter events go (the embedded link's channel, or the adapter server's).
+    pub fn set_event_sink(&mut self, tx: Sender<AdapterEvent>) {
+        self.events = Some(tx);
+    }
+
+    fn emit(&self, e: AdapterEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+
+    fn log(&self, level: ev::LogLevel, message: impl Into<String>) {
+        self.emit(AdapterEvent::Log(ev::Log { level, message: message.into() }));
+    }
+
+    /// Rebuilds the engine from the world (after reset, a settings change or a restart).
+    fn rebuild(&mut self, out: &mut Vec<CoreAction>) {
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys);
+        self.incoming.clear();
+        self.outgoing.clear();
+        let pools: Vec<rq::SetPool> = self.world.pools.values().cloned().collect();
+        for p in pools {
+            self.apply_pool(&p, out);
+        }
+        let peers: Vec<PublicKey> = self.world.channels.keys().copied().collect();
+        for peer in peers {
+            self.push_channels(peer, out);
+        }
+    }
+
+    fn apply_pool(&mut self, p: &rq::SetPool, out: &mut Vec<CoreAction>) {
+        let view = PoolView { id: p.pool_id, participants: p.participants.clone(), leader: p.leader, update_counter: p.update_counter };
+        self.feed(Event::PoolUpdated(view), out);
+        if p.swap_party_begun {
+            self.feed(Event::SwapPartyBegun { pool: p.pool_id, at: self.world.now }, out);
+        }
+    }
+
+    fn push_channels(&mut self, peer: PublicKey, out: &mut Vec<CoreAction>) {
+        let channels = self.world.channels.get(&peer).map(|cs| cs.iter().map(engine_channel).collect()).unwrap_or_default();
+        let supports_feature = self.ready.get(&peer).copied().unwrap_or(false);
+        self.feed(Event::ChannelsUpdated { peer, channels, supports_feature }, out);
+    }
+
+    /// Feeds one event to the engine and carries out its actions.
+    fn feed(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
+        for action in self.engine.handle(event) {
+            self.carry_out(action, out);
+        }
+    }
+
+    fn carry_out(&mut self, action: Action<PublicKey>, out: &mut Vec<CoreAction>) {
+        match action {
+            Action::Send { to, msg } => out.push(CoreAction::Send { peer: to, message: Box::new(msg) }),
+            Action::PersistRecord(record) => {
+                // The store (when configured) writes the fact durably here, before the
+                // next action (the message that depends on it) is carried out.
+                let (what, id, hash) = match &record {
+                    Record::Forward(r) => (ev::PersistedWhat::ForwardRecord, r.id, r.hash),
+                    Record::SentInit { init, .. } => (ev::PersistedWhat::SentInit, init.id, init.hash),
+                    Record::HtlcDetails(d) => (ev::PersistedWhat::HtlcDetails, d.id, d.hash),
+                    Record::Lightning { id, hash, .. } => (ev::PersistedWhat::LightningPaymentDetails, *id, *hash),
+                    Record::ForwardedHtlcs { id, hash, .. } => (ev::PersistedWhat::ForwardRecord, *id, *hash),
+                };
+                self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
+            }
+            Action::DeleteRecord { id, hash } => {
+                self.emit(AdapterEvent::Persisted(ev::Persisted { what: ev::PersistedWhat::ForwardRecordDeleted, pool_id: id, payment_hash: hash }))
+            }
+            Action::AddHtlc { to, htlc, fields, .. } => {
+                let htlc_id = self.next_htlc_id;
+                self.next_htlc_id += 1;
+                self.outgoing.insert((to, htlc_id), htlc);
+                self.emit(AdapterEvent::HtlcAdd(ev::HtlcAdd {
+                    htlc_id,
+                    peer: to,
+                    amount_msat: fields.amount_msat,
+                    payment_hash: fields.payment_hash,
+                    cltv_expiry: fields.cltv_expiry,
+                    onion: onion_out(&fields.onion),
+                }));
+            }
+            Action::FulfilHtlc { peer, id } => {
+                let preimage = self.incoming.get(&(peer, id)).and_then(|h| self.keys.preimage(h));
+                match preimage {
+                    Some(p) => self.emit(AdapterEvent::HtlcFulfil(ev::HtlcFulfil { htlc_id: id, peer, preimage: Preimage(*p) })),
+                    None => self.log(ev::LogLevel::Error, format!("cannot fulfil HTLC {id} from {peer}: preimage unknown")),
+                }
+            }
+            Action::FailHtlc { peer, id } => self.emit(AdapterEvent::HtlcFail(ev::HtlcFail { htlc_id: id, peer, reason: None })),
+            Action::RequestExpansionOutput { id, output_key, amount, .. } => {
+                self.emit(AdapterEvent::ExpansionOutputRequested(ev::ExpansionOutputRequested {
+                    pool_id: id,
+                    output_key: XOnlyKey(output_key.0),
+                    amount_sat: amount,
+                }))
+            }
+            Action::ClaimInSidepool { id, hash, .. } => self.log(ev::LogLevel::Info, format!("claim in the contraction phase: pool {id} hash {hash}")),
+            Action::ForgetPeerswap { id, hash, peer } => {
+                self.emit(AdapterEvent::PeerswapForgotten(ev::PeerswapForgotten { pool_id: id, payment_hash: hash, peer, reason: "session over".into() }))
+            }
+            Action::AbortSidepool { id, reason } => self.log(ev::LogLevel::Warn, format!("abort sidepool {id}: {reason}")),
+            Action::Log { level, text } => {
+                let level = match level {
+                    LogLevel::Debug => ev::LogLevel::Debug,
+                    LogLevel::Info => ev::LogLevel::Info,
+                    LogLevel::Warn => ev::LogLevel::Warn,
+                };
+                self.log(level, text);
+            }
+        }
+    }
+
+    /// One adapter request: its answer and the wire actions it caused.
+    pub fn adapter_request(&mut self, req: Request) -> (Result<Response, AdapterError>, Vec<CoreAction>) {
+        let mut out = Vec::new();
+        let answer = self.request(req, &mut out);
+        (answer, out)
+    }
+
+    fn request(&mut self, req: Request, out: &mut Vec<CoreAction>) -> Result<Response, AdapterError> {
+        req.validate().map_err(AdapterError::invalid_request)?;
+        match req {
+            Request::Hello(_) => Ok(Response::Hello(HelloResult::new(
+                "sidepool-conformance reference node",
+                env!("CARGO_PKG_VERSION"),
+                &Request::METHODS.iter().copied().filter(|m| *m != "restart").collect::<Vec<_>>(),
+            ))),
+            Request::Identity(_) => Ok(Response::Identity(IdentityResult { node_id: self.me, listen: self.listen.clone() })),
+            Request::Reset(_) => {
+                self.world = default_world();
+                self.keys = Arc::new(NodeKeys::new(fresh_seed(), &self.node_secret));
+                self.rebuild(out);
+                Ok(Response::Done)
+            }
+            Request::SetBlockHeight(h) => {
+                self.world.height = h.height;
+                self.feed(Event::BlockHeight(h.height), out);
+                Ok(Response::Done)
+            }
+            Request::SetNodeSettings(s) => {
+                if self.engine.session_count() > 0 {
+                    return Err(AdapterError::invalid_request("node settings cannot change while peerswaps are in flight"));
+                }
+                self.world.cltv_delta = s.cltv_delta;
+                self.world.final_cltv_delta = s.final_cltv_delta;
+                self.rebuild(out);
+                Ok(Response::Done)
+            }
+            Request::SetPool(p) => {
+                let was_begun = self.world.pools.get(&p.pool_id).is_some_and(|old| old.swap_party_begun);
+                self.world.pools.insert(p.pool_id, p.clone());
+                if was_begun && !p.swap_party_begun {
+                    // The engine has no "party not begun" event: set the world up again.
+                    self.rebuild(out);
+                } else {
+                    self.apply_pool(&p, out);
+                }
+                Ok(Response::Done)
+            }
+            Request::SetChannels(c) => {
+                self.world.channels.insert(c.peer, c.channels);
+                self.push_channels(c.peer, out);
+                Ok(Response::Done)
+            }
+            Request::StartSwapParty(s) => {
+                let pool = self.world.pools.get(&s.pool_id).cloned().ok_or_else(|| AdapterError::invalid_request("no such pool: set_pool first"))?;
+                if pool.leader == self.me {
+                    // The leader arranges to send swap_party_begin to every follower.
+                    for p in pool.participants.iter().filter(|p| **p != self.me) {
+                        let begin = SwapPartyBegin { id: pool.pool_id, irregular_authorization: None, unknown: Vec::new() };
+                        out.push(CoreAction::Send { peer: *p, message: Box::new(Message::SwapPartyBegin(begin)) });
+                    }
+                }
+                if let Some(p) = self.world.pools.get_mut(&s.pool_id) {
+                    p.swap_party_begun = true;
+                }
+                self.feed(Event::SwapPartyBegun { pool: pool.pool_id, at: self.world.now }, out);
+                let peers: Vec<PublicKey> =
+                    pool.participants.iter().filter(|p| **p != self.me && self.world.channels.contains_key(p)).copied().collect();
+                for peer in peers {
+                    self.hop_counter = self.hop_counter.wrapping_add(1);
+                    let hash = self.keys.new_payment_hash();
+                    self.feed(Event::OfferNow { peer, pool: pool.pool_id, hash, amount: None, hops_random: self.hop_counter }, out);
+                }
+                Ok(Response::Done)
+            }
+            Request::ExpansionOutcome(x) => {
+                let outputs = x.outputs.iter().map(|o| (OutputKey(o.output_key.0), o.amount_sat)).collect();
+                let tax = sidepool_reference::pool::TaxInputs { total_offchain_fees: x.fee_inputs.total_offchain_fees_sat, output_count: x.fee_inputs.output_count };
+                self.feed(Event::ExpansionOutcome { pool: x.pool_id, outputs, tax }, out);
+                Ok(Response::Done)
+            }
+            Request::HtlcEvent(e) => {
+                self.htlc_event(e, out);
+                Ok(Response::Done)
+            }
+            Request::AdvanceClock(a) => {
+                self.world.now = Timestamp(self.world.now.0.saturating_add(a.seconds));
+                self.feed(Event::TimePassed { now: self.world.now }, out);
+                Ok(Response::Done)
+            }
+            Request::Restart(_) => Err(AdapterError::unsupported("restart needs the node's persistent store (--db)")),
+            Request::Shutdown(_) => Ok(Response::Done),
+        }
+    }
+
+    fn htlc_event(&mut self, e: rq::HtlcEvent, out: &mut Vec<CoreAction>) {
+        match e {
+            rq::HtlcEvent::Added(a) if a.direction == Direction::Incoming => {
+                self.incoming.insert((a.peer, a.htlc_id), a.payment_hash);
+                let htlc = ObservedHtlc { payment_hash: a.payment_hash, amount_msat: a.amount_msat, cltv_expiry: a.cltv_expiry, onion: onion_in(&a.onion) };
+                self.feed(Event::IncomingHtlcAdded { peer: a.peer, id: a.htlc_id, htlc }, out);
+            }
+            rq::HtlcEvent::Added(_) => {} // our own htlc_add, now in the channel
+            rq::HtlcEvent::IrrevocablyCommitted(r) if r.direction == Direction::Incoming => {
+                self.feed(Event::IncomingHtlcCommitted { peer: r.peer, id: r.htlc_id }, out)
+            }
+            rq::HtlcEvent::IrrevocablyCommitted(_) => {}
+            rq::HtlcEvent::Fulfilled(f) if f.direction == Direction::Outgoing => {
+                if let Some(h) = self.outgoing.get(&(f.peer, f.htlc_id)).copied() {
+                    self.feed(Event::OutgoingHtlcFulfilled { htlc: h }, out);
+                }
+            }
+            rq::HtlcEvent::Fulfilled(_) => {}
+            rq::HtlcEvent::Failed(r) if r.direction == Direction::Outgoing => {
+                if let Some(h) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
+                    self.feed(Event::OutgoingHtlcFailed { htlc: h }, out);
+                }
+            }
+            rq::HtlcEvent::Failed(r) => self.feed(Event::IncomingHtlcGone { peer: r.peer, id: r.htlc_id }, out),
+            rq::HtlcEvent::RemovalCommitted(r) if r.direction == Direction::Outgoing => {
+                if let Some(h) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
+                    self.feed(Event::OutgoingHtlcRemovalCommitted { htlc: h }, out);
+                }
+            }
+            rq::HtlcEvent::RemovalCommitted(_) => {}
+        }
+    }
+}
+
+fn engine_channel(c: &rq::Channel) -> Channel {
+    Channel {
+        state: match c.state {
+            rq::ChannelState::AwaitingChannelReady => ChannelState::AwaitingChannelReady,
+            rq::ChannelState::Normal => ChannelState::Normal,
+            rq::ChannelState::ShuttingDown => ChannelState::ShuttingDown,
+            rq::ChannelState::Errored => ChannelState::Errored,
+            rq::ChannelState::UnilateralClose => ChannelState::UnilateralClose,
+        },
+        capacity: Capacity::Sat(c.capacity_sat),
+        ours: c.ours_msat,
+        theirs: c.theirs_msat,
+        pending_htlcs: c.pending_htlcs_msat,
+        our_reserve: c.reserve_msat,
+        htlc_maximum_from_peer: c.htlc_maximum_msat,
+        htlc_maximum_ours: c.local_htlc_maximum_msat.unwrap_or(c.htlc_maximum_msat),
+    }
+}
+
+fn onion_in(o: &rq::OnionPayload) -> OnionFinalHop {
+    OnionFinalHop {
+        amt_to_forward: o.amt_to_forward_msat,
+        outgoing_cltv_value: o.outgoing_cltv_value,
+        total_msat: o.total_msat,
+        payment_secret: o.payment_secret,
+        payment_metadata: o.payment_metadata.as_ref().map(|m| m.0.clone()),
+        short_channel_id: o.short_channel_id.map(|s| s.to_u64()),
+    }
+}
+
+fn onion_out(o: &OnionFinalHop) -> rq::OnionPayload {
+    rq::OnionPayload {
+        amt_to_forward_msat: o.amt_to_forward,
+        outgoing_cltv_value: o.outgoing_cltv_value,
+        total_msat: o.total_msat,
+        payment_secret: o.payment_secret,
+        payment_metadata: o.payment_metadata.clone().map(crate::adapter::values::HexBytes),
+        short_channel_id: None,
+    }
+}
+
+impl NodeCore for EngineCore {
+    fn peer_ready(&mut self, peer: PublicKey, features: &FeatureSet) -> Vec<CoreAction> {
+        self.ready.insert(peer, features.has(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT));
+        let mut out = Vec::new();
+        self.push_channels(peer, &mut out);
+        out
+    }
+
+    fn message(&mut self, peer: PublicKey, message: Message) -> Vec<CoreAction> {
+        let mut out = Vec::new();
+        if let Message::SwapPartyBegin(b) = &message {
+            // SIDEPOOL-04: "The message sender is the pool leader of the sidepool with the given pool identifier."
+            let from_leader = self.world.pools.get(&b.id).is_some_and(|p| p.leader == peer);
+            if from_leader {
+                if let Some(p) = self.world.pools.get_mut(&b.id) {
+                    p.swap_party_begun = true;
+                }
+                self.feed(Event::SwapPartyBegun { pool: b.id, at: self.world.now }, &mut out);
+            } else {
+                self.log(ev::LogLevel::Warn, format!("swap_party_begin for {} from {peer}, not its leader: ignored", b.id));
+            }
+            return out;
+        }
+        self.feed(Event::Received { from: peer, msg: message }, &mut out);
+        out
+    }
+
+    fn peer_gone(&mut self, peer: PublicKey) -> Vec<CoreAction> {
+        self.ready.remove(&peer);
+        Vec::new()
+    }
+
+    fn adapter(&mut self, req: Request) -> (Result<Response, AdapterError>, Vec<CoreAction>) {
+        self.adapter_request(req)
+    }
+
+    fn set_event_sink(&mut self, tx: Sender<AdapterEvent>) {
+        EngineCore::set_event_sink(self, tx);
+    }
+}
