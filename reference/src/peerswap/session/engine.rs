@@ -22,6 +22,9 @@ use crate::peerswap::response::{on_accept, on_reject, AcceptDecision, RejectDeci
 use crate::pool::TaxInputs;
 use crate::units::{BlockHeight, Msat, PaymentHash, PoolId, Sat, UpdateCounter};
 
+// The engine never holds a private key: keys come from `SessionKeys`, and the only
+// key material an action carries is `EncryptedPrivkey` (SIDEPOOL-06 handover output).
+
 type Key<P> = (PoolId, PaymentHash, P);
 
 /// Which side of one hop this session is, and the link to the other hop.
@@ -97,6 +100,8 @@ struct PeerInfo {
 /// Audit trail for the engine's own invariants (checked with `debug_assert!`).
 struct Audit<P> {
     persisted_forwards: Vec<(PoolId, PaymentHash, P)>,
+    /// Peers sent a `peerswap_init` in a swap party that has not ended, with the pool.
+    inits_sent: Vec<(P, PoolId)>,
 }
 
 /// One node's peerswap engine. `P` is the caller's peer id.
@@ -177,7 +182,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             next_htlc: 0,
             next_incoming: 0,
             outgoing_owner: BTreeMap::new(),
-            audit: Audit { persisted_forwards: Vec::new() },
+            audit: Audit { persisted_forwards: Vec::new(), inits_sent: Vec::new() },
         }
     }
 
@@ -229,7 +234,9 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             Event::IncomingHtlcAdded { peer, id, htlc } => self.on_incoming_added(peer, id, &htlc, &mut out),
             Event::IncomingHtlcCommitted { peer, id } => self.on_incoming_committed(peer, id, &mut out),
             Event::IncomingHtlcGone { peer, id } => self.on_incoming_gone(peer, id, &mut out),
-            Event::OutgoingHtlcFulfilled { htlc } => self.on_outgoing(htlc, OutgoingEvent::Fulfilled { htlc }, &mut out),
+            Event::OutgoingHtlcFulfilled { htlc } => {
+                self.on_outgoing(htlc, OutgoingEvent::Fulfilled { htlc }, &mut out)
+            }
             Event::OutgoingHtlcFailed { htlc } => self.on_outgoing(htlc, OutgoingEvent::Failed { htlc }, &mut out),
             Event::OutgoingHtlcRemovalCommitted { htlc } => {
                 self.on_outgoing(htlc, OutgoingEvent::RemovalCommitted { htlc }, &mut out)
@@ -301,6 +308,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     fn end_party(&mut self, pool: PoolId) {
+        self.audit.inits_sent.retain(|(_, p)| *p != pool);
         self.parties.remove(&pool);
         self.sent.party_ended(pool);
         self.received.party_ended(pool);
@@ -369,13 +377,21 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     /// Runs the receiver checks; `may_open` is false when a session for this key exists already.
-    fn decide_init(&mut self, from: P, init: PeerswapInit, arrived_at: Timestamp, may_open: bool, out: &mut Vec<Action<P>>) {
+    fn decide_init(
+        &mut self,
+        from: P,
+        init: PeerswapInit,
+        arrived_at: Timestamp,
+        may_open: bool,
+        out: &mut Vec<Action<P>>,
+    ) {
         let pool = init.id;
         let Some(balance) = self.balance(&from) else {
             out.push(log(LogLevel::Warn, "peerswap_init from a peer without measurable channels; rejected"));
             let b = measure(&[]).ok();
             if let Some(b) = b {
-                let rej = crate::peerswap::receive::Rejection { reason: RejectReason::Policy, text: "no channels".into() };
+                let rej =
+                    crate::peerswap::receive::Rejection { reason: RejectReason::Policy, text: "no channels".into() };
                 out.push(Action::Send { to: from, msg: Message::PeerswapReject(reject_message(&init, &rej, &b)) });
             }
             return;
@@ -399,9 +415,16 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         };
         let decision = receive_init(&init, &ctx);
         match &decision {
+            ReceiveDecision::Defer { .. } if !may_open => {
+                out.push(log(LogLevel::Warn, "a repeat of a pending peerswap_init; ignored"));
+                return;
+            }
             ReceiveDecision::Defer { .. } => {
                 out.push(log(LogLevel::Info, "no swap_party_begin yet: deferring peerswap_init"));
-                self.sessions.insert((pool, init.hash, from), Session::new(Side::Acceptor { forward: None }, Phase::Deferred { arrived_at }, init));
+                self.sessions.insert(
+                    (pool, init.hash, from),
+                    Session::new(Side::Acceptor { forward: None }, Phase::Deferred { arrived_at }, init),
+                );
                 return;
             }
             ReceiveDecision::Reject(r) => {
@@ -425,7 +448,13 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     /// Tries the next hops in peer order; on the first that qualifies, persist then forward.
-    fn try_forward(&mut self, from: &P, init: &PeerswapInit, decision: &ReceiveDecision, out: &mut Vec<Action<P>>) -> bool {
+    fn try_forward(
+        &mut self,
+        from: &P,
+        init: &PeerswapInit,
+        decision: &ReceiveDecision,
+        out: &mut Vec<Action<P>>,
+    ) -> bool {
         let pool = init.id;
         let Some(view) = self.pools.get(&pool) else { return false };
         let mut candidates: Vec<P> =
@@ -442,13 +471,23 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         false
     }
 
-    fn apply_forward_steps(&mut self, upstream: P, incoming: PeerswapInit, steps: Vec<ForwardAction<P>>, out: &mut Vec<Action<P>>) {
+    fn apply_forward_steps(
+        &mut self,
+        upstream: P,
+        incoming: PeerswapInit,
+        steps: Vec<ForwardAction<P>>,
+        out: &mut Vec<Action<P>>,
+    ) {
         let key = (incoming.id, incoming.hash, upstream.clone());
         for step in steps {
             match step {
                 ForwardAction::PersistRecord(rec) => {
                     // SIDEPOOL-10: "If the node decides to forward the peerswap, it MUST store this fact in persistent storage before forwarding `peerswap_init`."
-                    let mut s = Session::new(Side::Acceptor { forward: Some(rec.clone()) }, Phase::AwaitingAnswer, incoming.clone());
+                    let mut s = Session::new(
+                        Side::Acceptor { forward: Some(rec.clone()) },
+                        Phase::AwaitingAnswer,
+                        incoming.clone(),
+                    );
                     s.phase = Phase::AwaitingAnswer;
                     self.sessions.insert(key.clone(), s);
                     out.push(Action::PersistRecord(Record::Forward(rec)));
@@ -466,7 +505,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                     });
                     self.sessions.insert(
                         (init.id, init.hash, to.clone()),
-                        Session::new(Side::Offerrer { upstream: Some(upstream.clone()) }, Phase::AwaitingAnswer, init.clone()),
+                        Session::new(
+                            Side::Offerrer { upstream: Some(upstream.clone()) },
+                            Phase::AwaitingAnswer,
+                            init.clone(),
+                        ),
                     );
                     out.push(log(LogLevel::Info, format!("forwarding peerswap_init from {upstream:?} to {to:?}")));
                     out.push(Action::Send { to, msg: Message::PeerswapInit(init) });
@@ -512,7 +555,15 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         out.push(Action::Send { to: from, msg: Message::PeerswapAccept(accept) });
     }
 
-    fn offer_now(&mut self, peer: P, pool: PoolId, hash: crate::units::PaymentHash, amount: Option<Sat>, hops_random: u8, out: &mut Vec<Action<P>>) {
+    fn offer_now(
+        &mut self,
+        peer: P,
+        pool: PoolId,
+        hash: crate::units::PaymentHash,
+        amount: Option<Sat>,
+        hops_random: u8,
+        out: &mut Vec<Action<P>>,
+    ) {
         let Some(balance) = self.balance(&peer) else {
             out.push(log(LogLevel::Warn, format!("no measurable channels with {peer:?}: not offering")));
             return;
@@ -564,14 +615,21 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             upstream: None,
         });
         out.push(Action::PersistRecord(Record::SentInit { to: peer.clone(), init: init.clone() }));
-        self.sessions.insert((pool, hash, peer.clone()), Session::new(Side::Offerrer { upstream: None }, Phase::AwaitingAnswer, init.clone()));
+        self.sessions.insert(
+            (pool, hash, peer.clone()),
+            Session::new(Side::Offerrer { upstream: None }, Phase::AwaitingAnswer, init.clone()),
+        );
         out.push(Action::Send { to: peer, msg: Message::PeerswapInit(init) });
     }
 
     fn on_accept_msg(&mut self, from: P, msg: PeerswapAccept, out: &mut Vec<Action<P>>) {
         let key = (msg.id, msg.hash, from.clone());
         let answered = self.sessions.get(&key).is_some_and(|s| s.phase == Phase::AwaitingAnswer);
-        let decision = if answered { on_accept(&self.sent_inits, &from, &msg) } else { AcceptDecision::Ignore(crate::peerswap::response::IgnoreReason::IdOrHashMismatch) };
+        let decision = if answered {
+            on_accept(&self.sent_inits, &from, &msg)
+        } else {
+            AcceptDecision::Ignore(crate::peerswap::response::IgnoreReason::IdOrHashMismatch)
+        };
         match decision {
             AcceptDecision::Ignore(why) => {
                 // SIDEPOOL-10: "If the above validation fails, the receiver of the message SHOULD log and MUST ignore the message."
@@ -621,7 +679,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     fn on_reject_msg(&mut self, from: P, msg: PeerswapReject, out: &mut Vec<Action<P>>) {
         let key = (msg.id, msg.hash, from.clone());
         let answered = self.sessions.get(&key).is_some_and(|s| s.phase == Phase::AwaitingAnswer);
-        let decision = if answered { on_reject(&self.sent_inits, &from, &msg) } else { RejectDecision::Ignore(crate::peerswap::response::IgnoreReason::IdOrHashMismatch) };
+        let decision = if answered {
+            on_reject(&self.sent_inits, &from, &msg)
+        } else {
+            RejectDecision::Ignore(crate::peerswap::response::IgnoreReason::IdOrHashMismatch)
+        };
         match decision {
             RejectDecision::Ignore(why) => {
                 // SIDEPOOL-10: "If the above validation fails, the receiver SHOULD log the message and otherwise ignore it."
@@ -654,8 +716,12 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     // ---- expansion outcome ------------------------------------------------------------
 
     fn on_expansion(&mut self, pool: PoolId, outputs: &[(OutputKey, Sat)], tax: TaxInputs, out: &mut Vec<Action<P>>) {
-        let keys: Vec<Key<P>> =
-            self.sessions.iter().filter(|(k, s)| k.0 == pool && s.phase == Phase::Accepted && s.agreed.is_none()).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<Key<P>> = self
+            .sessions
+            .iter()
+            .filter(|(k, s)| k.0 == pool && s.phase == Phase::Accepted && s.agreed.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in keys {
             let Some(mut s) = self.sessions.remove(&key) else { continue };
             let Some(acceptor) = s.acceptor_pubkeys else {
@@ -685,7 +751,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 (present, agreed) => {
                     // SIDEPOOL-10: "If the above validation fails, the offerrer, forwarders, and acceptor simply forget this peerswap."
                     // SIDEPOOL-10: "The offerrer, forwarders, and acceptor MUST NOT abort the sidepool simply because the above validation fails (but MAY abort the sidepool for other reasons)."
-                    let why = if present { agreed.err().map_or("", |e| e.name()).to_string() } else { "in-sidepool HTLC output missing or of another amount".into() };
+                    let why = if present {
+                        agreed.err().map_or("", |e| e.name()).to_string()
+                    } else {
+                        "in-sidepool HTLC output missing or of another amount".into()
+                    };
                     out.push(log(LogLevel::Info, format!("forgetting peerswap: {why}")));
                     if let Side::Acceptor { forward: Some(_) } = s.side {
                         out.push(Action::DeleteRecord { id: key.0, hash: key.1 });
@@ -698,8 +768,21 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             if role == Role::UltimateOfferrer {
                 // SIDEPOOL-10: "After the offerrer has completed the expansion phase state validation and provided its signature for the expansion phase state, the offerrer proceeds to the in-Lightning HTLC propagation step."
                 let (secret, metadata) = self.keys.lightning_fields(s.swap(), Role::UltimateOfferrer);
-                let l = PeerswapLightning { id: key.0, hash: key.1, payment_secret: secret, payment_metadata: metadata, unknown: Vec::new() };
-                out.push(Action::PersistRecord(Record::Lightning { id: key.0, hash: key.1, peer: key.2.clone(), sent: true, payment_secret: l.payment_secret, payment_metadata: l.payment_metadata.clone() }));
+                let l = PeerswapLightning {
+                    id: key.0,
+                    hash: key.1,
+                    payment_secret: secret,
+                    payment_metadata: metadata,
+                    unknown: Vec::new(),
+                };
+                out.push(Action::PersistRecord(Record::Lightning {
+                    id: key.0,
+                    hash: key.1,
+                    peer: key.2.clone(),
+                    sent: true,
+                    payment_secret: l.payment_secret,
+                    payment_metadata: l.payment_metadata.clone(),
+                }));
                 s.hold = Some(IncomingHold::new(agreed, HoldRole::UltimateOfferrer));
                 s.lightning = Some(l.clone());
                 s.phase = Phase::Lightning;
@@ -747,17 +830,38 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             }
             Side::Acceptor { forward: Some(record) } => {
                 // SIDEPOOL-10: "On receiving `peerswap_lightning`, a forwarder MUST persistently record `peerswap_lightning_payment_secret` and `peerswap_lightning_payment_metadata`, if any."
-                out.push(Action::PersistRecord(Record::Lightning { id: msg.id, hash: msg.hash, peer: from.clone(), sent: false, payment_secret: msg.payment_secret, payment_metadata: msg.payment_metadata.clone() }));
+                out.push(Action::PersistRecord(Record::Lightning {
+                    id: msg.id,
+                    hash: msg.hash,
+                    peer: from.clone(),
+                    sent: false,
+                    payment_secret: msg.payment_secret,
+                    payment_metadata: msg.payment_metadata.clone(),
+                }));
                 self.sessions.insert(key, s);
                 // SIDEPOOL-10: "Then, the forwarder MUST construct its own `peerswap_lightning` message."
                 let dkey = (msg.id, msg.hash, record.downstream.clone());
                 let Some(d) = self.sessions.get_mut(&dkey) else { return };
-                let (secret, metadata) = self.keys.lightning_fields(PeerswapRef { id: msg.id, hash: msg.hash }, Role::Forwarder);
-                let own = PeerswapLightning { id: msg.id, hash: msg.hash, payment_secret: secret, payment_metadata: metadata, unknown: Vec::new() };
+                let (secret, metadata) =
+                    self.keys.lightning_fields(PeerswapRef { id: msg.id, hash: msg.hash }, Role::Forwarder);
+                let own = PeerswapLightning {
+                    id: msg.id,
+                    hash: msg.hash,
+                    payment_secret: secret,
+                    payment_metadata: metadata,
+                    unknown: Vec::new(),
+                };
                 d.lightning = Some(own.clone());
                 d.phase = Phase::Lightning;
                 d.fwd = Some(Forwarder::new(d.agreed.unwrap_or(agreed)));
-                out.push(Action::PersistRecord(Record::Lightning { id: msg.id, hash: msg.hash, peer: record.downstream.clone(), sent: true, payment_secret: own.payment_secret, payment_metadata: own.payment_metadata.clone() }));
+                out.push(Action::PersistRecord(Record::Lightning {
+                    id: msg.id,
+                    hash: msg.hash,
+                    peer: record.downstream.clone(),
+                    sent: true,
+                    payment_secret: own.payment_secret,
+                    payment_metadata: own.payment_metadata.clone(),
+                }));
                 // SIDEPOOL-10: "If the local acceptor is a forwarder, it MUST forward a `peerswap_lightning` to its own local acceptor, wait for incoming HTLCs from that acceptor, and *then* send a number of HTLCs to the local offerrer."
                 out.push(Action::Send { to: record.downstream, msg: Message::PeerswapLightning(own) });
             }
@@ -768,7 +872,15 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     /// Plan the split of `total` to the session's peer and add the HTLCs.
-    fn pay(&mut self, key: &Key<P>, s: &mut Session<P>, init: &PeerswapInit, lightning: &PeerswapLightning, total: Msat, out: &mut Vec<Action<P>>) {
+    fn pay(
+        &mut self,
+        key: &Key<P>,
+        s: &mut Session<P>,
+        init: &PeerswapInit,
+        lightning: &PeerswapLightning,
+        total: Msat,
+        out: &mut Vec<Action<P>>,
+    ) {
         let channels = self.peers.get(&key.2).map(|p| p.channels.clone()).unwrap_or_default();
         // SIDEPOOL-10: "An acceptor (whether the ultimate acceptor, or a forwarder), once it is time to offer the in-Lightning HTLCs, first calculates the "agreed-upon amount" of the in-Lightning HTLCs, as above."
         let plan = match plan_split(total, &channels_to(&channels)) {
@@ -784,7 +896,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             let max_htlc = channels.get(part.channel.0 as usize).map_or(Msat::ZERO, |c| c.htlc_maximum_ours);
             let fields = HtlcRules::for_hop(init, lightning, max_htlc).build(part.amount);
             let htlc = self.alloc_htlc();
-            self.outgoing_owner.insert(htlc, key_of_owner(key, s));
+            self.outgoing_owner.insert(htlc, key.clone());
             let evt = OutgoingEvent::Offered { htlc, amount: part.amount };
             out.push(Action::AddHtlc { to: key.2.clone(), channel: part.channel, htlc, fields });
             self.feed_outgoing(key, s, evt, out);
@@ -804,7 +916,12 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             let Some(s) = self.sessions.get(&key) else { continue };
             let Some(l) = s.lightning.as_ref() else { continue };
             let max = self.peers.get(&peer).map_or(Msat::ZERO, |p| {
-                p.channels.iter().filter(|c| c.state.is_normal()).map(|c| c.htlc_maximum_from_peer).max().unwrap_or(Msat::ZERO)
+                p.channels
+                    .iter()
+                    .filter(|c| c.state.is_normal())
+                    .map(|c| c.htlc_maximum_from_peer)
+                    .max()
+                    .unwrap_or(Msat::ZERO)
             });
             let rules = HtlcRules::for_hop(&s.init, l, max);
             match rules.classify(htlc) {
@@ -829,7 +946,9 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
 
     fn find_incoming(&self, peer: &P, id: u64) -> Option<(Key<P>, HtlcRef, Msat)> {
         self.sessions.iter().find_map(|(k, s)| {
-            (k.2 == *peer).then(|| s.incoming.iter().find(|(i, _, _)| *i == id).map(|(_, r, a)| (k.clone(), *r, *a))).flatten()
+            (k.2 == *peer)
+                .then(|| s.incoming.iter().find(|(i, _, _)| *i == id).map(|(_, r, a)| (k.clone(), *r, *a)))
+                .flatten()
         })
     }
 
@@ -923,7 +1042,13 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     /// `s` is the downstream session (key.2 = our local acceptor) of a forwarded peerswap.
-    fn forwarder_actions(&mut self, key: &Key<P>, s: &mut Session<P>, actions: Vec<ForwarderAction>, out: &mut Vec<Action<P>>) {
+    fn forwarder_actions(
+        &mut self,
+        key: &Key<P>,
+        s: &mut Session<P>,
+        actions: Vec<ForwarderAction>,
+        out: &mut Vec<Action<P>>,
+    ) {
         for a in actions {
             match a {
                 ForwarderAction::Hold(HoldAction::OfferUpstream { htlcs, total }) => {
@@ -934,7 +1059,13 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                     let Some(u) = self.sessions.get(&ukey) else { continue };
                     let (Some(up_lightning), up_init) = (u.lightning.clone(), u.init.clone()) else { continue };
                     // SIDEPOOL-10: "In particular, once the direct peerswap acceptor has given an HTLC in the Lightning Network channel, the forwarder MUST store this fact in persistent storage before it forwards the HTLC on the Lightning Network channel to the direct peerswap offerrer."
-                    out.push(Action::PersistRecord(Record::ForwardedHtlcs { id: key.0, hash: key.1, from: key.2.clone(), to: up.clone(), total }));
+                    out.push(Action::PersistRecord(Record::ForwardedHtlcs {
+                        id: key.0,
+                        hash: key.1,
+                        from: key.2.clone(),
+                        to: up.clone(),
+                        total,
+                    }));
                     // SIDEPOOL-10: "A forwarder MUST instead wait for its own local acceptor to offer *all* in-Lightning HTLCs before itself offerring *any* HTLCs to the local offerrer."
                     let up_key = (key.0, key.1, up);
                     self.pay_upstream(key, &up_key, s, &up_init, &up_lightning, total, out);
@@ -974,7 +1105,16 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn pay_upstream(&mut self, dkey: &Key<P>, ukey: &Key<P>, d: &mut Session<P>, init: &PeerswapInit, lightning: &PeerswapLightning, total: Msat, out: &mut Vec<Action<P>>) {
+    fn pay_upstream(
+        &mut self,
+        dkey: &Key<P>,
+        ukey: &Key<P>,
+        d: &mut Session<P>,
+        init: &PeerswapInit,
+        lightning: &PeerswapLightning,
+        total: Msat,
+        out: &mut Vec<Action<P>>,
+    ) {
         let channels = self.peers.get(&ukey.2).map(|p| p.channels.clone()).unwrap_or_default();
         let plan = match plan_split(total, &channels_to(&channels)) {
             Ok(p) => p,
@@ -1073,19 +1213,22 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                     self.audit.persisted_forwards.push((r.id, r.hash, r.downstream.clone()));
                 }
                 Action::Send { to, msg: Message::PeerswapInit(init) } => {
-                    let forwarded = self.sessions.get(&(init.id, init.hash, to.clone())).is_some_and(|s| matches!(s.side, Side::Offerrer { upstream: Some(_) }));
+                    // Never two peerswap_init to one peer in a swap party.
+                    debug_assert!(!self.audit.inits_sent.iter().any(|(p, _)| p == to));
+                    self.audit.inits_sent.push((to.clone(), init.id));
+                    let forwarded = self
+                        .sessions
+                        .get(&(init.id, init.hash, to.clone()))
+                        .is_some_and(|s| matches!(s.side, Side::Offerrer { upstream: Some(_) }));
                     // Never a forwarded init without its record persisted first.
-                    debug_assert!(!forwarded || self.audit.persisted_forwards.contains(&(init.id, init.hash, to.clone())));
+                    debug_assert!(
+                        !forwarded || self.audit.persisted_forwards.contains(&(init.id, init.hash, to.clone()))
+                    );
                 }
                 _ => {}
             }
         }
     }
-}
-
-/// Which session owns the outcome of an HTLC this session adds (itself).
-fn key_of_owner<P: Clone>(key: &Key<P>, _s: &Session<P>) -> Key<P> {
-    key.clone()
 }
 
 /// ERRATA E-80: a `peerswap_init` counts as "previously sent" for reject code 1
