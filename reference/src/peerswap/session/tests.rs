@@ -810,3 +810,67 @@ mod props {
         }
     }
 }
+
+#[test]
+fn forwarder_hold_times_out_and_forwards_nothing_upstream() {
+    let mut net = chain();
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "fred");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let ids: Vec<u64> = net
+        .actions_of("bea")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[0] });
+    net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[1] });
+    let acts = net.deliver("fred", Event::TimePassed { now: ts(1_060) });
+    let failed: Vec<u64> = acts
+        .iter()
+        .filter_map(|a| if let Action::FailHtlc { peer: "bea", id } = a { Some(*id) } else { None })
+        .collect();
+    assert_eq!(failed, [ids[0], ids[1]]);
+    let late = net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[2] });
+    assert!(late.contains(&Action::FailHtlc { peer: "bea", id: ids[2] }));
+    // SIDEPOOL-10: "This holds for both forwarders and the ultimate offerrer."
+    assert!(!net.names_of("fred").iter().any(|n| n == "add_htlc" || n == "persist:forwarded_htlcs"));
+}
+
+#[test]
+fn acceptor_that_cannot_add_a_part_stops_and_waits_for_the_rest_to_fail() {
+    let mut net = pair(10_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    // Deliver olive's peerswap_lightning; keep adam's HTLCs off the wire: the caller could add two only.
+    while let Some((to, ev)) = net.queue.pop_front() {
+        if to == "adam" {
+            net.deliver(to, ev);
+        }
+    }
+    net.queue.clear();
+    let ids: Vec<HtlcRef> = net
+        .actions_of("adam")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(*htlc) } else { None })
+        .collect();
+    assert_eq!(ids, [HtlcRef(1), HtlcRef(2), HtlcRef(3)]);
+    let quiet = |acts: &[Action<P>]| {
+        acts.iter().all(|a| matches!(a, Action::Log { level: LogLevel::Debug | LogLevel::Info, .. }))
+    };
+    assert!(quiet(&net.deliver("adam", Event::OutgoingHtlcAddFailed { htlc: ids[2] })));
+    net.deliver("adam", Event::OutgoingHtlcFailed { htlc: ids[0] });
+    net.deliver("adam", Event::OutgoingHtlcFailed { htlc: ids[1] });
+    assert!(quiet(&net.deliver("adam", Event::OutgoingHtlcRemovalCommitted { htlc: ids[0] })));
+    let last = net.deliver("adam", Event::OutgoingHtlcRemovalCommitted { htlc: ids[1] });
+    assert!(
+        last.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warn, text } if text.contains("fail path"))),
+        "all failed and removed after stopping: the fail path"
+    );
+}
