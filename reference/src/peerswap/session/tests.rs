@@ -874,3 +874,40 @@ fn acceptor_that_cannot_add_a_part_stops_and_waits_for_the_rest_to_fail() {
         "all failed and removed after stopping: the fail path"
     );
 }
+
+#[test]
+fn a_repeated_htlc_report_is_not_counted_twice() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let fields = net
+        .actions_of("adam")
+        .into_iter()
+        .find_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields) } else { None })
+        .unwrap();
+    // Half the agreed amount, reported twice under the same id, committed twice: not enough.
+    let half = ObservedHtlcExt::with_amount(&fields, Msat(AGREED.0 / 2));
+    for _ in 0..2 {
+        net.deliver("olive", Event::IncomingHtlcAdded { peer: "adam", id: 500, htlc: half.clone() });
+        let acts = net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: 500 });
+        assert!(!acts.iter().any(|a| matches!(a, Action::FulfilHtlc { .. })));
+    }
+}
+
+trait ObservedHtlcExt {
+    fn with_amount(&self, amount: Msat) -> Self;
+}
+
+impl ObservedHtlcExt for crate::peerswap::lightning_htlcs::ObservedHtlc {
+    fn with_amount(&self, amount: Msat) -> Self {
+        let mut h = self.clone();
+        h.amount_msat = amount;
+        h.onion.amt_to_forward = amount;
+        h.onion.total_msat = h.onion.payment_secret.map(|_| amount);
+        h
+    }
+}

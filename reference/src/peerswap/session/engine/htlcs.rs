@@ -113,6 +113,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     // ---- in-Lightning HTLCs -----------------------------------------------------------
 
     pub(super) fn on_incoming_added(&mut self, peer: P, id: u64, htlc: &ObservedHtlc, out: &mut Vec<Action<P>>) {
+        if self.find_incoming(&peer, id).is_some() {
+            // A repeated report must not count the same HTLC twice towards the agreed-upon amount.
+            out.push(log(LogLevel::Warn, "incoming HTLC reported twice; ignored"));
+            return;
+        }
         let keys: Vec<Key<P>> = self
             .sessions
             .iter()
