@@ -24,7 +24,9 @@ use sidepool_reference::units::{
     BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter,
 };
 
-use super::ln_common::{array_of, bytes32, expected_outcome, field, hex_of, opt_field, opt_hex, opt_u64, same, str_of, u32_of, u64_of};
+use super::ln_common::{
+    array_of, bytes32, expected_outcome, field, hex_of, opt_field, opt_hex, opt_u64, same, str_of, u32_of, u64_of,
+};
 
 type P = String;
 
@@ -119,7 +121,11 @@ fn message(v: &Value, d: &Defaults) -> Result<Message, String> {
         "peerswap_init" => {
             let t = array_of(v, "timeouts")?;
             let h = |i: usize| {
-                t.get(i).and_then(Value::as_u64).and_then(|x| u32::try_from(x).ok()).map(BlockHeight).ok_or("`timeouts` needs 2 heights")
+                t.get(i)
+                    .and_then(Value::as_u64)
+                    .and_then(|x| u32::try_from(x).ok())
+                    .map(BlockHeight)
+                    .ok_or("`timeouts` needs 2 heights")
             };
             Message::PeerswapInit(PeerswapInit {
                 id,
@@ -137,13 +143,18 @@ fn message(v: &Value, d: &Defaults) -> Result<Message, String> {
                 unknown: vec![],
             })
         }
-        "peerswap_accept" => {
-            Message::PeerswapAccept(PeerswapAccept { id, hash, pubkeys: pubkeys(field(v, "pubkeys")?)?, unknown: vec![] })
-        }
+        "peerswap_accept" => Message::PeerswapAccept(PeerswapAccept {
+            id,
+            hash,
+            pubkeys: pubkeys(field(v, "pubkeys")?)?,
+            unknown: vec![],
+        }),
         "peerswap_reject" => Message::PeerswapReject(PeerswapReject {
             id,
             hash,
-            reason_code: RejectCode(u16::try_from(u64_of(v, "reason_code")?).map_err(|_| "`reason_code` is not 16 bits")?),
+            reason_code: RejectCode(
+                u16::try_from(u64_of(v, "reason_code")?).map_err(|_| "`reason_code` is not 16 bits")?,
+            ),
             reason_text: None,
             channel_view: ChannelView::default(),
             unknown: vec![],
@@ -164,7 +175,9 @@ fn message(v: &Value, d: &Defaults) -> Result<Message, String> {
             },
             unknown: vec![],
         }),
-        "swap_party_begin" => Message::SwapPartyBegin(SwapPartyBegin { id, irregular_authorization: None, unknown: vec![] }),
+        "swap_party_begin" => {
+            Message::SwapPartyBegin(SwapPartyBegin { id, irregular_authorization: None, unknown: vec![] })
+        }
         other => return Err(format!("unknown message type `{other}`")),
     })
 }
@@ -192,13 +205,18 @@ fn event(v: &Value, d: &Defaults) -> Result<Event<P>, String> {
         "expansion_outcome" => {
             let outputs = array_of(v, "outputs")?
                 .iter()
-                .map(|o| Ok((OutputKey(bytes32(hex_of(o, "output_key")?, "output_key")?), Sat(u64_of(o, "amount_sat")?))))
+                .map(|o| {
+                    Ok((OutputKey(bytes32(hex_of(o, "output_key")?, "output_key")?), Sat(u64_of(o, "amount_sat")?)))
+                })
                 .collect::<Result<Vec<_>, String>>()?;
             let tax = field(v, "tax")?;
             Event::ExpansionOutcome {
                 pool: d.pool(v)?,
                 outputs,
-                tax: TaxInputs { total_offchain_fees: Sat(u64_of(tax, "fees_sat")?), output_count: u32_of(tax, "outputs")? },
+                tax: TaxInputs {
+                    total_offchain_fees: Sat(u64_of(tax, "fees_sat")?),
+                    output_count: u32_of(tax, "outputs")?,
+                },
             }
         }
         "htlc_added" => {
@@ -262,7 +280,9 @@ fn action_json(a: &Action<P>) -> Value {
                     "timeouts": [i.timeouts.sidepool.0, i.timeouts.lightning.0], "update_counter": i.update_counter.get(),
                     "channel_view": view_json(&i.channel_view), "ephemeral": hx(&i.pubkeys.ephemeral.as_bytes()),
                 }),
-                Message::PeerswapAccept(m) => json!({"hash": hx(&m.hash.0), "ephemeral": hx(&m.pubkeys.ephemeral.as_bytes())}),
+                Message::PeerswapAccept(m) => {
+                    json!({"hash": hx(&m.hash.0), "ephemeral": hx(&m.pubkeys.ephemeral.as_bytes())})
+                }
                 Message::PeerswapReject(r) => {
                     json!({"hash": hx(&r.hash.0), "reason_code": r.reason_code.0, "channel_view": view_json(&r.channel_view)})
                 }
@@ -287,8 +307,12 @@ fn action_json(a: &Action<P>) -> Value {
                     "sidepool_timelock": f.sidepool_timelock.0, "lightning_from_upstream": f.lightning_timelock_from_upstream.0,
                     "lightning_to_downstream": f.lightning_timelock_to_downstream.0,
                 }),
-                Record::SentInit { to, init } => json!({"to": to, "hash": hx(&init.hash.0), "amount_sat": init.amount.0}),
-                Record::HtlcDetails(d) => json!({"hash": hx(&d.hash.0), "role": role_name(d.role), "amount_sat": d.amount.0}),
+                Record::SentInit { to, init } => {
+                    json!({"to": to, "hash": hx(&init.hash.0), "amount_sat": init.amount.0})
+                }
+                Record::HtlcDetails(d) => {
+                    json!({"hash": hx(&d.hash.0), "role": role_name(d.role), "amount_sat": d.amount.0})
+                }
                 Record::Lightning { hash, peer, sent, payment_secret, .. } => json!({
                     "hash": hx(&hash.0), "peer": peer, "sent": sent, "payment_secret": payment_secret.map(|s| hex::encode(s.0)),
                 }),
@@ -350,12 +374,18 @@ fn engine(node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), Str
         final_cltv_delta: BlockDelta(u32_of(node, "final_cltv_delta")?),
     };
     let mut e = PeerswapEngine::new(cfg, vk, BlockHeight(u32_of(node, "height")?), Timestamp(u64_of(node, "now")?));
-    let counter = u16::try_from(u64_of(pool, "update_counter")?).ok().and_then(UpdateCounter::new).ok_or("`update_counter`")?;
+    let counter =
+        u16::try_from(u64_of(pool, "update_counter")?).ok().and_then(UpdateCounter::new).ok_or("`update_counter`")?;
     let participants = array_of(pool, "participants")?
         .iter()
         .map(|p| p.as_str().map(str::to_string).ok_or("a participant is not a string"))
         .collect::<Result<Vec<_>, _>>()?;
-    e.handle(Event::PoolUpdated(PoolView { id, participants, leader: peer_of(pool, "leader")?, update_counter: counter }));
+    e.handle(Event::PoolUpdated(PoolView {
+        id,
+        participants,
+        leader: peer_of(pool, "leader")?,
+        update_counter: counter,
+    }));
     for p in array_of(node, "peers")? {
         let mut ev = p.clone();
         ev["type"] = json!("channels");
@@ -371,10 +401,16 @@ pub fn check(group: &Value, test: &Value) -> Result<(), String> {
     let (mut e, defaults) = engine(field(group, "node")?)?;
     for (i, s) in array_of(test, "steps")?.iter().enumerate() {
         let ev = event(field(s, "event")?, &defaults).map_err(|x| format!("step {i}: {x}"))?;
-        let got: Vec<Value> = e.handle(ev).iter().filter(|a| !matches!(a, Action::Log { .. })).map(action_json).collect();
+        let got: Vec<Value> =
+            e.handle(ev).iter().filter(|a| !matches!(a, Action::Log { .. })).map(action_json).collect();
         let want = array_of(s, "expect").map_err(|x| format!("step {i}: {x}"))?;
         if want.len() != got.len() {
-            return Err(format!("step {i}: expected {} actions, reference gives {}: {}", want.len(), got.len(), json!(got)));
+            return Err(format!(
+                "step {i}: expected {} actions, reference gives {}: {}",
+                want.len(),
+                got.len(),
+                json!(got)
+            ));
         }
         for (j, (w, g)) in want.iter().zip(&got).enumerate() {
             matches(w, g).map_err(|x| format!("step {i}, action {j}: {x}"))?;

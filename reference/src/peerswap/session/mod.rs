@@ -28,12 +28,12 @@ use core::fmt;
 
 use crate::messages::Message;
 use crate::peerswap::balance::Channel;
+use crate::peerswap::constants::Timestamp;
 use crate::peerswap::forward::ForwardRecord;
 use crate::peerswap::lightning_htlcs::{ChannelRef, HtlcRef, ObservedHtlc};
 use crate::peerswap::messages::{EncryptedPrivkey, HtlcPubkeys, PeerswapInit, Timeouts};
 use crate::peerswap::resolution::PeerswapRef;
 use crate::pool::TaxInputs;
-use crate::peerswap::constants::Timestamp;
 use crate::units::{BlockDelta, BlockHeight, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter};
 
 /// Which role this node plays in one peerswap.
@@ -105,36 +105,80 @@ pub enum Event<P> {
     /// The node joined a sidepool or its membership / counter changed.
     PoolUpdated(PoolView<P>),
     /// The sidepool ended (aborted, or the node left it): its ledgers are freed.
-    PoolRemoved { pool: PoolId },
+    PoolRemoved {
+        pool: PoolId,
+    },
     /// The channels with `peer` (all of them, any state) and whether it set the feature bit.
-    ChannelsUpdated { peer: P, channels: Vec<Channel>, supports_feature: bool },
+    ChannelsUpdated {
+        peer: P,
+        channels: Vec<Channel>,
+        supports_feature: bool,
+    },
     BlockHeight(BlockHeight),
     /// `swap_party_begin` received (follower) or sent (leader) for `pool` at `at`.
-    SwapPartyBegun { pool: PoolId, at: Timestamp },
+    SwapPartyBegun {
+        pool: PoolId,
+        at: Timestamp,
+    },
     /// The swap party of `pool` completed (its contraction phase is done).
-    ContractionDone { pool: PoolId },
+    ContractionDone {
+        pool: PoolId,
+    },
     /// Time is now `now`.
-    TimePassed { now: Timestamp },
+    TimePassed {
+        now: Timestamp,
+    },
     /// A decoded sidepool message from `from`.
-    Received { from: P, msg: Message },
+    Received {
+        from: P,
+        msg: Message,
+    },
     /// Run the offering rules towards `peer` for `pool` now.
-    OfferNow { peer: P, pool: PoolId, hash: PaymentHash, amount: Option<Sat>, hops_random: u8 },
+    OfferNow {
+        peer: P,
+        pool: PoolId,
+        hash: PaymentHash,
+        amount: Option<Sat>,
+        hops_random: u8,
+    },
     /// The expansion phase state validated: the HTLC outputs it created, and the tax inputs of that state.
-    ExpansionOutcome { pool: PoolId, outputs: Vec<(OutputKey, Sat)>, tax: TaxInputs },
+    ExpansionOutcome {
+        pool: PoolId,
+        outputs: Vec<(OutputKey, Sat)>,
+        tax: TaxInputs,
+    },
     /// `peer` added an HTLC to us (`id` is the caller's handle, unique per peer).
-    IncomingHtlcAdded { peer: P, id: u64, htlc: ObservedHtlc },
+    IncomingHtlcAdded {
+        peer: P,
+        id: u64,
+        htlc: ObservedHtlc,
+    },
     /// That HTLC is irrevocably committed.
-    IncomingHtlcCommitted { peer: P, id: u64 },
+    IncomingHtlcCommitted {
+        peer: P,
+        id: u64,
+    },
     /// That HTLC went away without us resolving it (for example its channel closed).
-    IncomingHtlcGone { peer: P, id: u64 },
+    IncomingHtlcGone {
+        peer: P,
+        id: u64,
+    },
     /// An HTLC we added (see [`Action::AddHtlc`]) was fulfilled by the peer.
-    OutgoingHtlcFulfilled { htlc: HtlcRef },
+    OutgoingHtlcFulfilled {
+        htlc: HtlcRef,
+    },
     /// An HTLC we added was failed by the peer.
-    OutgoingHtlcFailed { htlc: HtlcRef },
+    OutgoingHtlcFailed {
+        htlc: HtlcRef,
+    },
     /// The removal of that failed HTLC is irrevocably committed.
-    OutgoingHtlcRemovalCommitted { htlc: HtlcRef },
+    OutgoingHtlcRemovalCommitted {
+        htlc: HtlcRef,
+    },
     /// The caller could not add that HTLC at all (for example no capacity left).
-    OutgoingHtlcAddFailed { htlc: HtlcRef },
+    OutgoingHtlcAddFailed {
+        htlc: HtlcRef,
+    },
 }
 
 /// What the caller persists, BEFORE carrying out the actions after it.
@@ -148,7 +192,14 @@ pub enum Record<P> {
     HtlcDetails(HtlcDetails),
     /// The `payment_secret` / `payment_metadata` of a `peerswap_lightning`
     /// received from (`sent: false`) or sent to (`sent: true`) `peer`.
-    Lightning { id: PoolId, hash: PaymentHash, peer: P, sent: bool, payment_secret: Option<PaymentSecret>, payment_metadata: Option<Vec<u8>> },
+    Lightning {
+        id: PoolId,
+        hash: PaymentHash,
+        peer: P,
+        sent: bool,
+        payment_secret: Option<PaymentSecret>,
+        payment_metadata: Option<Vec<u8>>,
+    },
     /// A forwarder holds `total` from its local acceptor `from` and forwards it to `to`.
     ForwardedHtlcs { id: PoolId, hash: PaymentHash, from: P, to: P, total: Msat },
 }
@@ -163,24 +214,60 @@ pub enum LogLevel {
 /// One output of the engine; carry them out in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action<P> {
-    Send { to: P, msg: Message },
+    Send {
+        to: P,
+        msg: Message,
+    },
     PersistRecord(Record<P>),
-    DeleteRecord { id: PoolId, hash: PaymentHash },
+    DeleteRecord {
+        id: PoolId,
+        hash: PaymentHash,
+    },
     /// Add one in-Lightning HTLC (one part of a split) to `to` on `channel`;
     /// report its fate with `htlc`.
-    AddHtlc { to: P, channel: ChannelRef, htlc: HtlcRef, fields: ObservedHtlc },
+    AddHtlc {
+        to: P,
+        channel: ChannelRef,
+        htlc: HtlcRef,
+        fields: ObservedHtlc,
+    },
     /// Fulfil the incoming HTLC `id` from `peer` (the caller knows the preimage).
-    FulfilHtlc { peer: P, id: u64 },
+    FulfilHtlc {
+        peer: P,
+        id: u64,
+    },
     /// Fail the incoming HTLC `id` from `peer` (any failure code).
-    FailHtlc { peer: P, id: u64 },
+    FailHtlc {
+        peer: P,
+        id: u64,
+    },
     /// Ask for the in-sidepool HTLC output in the expansion phase (`swap_party_expand_request`).
-    RequestExpansionOutput { id: PoolId, hash: PaymentHash, output_key: OutputKey, amount: Sat },
+    RequestExpansionOutput {
+        id: PoolId,
+        hash: PaymentHash,
+        output_key: OutputKey,
+        amount: Sat,
+    },
     /// The ultimate acceptor holds the offerrer's encrypted ephemeral key: claim in the contraction phase (ERRATA E-68).
-    ClaimInSidepool { id: PoolId, hash: PaymentHash, offerrer_key: EncryptedPrivkey },
+    ClaimInSidepool {
+        id: PoolId,
+        hash: PaymentHash,
+        offerrer_key: EncryptedPrivkey,
+    },
     /// The session with `peer` for this peerswap is over.
-    ForgetPeerswap { id: PoolId, hash: PaymentHash, peer: P },
-    AbortSidepool { id: PoolId, reason: String },
-    Log { level: LogLevel, text: String },
+    ForgetPeerswap {
+        id: PoolId,
+        hash: PaymentHash,
+        peer: P,
+    },
+    AbortSidepool {
+        id: PoolId,
+        reason: String,
+    },
+    Log {
+        level: LogLevel,
+        text: String,
+    },
 }
 
 impl<P> Action<P> {

@@ -12,13 +12,16 @@ use crate::peerswap::balance::{Capacity, Channel, ChannelState};
 use crate::peerswap::lightning_htlcs::HtlcRef;
 use crate::peerswap::messages::{ChannelView, EncryptedPrivkey, HtlcPubkeys, PeerswapInit, RejectCode, Timeouts};
 use crate::peerswap::resolution::PeerswapRef;
-use crate::units::{BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter};
+use crate::units::{
+    BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter,
+};
 
 pub(crate) type P = &'static str;
 pub(crate) const POOL: PoolId = PoolId([1; 16]);
 pub(crate) const HASH: PaymentHash = PaymentHash([7; 32]);
 pub(crate) const HEIGHT: BlockHeight = BlockHeight(800_000);
-pub(crate) const TAX: crate::pool::TaxInputs = crate::pool::TaxInputs { total_offchain_fees: Sat(4_000), output_count: 8 };
+pub(crate) const TAX: crate::pool::TaxInputs =
+    crate::pool::TaxInputs { total_offchain_fees: Sat(4_000), output_count: 8 };
 
 fn point(seed: u8) -> PublicKey {
     let sk = SecretKey::from_slice(&[seed; 32]).unwrap();
@@ -85,7 +88,12 @@ pub(crate) type Engine = PeerswapEngine<P, TestKeys>;
 pub(crate) fn engine(me: P, seed: u8, forward: bool, participants: &[P]) -> Engine {
     let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
     let mut e = PeerswapEngine::new(cfg, TestKeys { seed }, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
-    let view = PoolView { id: POOL, participants: participants.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
+    let view = PoolView {
+        id: POOL,
+        participants: participants.to_vec(),
+        leader: "leader",
+        update_counter: UpdateCounter::new(5).unwrap(),
+    };
     e.handle(Event::PoolUpdated(view));
     e
 }
@@ -110,7 +118,13 @@ pub(crate) struct Net {
 
 impl Net {
     pub fn new(nodes: Vec<(P, Engine)>) -> Net {
-        Net { nodes: nodes.into_iter().collect(), queue: VecDeque::new(), log: Vec::new(), requested: Vec::new(), auto_commit: true }
+        Net {
+            nodes: nodes.into_iter().collect(),
+            queue: VecDeque::new(),
+            log: Vec::new(),
+            requested: Vec::new(),
+            auto_commit: true,
+        }
     }
 
     pub fn deliver(&mut self, node: P, event: Event<P>) -> Vec<Action<P>> {
@@ -118,9 +132,12 @@ impl Net {
         let actions = e.handle(event);
         for a in &actions {
             match a {
-                Action::Send { to, msg } => self.queue.push_back((to, Event::Received { from: node, msg: msg.clone() })),
+                Action::Send { to, msg } => {
+                    self.queue.push_back((to, Event::Received { from: node, msg: msg.clone() }))
+                }
                 Action::AddHtlc { to, htlc, fields, .. } => {
-                    self.queue.push_back((to, Event::IncomingHtlcAdded { peer: node, id: htlc.0, htlc: fields.clone() }));
+                    self.queue
+                        .push_back((to, Event::IncomingHtlcAdded { peer: node, id: htlc.0, htlc: fields.clone() }));
                     if self.auto_commit {
                         self.queue.push_back((to, Event::IncomingHtlcCommitted { peer: node, id: htlc.0 }));
                     }
@@ -132,7 +149,9 @@ impl Net {
                     self.queue.push_back((peer, Event::OutgoingHtlcFailed { htlc: HtlcRef(*id) }));
                     self.queue.push_back((peer, Event::OutgoingHtlcRemovalCommitted { htlc: HtlcRef(*id) }));
                 }
-                Action::RequestExpansionOutput { output_key, amount, .. } => self.requested.push((*output_key, *amount)),
+                Action::RequestExpansionOutput { output_key, amount, .. } => {
+                    self.requested.push((*output_key, *amount))
+                }
                 _ => {}
             }
         }
@@ -162,7 +181,12 @@ impl Net {
     }
 
     pub fn actions_of(&self, node: P) -> Vec<Action<P>> {
-        self.log.iter().filter(|(n, _)| *n == node).flat_map(|(_, a)| a.clone()).filter(|a| !matches!(a, Action::Log { .. })).collect()
+        self.log
+            .iter()
+            .filter(|(n, _)| *n == node)
+            .flat_map(|(_, a)| a.clone())
+            .filter(|a| !matches!(a, Action::Log { .. }))
+            .collect()
     }
 
     pub fn names_of(&self, node: P) -> Vec<String> {
@@ -203,22 +227,33 @@ fn happy_path_offerrer_and_acceptor() {
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "adam");
     net.run();
-    assert_eq!(net.names_of("olive"), ["persist:sent_init", "send:peerswap_init", "persist:htlc_details", "request_expansion_output"]);
+    assert_eq!(
+        net.names_of("olive"),
+        ["persist:sent_init", "send:peerswap_init", "persist:htlc_details", "request_expansion_output"]
+    );
     assert_eq!(net.names_of("adam"), ["persist:htlc_details", "send:peerswap_accept"]);
     assert_eq!(net.requested.len(), 1);
     assert_eq!(net.requested[0].1, Sat(30_000));
     net.expansion(true);
     net.run();
     // adam splits 29,500,000 msat under its 10,000,000 msat maximum: 3 parts.
-    let adds: Vec<Msat> = net.actions_of("adam").iter().filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat) } else { None }).collect();
+    let adds: Vec<Msat> = net
+        .actions_of("adam")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat) } else { None })
+        .collect();
     assert_eq!(adds, [Msat(9_833_334), Msat(9_833_333), Msat(9_833_333)]);
     let olive = net.actions_of("olive");
     let fulfils = olive.iter().filter(|a| matches!(a, Action::FulfilHtlc { peer: "adam", .. })).count();
     assert_eq!(fulfils, 3);
-    let success = sent_msgs(&olive).into_iter().find_map(|m| if let Message::PeerswapSuccess(s) = m { Some(s.clone()) } else { None }).unwrap();
+    let success = sent_msgs(&olive)
+        .into_iter()
+        .find_map(|m| if let Message::PeerswapSuccess(s) = m { Some(s.clone()) } else { None })
+        .unwrap();
     assert_eq!(success.ephemeral_privkey.encrypted_key, [11 ^ 0x5a; 32]);
     assert_eq!(success.ephemeral_privkey.encryption_pubkey, point(22), "encrypted to the acceptor's ephemeral key");
-    let claims: Vec<_> = net.actions_of("adam").into_iter().filter(|a| matches!(a, Action::ClaimInSidepool { .. })).collect();
+    let claims: Vec<_> =
+        net.actions_of("adam").into_iter().filter(|a| matches!(a, Action::ClaimInSidepool { .. })).collect();
     assert_eq!(claims.len(), 1);
     assert!(net.names_of("adam").ends_with(&["claim_in_sidepool".to_string()]));
 }
@@ -267,7 +302,13 @@ fn wrong_amount_output_forgets() {
 }
 
 fn reject_code(actions: &[Action<P>]) -> Option<u16> {
-    sent_msgs(actions).into_iter().find_map(|m| if let Message::PeerswapReject(r) = m { Some(r.reason_code.0) } else { None })
+    sent_msgs(actions).into_iter().find_map(|m| {
+        if let Message::PeerswapReject(r) = m {
+            Some(r.reason_code.0)
+        } else {
+            None
+        }
+    })
 }
 
 #[test]
@@ -275,7 +316,10 @@ fn reject_code_2_when_the_sender_may_not_offer() {
     let mut net = pair(100_000_000);
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     // adam believes he has only 10 %: he would be the offerrer, so olive may not offer.
-    net.deliver("adam", Event::ChannelsUpdated { peer: "olive", channels: vec![chan(10_000_000, 100_000_000)], supports_feature: true });
+    net.deliver(
+        "adam",
+        Event::ChannelsUpdated { peer: "olive", channels: vec![chan(10_000_000, 100_000_000)], supports_feature: true },
+    );
     offer(&mut net, "olive", "adam");
     net.run();
     assert_eq!(reject_code(&net.actions_of("adam")), Some(2));
@@ -288,7 +332,11 @@ fn reject_code_1_on_a_second_init_and_code_7_on_hops() {
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "adam");
     net.run();
-    let first = net.actions_of("olive").iter().find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None }).unwrap();
+    let first = net
+        .actions_of("olive")
+        .iter()
+        .find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None })
+        .unwrap();
     let second = PeerswapInit { hash: PaymentHash([8; 32]), ..first.clone() };
     let acts = net.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(second) });
     assert_eq!(reject_code(&acts), Some(RejectCode::ALREADY_SENT.0));
@@ -309,12 +357,26 @@ fn reject_carries_the_acceptors_own_view() {
     let mut net = pair(100_000_000);
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "adam");
-    let init = net.actions_of("olive").iter().find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None }).unwrap();
-    let tight = PeerswapInit { timeouts: Timeouts { sidepool: BlockHeight(804_000), lightning: init.timeouts.lightning }, ..init };
+    let init = net
+        .actions_of("olive")
+        .iter()
+        .find_map(|a| if let Action::Send { msg: Message::PeerswapInit(i), .. } = a { Some(i.clone()) } else { None })
+        .unwrap();
+    let tight = PeerswapInit {
+        timeouts: Timeouts { sidepool: BlockHeight(804_000), lightning: init.timeouts.lightning },
+        ..init
+    };
     let acts = net.deliver("adam", Event::Received { from: "olive", msg: Message::PeerswapInit(tight) });
     let Some(Message::PeerswapReject(r)) = sent_msgs(&acts).first().copied() else { panic!("reject sent") };
     assert_eq!(r.reason_code, RejectCode::TIMEOUTS_TOO_TIGHT);
-    assert_eq!(r.channel_view, ChannelView { owned_by_offerrer: Msat(20_000_000), owned_by_acceptor: Msat(80_000_000), total_capacity: Msat(100_000_000) });
+    assert_eq!(
+        r.channel_view,
+        ChannelView {
+            owned_by_offerrer: Msat(20_000_000),
+            owned_by_acceptor: Msat(80_000_000),
+            total_capacity: Msat(100_000_000)
+        }
+    );
 }
 
 #[test]
@@ -358,14 +420,19 @@ fn hold_times_out_after_60_seconds_and_fails_a_late_htlc() {
     net.expansion(true);
     net.run();
     // adam added 3 parts; olive sees them added, we commit only the first two.
-    let ids: Vec<u64> = net.actions_of("adam").iter().filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None }).collect();
+    let ids: Vec<u64> = net
+        .actions_of("adam")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None })
+        .collect();
     assert_eq!(ids.len(), 3);
     net.deliver("olive", Event::TimePassed { now: ts(2_000) });
     net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[0] });
     net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[1] });
     assert!(net.deliver("olive", Event::TimePassed { now: ts(2_059) }).iter().all(|a| matches!(a, Action::Log { .. })));
     let acts = net.deliver("olive", Event::TimePassed { now: ts(2_060) });
-    let failed: Vec<u64> = acts.iter().filter_map(|a| if let Action::FailHtlc { id, .. } = a { Some(*id) } else { None }).collect();
+    let failed: Vec<u64> =
+        acts.iter().filter_map(|a| if let Action::FailHtlc { id, .. } = a { Some(*id) } else { None }).collect();
     assert_eq!(failed, [ids[0], ids[1]]);
     let late = net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: ids[2] });
     assert_eq!(late.iter().filter(|a| matches!(a, Action::FailHtlc { .. })).count(), 1);
@@ -384,7 +451,11 @@ fn malformed_htlc_is_failed_at_once() {
     net.auto_commit = false;
     net.expansion(true);
     net.run();
-    let mut htlc = net.actions_of("adam").into_iter().find_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields) } else { None }).unwrap();
+    let mut htlc = net
+        .actions_of("adam")
+        .into_iter()
+        .find_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields) } else { None })
+        .unwrap();
     htlc.onion.short_channel_id = Some(42);
     let acts = net.deliver("olive", Event::IncomingHtlcAdded { peer: "adam", id: 999, htlc });
     assert!(acts.contains(&Action::FailHtlc { peer: "adam", id: 999 }));
@@ -412,11 +483,21 @@ fn forwarded_happy_path_persists_before_forwarding() {
     let fred = net.names_of("fred");
     assert_eq!(&fred[..2], ["persist:forward", "send:peerswap_init"], "persist before forwarding");
     assert_eq!(fred[2], "send:peerswap_accept", "bea's accept forwarded as-is");
-    let fwd = net.actions_of("fred").into_iter().find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapInit(i) } = a { Some(i) } else { None }).unwrap();
+    let fwd = net
+        .actions_of("fred")
+        .into_iter()
+        .find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapInit(i) } = a { Some(i) } else { None })
+        .unwrap();
     assert_eq!(fwd.hops, Hops(4));
     assert_eq!(fwd.timeouts.lightning, BlockHeight(800_018 + 40));
     assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::Forwarder));
-    let olive_accept = net.log.iter().filter(|(n, _)| *n == "bea").flat_map(|(_, a)| a.clone()).find_map(|a| if let Action::Send { msg: Message::PeerswapAccept(m), .. } = a { Some(m) } else { None }).unwrap();
+    let olive_accept = net
+        .log
+        .iter()
+        .filter(|(n, _)| *n == "bea")
+        .flat_map(|(_, a)| a.clone())
+        .find_map(|a| if let Action::Send { msg: Message::PeerswapAccept(m), .. } = a { Some(m) } else { None })
+        .unwrap();
     assert_eq!(olive_accept.pubkeys.ephemeral, point(44));
     net.expansion(true);
     net.run();
@@ -427,14 +508,28 @@ fn forwarded_happy_path_persists_before_forwarding() {
     // bea paid 29,500,000 msat in 3 parts (12,000,000 max); fred forwards 2 parts (20,000,000 max).
     assert_eq!(net.names_of("bea").iter().filter(|n| *n == "add_htlc").count(), 3);
     assert_eq!(fred.iter().filter(|n| *n == "add_htlc").count(), 2);
-    let up: u64 = net.actions_of("fred").iter().filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat.0) } else { None }).sum();
+    let up: u64 = net
+        .actions_of("fred")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat.0) } else { None })
+        .sum();
     assert_eq!(Msat(up), AGREED, "0-fee");
     assert_eq!(fred.iter().filter(|n| *n == "fulfil_htlc").count(), 3);
     assert!(fred.contains(&"send:peerswap_success".to_string()));
-    let claim = net.actions_of("bea").into_iter().find_map(|a| if let Action::ClaimInSidepool { offerrer_key, .. } = a { Some(offerrer_key) } else { None }).unwrap();
+    let claim = net
+        .actions_of("bea")
+        .into_iter()
+        .find_map(|a| if let Action::ClaimInSidepool { offerrer_key, .. } = a { Some(offerrer_key) } else { None })
+        .unwrap();
     assert_eq!(claim.encryption_pubkey, point(44), "olive encrypted to bea's ephemeral key, forwarded as-is");
     // fred's lightning to bea is its own, not a copy of olive's.
-    let l_to_bea = net.actions_of("fred").into_iter().find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapLightning(l) } = a { Some(l) } else { None }).unwrap();
+    let l_to_bea = net
+        .actions_of("fred")
+        .into_iter()
+        .find_map(
+            |a| if let Action::Send { to: "bea", msg: Message::PeerswapLightning(l) } = a { Some(l) } else { None },
+        )
+        .unwrap();
     assert_eq!(l_to_bea.payment_secret, Some(PaymentSecret([!33; 32])));
 }
 
@@ -443,12 +538,25 @@ fn next_hop_reject_deletes_the_record_then_accepts_here() {
     let mut net = chain();
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     // bea sees herself at 10 %: she rejects fred's forward with code 2.
-    net.deliver("bea", Event::ChannelsUpdated { peer: "fred", channels: vec![chan(10_000_000, 12_000_000)], supports_feature: true });
+    net.deliver(
+        "bea",
+        Event::ChannelsUpdated { peer: "fred", channels: vec![chan(10_000_000, 12_000_000)], supports_feature: true },
+    );
     offer(&mut net, "olive", "fred");
     net.run();
     assert_eq!(reject_code(&net.actions_of("bea")), Some(2));
     let fred = net.names_of("fred");
-    assert_eq!(fred, ["persist:forward", "send:peerswap_init", "forget", "delete_record", "persist:htlc_details", "send:peerswap_accept"]);
+    assert_eq!(
+        fred,
+        [
+            "persist:forward",
+            "send:peerswap_init",
+            "forget",
+            "delete_record",
+            "persist:htlc_details",
+            "send:peerswap_accept"
+        ]
+    );
     assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::UltimateAcceptor));
 }
 
@@ -473,11 +581,17 @@ fn one_init_per_peer_per_party() {
     let mut net = pair(100_000_000);
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "adam");
-    net.deliver("olive", Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 });
+    net.deliver(
+        "olive",
+        Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 },
+    );
     assert_eq!(net.names_of("olive"), ["persist:sent_init", "send:peerswap_init"]);
     net.all(Event::ContractionDone { pool: POOL });
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(2_000) });
-    net.deliver("olive", Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 });
+    net.deliver(
+        "olive",
+        Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 },
+    );
     assert_eq!(net.names_of("olive").iter().filter(|n| *n == "send:peerswap_init").count(), 2);
 }
 
@@ -545,11 +659,17 @@ mod props {
                             prop_assert!(!bytes.windows(32).any(|w| w == s), "a private key in clear");
                         }
                         if let Message::PeerswapInit(i) = msg {
-                            prop_assert!(!self.inits.contains(&(node, *to)), "two peerswap_init to one peer in a party");
+                            prop_assert!(
+                                !self.inits.contains(&(node, *to)),
+                                "two peerswap_init to one peer in a party"
+                            );
                             self.inits.push((node, *to));
                             if i.hops.0 < 5 {
                                 // A forwarded init (the offerrer uses 5..=10 hops, forwarders one less).
-                                prop_assert!(self.forwards.contains(&(node, i.id, i.hash, *to)), "forwarded init without a persisted record");
+                                prop_assert!(
+                                    self.forwards.contains(&(node, i.id, i.hash, *to)),
+                                    "forwarded init without a persisted record"
+                                );
                             }
                         }
                     }
@@ -618,7 +738,16 @@ mod props {
                 Op::Offer(from, to, h) => {
                     let (f, t) = (NAMES[from as usize % 3], NAMES[to as usize % 3]);
                     if f != t {
-                        net.deliver(f, Event::OfferNow { peer: t, pool: POOL, hash: PaymentHash([h % 3; 32]), amount: None, hops_random: h });
+                        net.deliver(
+                            f,
+                            Event::OfferNow {
+                                peer: t,
+                                pool: POOL,
+                                hash: PaymentHash([h % 3; 32]),
+                                amount: None,
+                                hops_random: h,
+                            },
+                        );
                     }
                 }
                 Op::Expansion(ok, drop) => {
@@ -657,13 +786,17 @@ mod props {
         }
         if std::env::var("SESSION_PROP_STATS").is_ok() {
             let names: Vec<String> = NAMES.iter().flat_map(|n| net.names_of(n)).collect();
-            eprintln!("STATS success={} fulfil={} fwd={}", names.iter().any(|n| n == "send:peerswap_success"), names.iter().filter(|n| *n == "fulfil_htlc").count(), names.iter().any(|n| n == "persist:forward"));
+            eprintln!(
+                "STATS success={} fulfil={} fwd={}",
+                names.iter().any(|n| n == "send:peerswap_success"),
+                names.iter().filter(|n| *n == "fulfil_htlc").count(),
+                names.iter().any(|n| n == "persist:forward")
+            );
         }
         Ok(())
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
         #[test]
         fn invariants_hold_under_arbitrary_event_sequences(
             prefix in 0usize..=5,
@@ -675,5 +808,106 @@ mod props {
             all.extend(ops);
             run(all)?;
         }
+    }
+}
+
+#[test]
+fn forwarder_hold_times_out_and_forwards_nothing_upstream() {
+    let mut net = chain();
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "fred");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let ids: Vec<u64> = net
+        .actions_of("bea")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[0] });
+    net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[1] });
+    let acts = net.deliver("fred", Event::TimePassed { now: ts(1_060) });
+    let failed: Vec<u64> = acts
+        .iter()
+        .filter_map(|a| if let Action::FailHtlc { peer: "bea", id } = a { Some(*id) } else { None })
+        .collect();
+    assert_eq!(failed, [ids[0], ids[1]]);
+    let late = net.deliver("fred", Event::IncomingHtlcCommitted { peer: "bea", id: ids[2] });
+    assert!(late.contains(&Action::FailHtlc { peer: "bea", id: ids[2] }));
+    // SIDEPOOL-10: "This holds for both forwarders and the ultimate offerrer."
+    assert!(!net.names_of("fred").iter().any(|n| n == "add_htlc" || n == "persist:forwarded_htlcs"));
+}
+
+#[test]
+fn acceptor_that_cannot_add_a_part_stops_and_waits_for_the_rest_to_fail() {
+    let mut net = pair(10_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    // Deliver olive's peerswap_lightning; keep adam's HTLCs off the wire: the caller could add two only.
+    while let Some((to, ev)) = net.queue.pop_front() {
+        if to == "adam" {
+            net.deliver(to, ev);
+        }
+    }
+    net.queue.clear();
+    let ids: Vec<HtlcRef> = net
+        .actions_of("adam")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(*htlc) } else { None })
+        .collect();
+    assert_eq!(ids, [HtlcRef(1), HtlcRef(2), HtlcRef(3)]);
+    let quiet = |acts: &[Action<P>]| {
+        acts.iter().all(|a| matches!(a, Action::Log { level: LogLevel::Debug | LogLevel::Info, .. }))
+    };
+    assert!(quiet(&net.deliver("adam", Event::OutgoingHtlcAddFailed { htlc: ids[2] })));
+    net.deliver("adam", Event::OutgoingHtlcFailed { htlc: ids[0] });
+    net.deliver("adam", Event::OutgoingHtlcFailed { htlc: ids[1] });
+    assert!(quiet(&net.deliver("adam", Event::OutgoingHtlcRemovalCommitted { htlc: ids[0] })));
+    let last = net.deliver("adam", Event::OutgoingHtlcRemovalCommitted { htlc: ids[1] });
+    assert!(
+        last.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warn, text } if text.contains("fail path"))),
+        "all failed and removed after stopping: the fail path"
+    );
+}
+
+#[test]
+fn a_repeated_htlc_report_is_not_counted_twice() {
+    let mut net = pair(100_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let fields = net
+        .actions_of("adam")
+        .into_iter()
+        .find_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields) } else { None })
+        .unwrap();
+    // Half the agreed amount, reported twice under the same id, committed twice: not enough.
+    let half = ObservedHtlcExt::with_amount(&fields, Msat(AGREED.0 / 2));
+    for _ in 0..2 {
+        net.deliver("olive", Event::IncomingHtlcAdded { peer: "adam", id: 500, htlc: half.clone() });
+        let acts = net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: 500 });
+        assert!(!acts.iter().any(|a| matches!(a, Action::FulfilHtlc { .. })));
+    }
+}
+
+trait ObservedHtlcExt {
+    fn with_amount(&self, amount: Msat) -> Self;
+}
+
+impl ObservedHtlcExt for crate::peerswap::lightning_htlcs::ObservedHtlc {
+    fn with_amount(&self, amount: Msat) -> Self {
+        let mut h = self.clone();
+        h.amount_msat = amount;
+        h.onion.amt_to_forward = amount;
+        h.onion.total_msat = h.onion.payment_secret.map(|_| amount);
+        h
     }
 }
