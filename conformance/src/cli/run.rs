@@ -39,6 +39,9 @@ pub struct RunArgs {
     /// Known failures of this IUT (a `--json` report or {"known_failures": [ids]}): reported, not failing.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Test-only: start the embedded node with a deliberate defect.
+    #[arg(long, hide = true, value_enum)]
+    pub defect: Option<crate::node::defects::Defect>,
     /// The case directory (default: conformance/cases).
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
@@ -89,7 +92,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
             let node_id = parse_node_id(id)?;
             (TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, json!({"name": "external", "address": addr.to_string(), "node_id": id, "adapter": null}))
         }
-        _ => (TargetSpec::Embedded, json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION")})),
+        _ => (
+            TargetSpec::Embedded(args.defect),
+            json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION"), "defect": args.defect.map(|d| format!("{d:?}"))}),
+        ),
     };
     println!("sidepool-conformance {}: {} cases against {} (spec {})", env!("CARGO_PKG_VERSION"), selected.len(), iut["name"].as_str().unwrap_or("?"), &report::SPEC_COMMIT[..12]);
     let opts = RunOptions { filters: args.filter.clone(), default_wait: Duration::from_millis(args.timeout_ms), known_failures };

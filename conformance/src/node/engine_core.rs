@@ -7,6 +7,7 @@
 //! expansion outputs, persisted facts, forgotten peerswaps, logs).
 
 use super::core::{CoreAction, NodeCore};
+use super::defects::Defect;
 use super::keys::NodeKeys;
 use crate::adapter::event::{self as ev, Event as AdapterEvent};
 use crate::adapter::request::{self as rq, Direction, Request};
@@ -81,6 +82,8 @@ pub struct EngineCore {
     next_htlc_id: u64,
     /// Deterministic "randomness" for hops, advanced per offer.
     hop_counter: u8,
+    /// A deliberate defect (tests of the suite only).
+    defect: Option<Defect>,
 }
 
 fn default_world() -> World {
@@ -110,7 +113,14 @@ impl EngineCore {
             outgoing: BTreeMap::new(),
             next_htlc_id: 1,
             hop_counter: 0,
+            defect: None,
         }
+    }
+
+    /// The same node with a deliberate defect, to prove the suite catches it.
+    pub fn with_defect(mut self, defect: Option<Defect>) -> EngineCore {
+        self.defect = defect;
+        self
     }
 
     fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>) -> PeerswapEngine<PublicKey, SharedKeys> {
@@ -138,6 +148,9 @@ impl EngineCore {
         self.engine = Self::engine_for(self.me, &self.world, &self.keys);
         self.incoming.clear();
         self.outgoing.clear();
+        // Replayed as events, so everything the engine sees passes the same path.
+        self.feed(Event::BlockHeight(self.world.height), out);
+        self.feed(Event::TimePassed { now: self.world.now }, out);
         let pools: Vec<rq::SetPool> = self.world.pools.values().cloned().collect();
         for p in pools {
             self.apply_pool(&p, out);
@@ -149,9 +162,13 @@ impl EngineCore {
     }
 
     fn apply_pool(&mut self, p: &rq::SetPool, out: &mut Vec<CoreAction>) {
-        let view = PoolView { id: p.pool_id, participants: p.participants.clone(), leader: p.leader, update_counter: p.update_counter };
+        let mut participants = p.participants.clone();
+        if self.defect.is_some_and(Defect::everyone_participates) {
+            participants.extend(self.world.channels.keys().copied());
+        }
+        let view = PoolView { id: p.pool_id, participants, leader: p.leader, update_counter: p.update_counter };
         self.feed(Event::PoolUpdated(view), out);
-        if p.swap_party_begun {
+        if p.swap_party_begun || self.defect.is_some_and(Defect::forces_party_begun) {
             self.feed(Event::SwapPartyBegun { pool: p.pool_id, at: self.world.now }, out);
         }
     }
@@ -164,8 +181,18 @@ impl EngineCore {
 
     /// Feeds one event to the engine and carries out its actions.
     fn feed(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
+        let event = match self.defect {
+            Some(d) => d.event(event),
+            None => event,
+        };
         for action in self.engine.handle(event) {
-            self.carry_out(action, out);
+            let action = match self.defect {
+                Some(d) => d.action(action),
+                None => Some(action),
+            };
+            if let Some(action) = action {
+                self.carry_out(action, out);
+            }
         }
     }
 

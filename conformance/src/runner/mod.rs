@@ -21,8 +21,8 @@ use std::time::Duration;
 
 /// Where the cases run.
 pub enum TargetSpec {
-    /// A fresh in-process reference node per case.
-    Embedded,
+    /// A fresh in-process reference node per case (with a deliberate defect, to test the suite).
+    Embedded(Option<crate::node::defects::Defect>),
     /// An IUT at an address; adapter links are made per case by the factory (none: passive mode).
     External { target: Target, adapter: Option<Box<dyn FnMut() -> Result<Box<dyn AdapterLink>, String>>> },
 }
@@ -43,7 +43,7 @@ pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mu
     let mut out = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let run = match target {
-            TargetSpec::Embedded => run_embedded(case, opts.default_wait),
+            TargetSpec::Embedded(defect) => run_embedded(case, opts.default_wait, *defect),
             TargetSpec::External { target, adapter } => {
                 let mut link = match adapter.as_mut().map(|f| f()) {
                     Some(Ok(l)) => Some(l),
@@ -92,12 +92,12 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
 }
 
 /// A fresh embedded node for one case.
-fn run_embedded(case: &Case, wait: Duration) -> exec::CaseRun {
+fn run_embedded(case: &Case, wait: Duration, defect: Option<crate::node::defects::Defect>) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
-    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed))) {
+    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed).with_defect(defect))) {
         Ok(n) => n,
         Err(e) => {
             return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
