@@ -24,14 +24,20 @@ fn crate_dir() -> PathBuf {
 }
 
 fn schema(kind: &str, name: &str) -> Value {
-    let path = crate_dir().join("adapter-schema").join(kind).join(format!("{name}.schema.json"));
+    let path = crate_dir()
+        .join("adapter-schema")
+        .join(kind)
+        .join(format!("{name}.schema.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
 fn assert_valid(kind: &str, name: &str, instance: &Value) {
     let validator = jsonschema::validator_for(&schema(kind, name)).unwrap();
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{kind}/{name} rejects {instance}: {errors:?}");
 }
 
@@ -97,7 +103,11 @@ fn every_doc_example_validates_and_round_trips() {
             *events_seen.entry(name.to_string()).or_insert(0) += 1;
             continue;
         }
-        assert_eq!(block.len(), 2, "a request block is a request and its response: {block:?}");
+        assert_eq!(
+            block.len(),
+            2,
+            "a request block is a request and its response: {block:?}"
+        );
         let method = first["method"].as_str().unwrap().to_string();
         let response: Value = serde_json::from_str(&block[1]).unwrap();
         assert_eq!(response["id"], first["id"], "the response echoes the id");
@@ -129,7 +139,10 @@ fn every_doc_example_validates_and_round_trips() {
         assert_eq!(back, response, "response round trip");
     }
     for m in Request::METHODS {
-        assert!(methods_seen.contains_key(*m), "ADAPTER.md has no accepted example of `{m}`");
+        assert!(
+            methods_seen.contains_key(*m),
+            "ADAPTER.md has no accepted example of `{m}`"
+        );
     }
     for e in Event::NAMES {
         assert!(events_seen.contains_key(*e), "ADAPTER.md has no example of event `{e}`");
@@ -180,15 +193,33 @@ fn one_schema_per_method_and_event_and_shared_defs_agree() {
 fn schemas_reject_what_the_decoder_rejects() {
     let base = json!({"id": 1, "method": "set_block_height", "params": {"height": 800000}});
     assert_valid("requests", "set_block_height", &base);
-    assert_invalid("requests", "set_block_height", &json!({"id": 1, "method": "set_block_height", "params": {}}));
-    assert_invalid("requests", "set_block_height", &json!({"id": 1, "method": "set_block_height", "params": {"height": -1}}));
-    assert_invalid("requests", "set_block_height", &json!({"id": 1, "method": "reset", "params": {"height": 1}}));
+    assert_invalid(
+        "requests",
+        "set_block_height",
+        &json!({"id": 1, "method": "set_block_height", "params": {}}),
+    );
+    assert_invalid(
+        "requests",
+        "set_block_height",
+        &json!({"id": 1, "method": "set_block_height", "params": {"height": -1}}),
+    );
+    assert_invalid(
+        "requests",
+        "set_block_height",
+        &json!({"id": 1, "method": "reset", "params": {"height": 1}}),
+    );
     let channel = json!({"capacity_sat": 1, "ours_msat": 1, "theirs_msat": 0, "pending_htlcs_msat": 0,
         "reserve_msat": 0, "htlc_maximum_msat": 1, "state": "normal"});
     let peer = "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
     let no_id = json!({"id": 1, "method": "set_channels", "params": {"peer": peer, "channels": [channel]}});
     assert_invalid("requests", "set_channels", &no_id);
-    assert_eq!(codec::decode_request(no_id.to_string().as_bytes()).unwrap_err().error.code, ErrorCode::InvalidRequest);
+    assert_eq!(
+        codec::decode_request(no_id.to_string().as_bytes())
+            .unwrap_err()
+            .error
+            .code,
+        ErrorCode::InvalidRequest
+    );
     let counter = json!({"id": 1, "method": "set_pool", "params": {"pool_id": "000102030405060708090a0b0c0d0e0f",
         "participants": [peer], "leader": peer, "update_counter": 2048, "own_funds_sat": 0, "swap_party_begun": false}});
     assert_invalid("requests", "set_pool", &counter);
@@ -208,18 +239,78 @@ fn bad_lines_get_typed_errors() {
         ("{not json", None, ErrorCode::BadJson, "not JSON"),
         ("", None, ErrorCode::BadJson, "not JSON"),
         ("[1,2]", None, ErrorCode::InvalidRequest, "an array"),
-        (r#"{"method":"reset"}"#, None, ErrorCode::InvalidRequest, "missing field `id`"),
-        (r#"{"id":"1","method":"reset"}"#, None, ErrorCode::InvalidRequest, "`id`"),
-        (r#"{"id":4}"#, Some(4), ErrorCode::InvalidRequest, "missing field `method`"),
-        (r#"{"id":4,"method":7}"#, Some(4), ErrorCode::InvalidRequest, "`method` must be a string"),
-        (r#"{"id":5,"method":"launch_rockets"}"#, Some(5), ErrorCode::UnknownMethod, "launch_rockets"),
-        (r#"{"id":5,"method":"Reset"}"#, Some(5), ErrorCode::UnknownMethod, "Reset"),
-        (r#"{"id":6,"method":"set_block_height","params":[]}"#, Some(6), ErrorCode::InvalidRequest, "an array"),
-        (r#"{"id":6,"method":"set_block_height","params":{}}"#, Some(6), ErrorCode::InvalidRequest, "missing field `height`"),
-        (r#"{"id":6,"method":"set_block_height","params":{"height":4294967296}}"#, Some(6), ErrorCode::InvalidRequest, "u32"),
-        (r#"{"id":6,"method":"advance_clock","params":{"seconds":-5}}"#, Some(6), ErrorCode::InvalidRequest, "u64"),
-        (r#"{"id":6,"method":"start_swap_party","params":{"pool_id":"0001"}}"#, Some(6), ErrorCode::InvalidRequest, "expected 16 bytes"),
-        (r#"{"id":6,"method":"start_swap_party","params":{"pool_id":"zz0102030405060708090a0b0c0d0e0f"}}"#, Some(6), ErrorCode::InvalidRequest, "not hex"),
+        (
+            r#"{"method":"reset"}"#,
+            None,
+            ErrorCode::InvalidRequest,
+            "missing field `id`",
+        ),
+        (
+            r#"{"id":"1","method":"reset"}"#,
+            None,
+            ErrorCode::InvalidRequest,
+            "`id`",
+        ),
+        (
+            r#"{"id":4}"#,
+            Some(4),
+            ErrorCode::InvalidRequest,
+            "missing field `method`",
+        ),
+        (
+            r#"{"id":4,"method":7}"#,
+            Some(4),
+            ErrorCode::InvalidRequest,
+            "`method` must be a string",
+        ),
+        (
+            r#"{"id":5,"method":"launch_rockets"}"#,
+            Some(5),
+            ErrorCode::UnknownMethod,
+            "launch_rockets",
+        ),
+        (
+            r#"{"id":5,"method":"Reset"}"#,
+            Some(5),
+            ErrorCode::UnknownMethod,
+            "Reset",
+        ),
+        (
+            r#"{"id":6,"method":"set_block_height","params":[]}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "an array",
+        ),
+        (
+            r#"{"id":6,"method":"set_block_height","params":{}}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "missing field `height`",
+        ),
+        (
+            r#"{"id":6,"method":"set_block_height","params":{"height":4294967296}}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "u32",
+        ),
+        (
+            r#"{"id":6,"method":"advance_clock","params":{"seconds":-5}}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "u64",
+        ),
+        (
+            r#"{"id":6,"method":"start_swap_party","params":{"pool_id":"0001"}}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "expected 16 bytes",
+        ),
+        (
+            r#"{"id":6,"method":"start_swap_party","params":{"pool_id":"zz0102030405060708090a0b0c0d0e0f"}}"#,
+            Some(6),
+            ErrorCode::InvalidRequest,
+            "not hex",
+        ),
     ];
     for (line, id, code, needle) in cases {
         let (got_id, got_code, message) = rejection(line);
@@ -242,7 +333,9 @@ fn bad_lines_get_typed_errors() {
     let r = codec::decode_request(b"{\"id\":1,\"method\":\"re\xffset\"}").unwrap_err();
     assert_eq!((r.id, r.error.code), (None, ErrorCode::BadJson));
     // Unknown members are ignored (how version 1 grows).
-    let (_, req) = codec::decode_request(br#"{"id":1,"method":"set_block_height","params":{"height":5,"new":true},"x":1}"#).unwrap();
+    let (_, req) =
+        codec::decode_request(br#"{"id":1,"method":"set_block_height","params":{"height":5,"new":true},"x":1}"#)
+            .unwrap();
     assert_eq!(req, Request::SetBlockHeight(SetBlockHeight { height: BlockHeight(5) }));
 }
 
@@ -261,7 +354,11 @@ impl Write for SharedBuf {
 impl SharedBuf {
     fn lines(&self) -> Vec<Value> {
         let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
@@ -282,17 +379,24 @@ impl AdapterHandler for Dummy {
     fn handle(&mut self, req: Request) -> Result<Response, AdapterError> {
         self.seen.push(req.method());
         match req {
-            Request::Hello(_) => Ok(Response::Hello(HelloResult::new("dummy", "0", &["hello", "identity", "reset"]))),
-            Request::Identity(_) => {
-                Ok(Response::Identity(IdentityResult { node_id: node_g(), listen: "127.0.0.1:9735".into() }))
-            }
+            Request::Hello(_) => Ok(Response::Hello(HelloResult::new(
+                "dummy",
+                "0",
+                &["hello", "identity", "reset"],
+            ))),
+            Request::Identity(_) => Ok(Response::Identity(IdentityResult {
+                node_id: node_g(),
+                listen: "127.0.0.1:9735".into(),
+            })),
             Request::StartSwapParty(s) => {
                 let event = Event::Persisted(Persisted {
                     what: PersistedWhat::SentInit,
                     pool_id: s.pool_id,
                     payment_hash: PaymentHash([7; 32]),
                 });
-                self.events.send(event).map_err(|e| AdapterError::internal(e.to_string()))?;
+                self.events
+                    .send(event)
+                    .map_err(|e| AdapterError::internal(e.to_string()))?;
                 Ok(Response::Done)
             }
             Request::Restart(_) | Request::ExpansionOutcome(_) => Err(AdapterError::unsupported("not here")),
@@ -303,12 +407,21 @@ impl AdapterHandler for Dummy {
 
 fn dummy() -> (Dummy, mpsc::Receiver<Event>) {
     let (tx, rx) = mpsc::channel();
-    (Dummy { seen: Vec::new(), events: tx }, rx)
+    (
+        Dummy {
+            seen: Vec::new(),
+            events: tx,
+        },
+        rx,
+    )
 }
 
 #[test]
 fn serve_lines_answers_every_line_in_order() {
-    let oversized = format!("{{\"id\":99,\"method\":\"reset\",\"params\":{{\"pad\":\"{}\"}}}}", "x".repeat(MAX_LINE_BYTES));
+    let oversized = format!(
+        "{{\"id\":99,\"method\":\"reset\",\"params\":{{\"pad\":\"{}\"}}}}",
+        "x".repeat(MAX_LINE_BYTES)
+    );
     let input = [
         r#"{"id":1,"method":"hello","params":{"protocol_version":1,"runner":"t"}}"#.to_string(),
         r#"{"id":2,"method":"hello","params":{"protocol_version":2,"runner":"t"}}"#.to_string(),
@@ -325,12 +438,25 @@ fn serve_lines_answers_every_line_in_order() {
     let (mut handler, events) = dummy();
     let end = serve_lines(Cursor::new(input.into_bytes()), out.clone(), &mut handler, events).unwrap();
     assert_eq!(end, ServeEnd::Shutdown);
-    assert_eq!(handler.seen, ["hello", "start_swap_party", "restart", "shutdown"], "nothing after shutdown");
+    assert_eq!(
+        handler.seen,
+        ["hello", "start_swap_party", "restart", "shutdown"],
+        "nothing after shutdown"
+    );
     let lines = out.lines();
     assert_eq!(lines[0]["ok"]["protocol_version"], PROTOCOL_VERSION);
-    assert_eq!((&lines[1]["id"], &lines[1]["error"]["code"]), (&json!(2), &json!("version_mismatch")));
-    assert_eq!((&lines[2]["id"], &lines[2]["error"]["code"]), (&Value::Null, &json!("bad_json")));
-    assert_eq!((&lines[3]["id"], &lines[3]["error"]["code"]), (&Value::Null, &json!("bad_json")));
+    assert_eq!(
+        (&lines[1]["id"], &lines[1]["error"]["code"]),
+        (&json!(2), &json!("version_mismatch"))
+    );
+    assert_eq!(
+        (&lines[2]["id"], &lines[2]["error"]["code"]),
+        (&Value::Null, &json!("bad_json"))
+    );
+    assert_eq!(
+        (&lines[3]["id"], &lines[3]["error"]["code"]),
+        (&Value::Null, &json!("bad_json"))
+    );
     assert!(lines[3]["error"]["message"].as_str().unwrap().contains("longer than"));
     // The event emitted while handling request 3 comes before its response.
     assert_eq!(lines[4]["event"], "persisted");
@@ -350,10 +476,20 @@ fn serve_lines_answers_every_line_in_order() {
 fn serve_lines_ends_at_eof_and_forwards_idle_events() {
     let (tx, rx) = mpsc::channel();
     let (mut handler, _unused) = dummy();
-    tx.send(Event::Log(Log { level: LogLevel::Info, message: "idle".into() })).unwrap();
+    tx.send(Event::Log(Log {
+        level: LogLevel::Info,
+        message: "idle".into(),
+    }))
+    .unwrap();
     drop(tx);
     let out = SharedBuf::default();
-    let end = serve_lines(Cursor::new(br#"{"id":1,"method":"reset"}"#.to_vec()), out.clone(), &mut handler, rx).unwrap();
+    let end = serve_lines(
+        Cursor::new(br#"{"id":1,"method":"reset"}"#.to_vec()),
+        out.clone(),
+        &mut handler,
+        rx,
+    )
+    .unwrap();
     assert_eq!(end, ServeEnd::Eof);
     let lines = out.lines();
     assert!(lines.contains(&json!({"event": "log", "params": {"level": "info", "message": "idle"}})));
@@ -369,13 +505,17 @@ fn client_and_server_over_loopback_tcp() {
     client.set_timeout(Duration::from_secs(60));
     let hello = client.hello("test").unwrap();
     assert_eq!(hello.name, "dummy");
-    let Response::Identity(id) = client.call(&Request::Identity(NoParams {})).unwrap() else { panic!() };
+    let Response::Identity(id) = client.call(&Request::Identity(NoParams {})).unwrap() else {
+        panic!()
+    };
     assert_eq!(id.node_id, node_g());
     let pool = PoolId([0x42; 16]);
     let start = Request::StartSwapParty(sidepool_conformance::adapter::request::StartSwapParty { pool_id: pool });
     assert_eq!(client.call(&start).unwrap(), Response::Done);
     // The event arrived before the response, was queued, and is still there.
-    let Some(Event::Persisted(p)) = client.next_event(Duration::from_secs(60)) else { panic!("event lost") };
+    let Some(Event::Persisted(p)) = client.next_event(Duration::from_secs(60)) else {
+        panic!("event lost")
+    };
     assert_eq!(p.pool_id, pool);
     match client.call(&Request::Restart(NoParams {})) {
         Err(ClientError::Remote(e)) => assert_eq!(e.code, ErrorCode::Unsupported),
@@ -384,12 +524,18 @@ fn client_and_server_over_loopback_tcp() {
     assert_eq!(client.call(&Request::Shutdown(NoParams {})).unwrap(), Response::Done);
     server.join().unwrap().unwrap();
     assert!(client.take_violations().is_empty());
-    assert!(matches!(client.call(&Request::Reset(NoParams {})), Err(ClientError::Closed | ClientError::Io(_))));
+    assert!(matches!(
+        client.call(&Request::Reset(NoParams {})),
+        Err(ClientError::Closed | ClientError::Io(_))
+    ));
 }
 
 #[test]
 fn client_rejects_other_major_versions_and_bad_addresses() {
-    assert!(matches!(AdapterClient::connect_tcp("http://x"), Err(ClientError::BadAddress(_))));
+    assert!(matches!(
+        AdapterClient::connect_tcp("http://x"),
+        Err(ClientError::BadAddress(_))
+    ));
     // A canned IUT over in-memory streams that claims version 2.
     let reply = b"{\"event\":\"log\",\"params\":{\"level\":\"warn\",\"message\":\"early\"}}\n{\"event\":\"future_thing\",\"params\":{}}\n{\"id\":1,\"ok\":{\"protocol_version\":2,\"name\":\"x\",\"version\":\"0\",\"methods\":[]}}\n";
     let mut client = AdapterClient::from_streams(Cursor::new(reply.to_vec()), std::io::sink());
@@ -397,7 +543,9 @@ fn client_rejects_other_major_versions_and_bad_addresses() {
         Err(ClientError::VersionMismatch { runner, iut }) => assert_eq!((runner, iut), (1, 2)),
         other => panic!("{other:?}"),
     }
-    let Some(Event::Log(log)) = client.next_event(Duration::from_secs(60)) else { panic!("log lost") };
+    let Some(Event::Log(log)) = client.next_event(Duration::from_secs(60)) else {
+        panic!("log lost")
+    };
     assert_eq!(log.message, "early");
     assert_eq!(client.take_violations(), ["unknown event `future_thing` skipped"]);
     assert_eq!(client.next_event(Duration::from_secs(60)), None, "stream closed");

@@ -320,7 +320,11 @@ pub struct OnionPayload {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "values::opt_msat")]
     pub total_msat: Option<Msat>,
     // SIDEPOOL-10: "If `peerswap_lightning_payment_secret` existed in the incoming `peerswap_lightning`, then the `payment_secret` field in the payment onion MUST exist and equal that value."
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "values::opt_payment_secret")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "values::opt_payment_secret"
+    )]
     pub payment_secret: Option<PaymentSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_metadata: Option<HexBytes>,
