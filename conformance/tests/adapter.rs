@@ -553,6 +553,35 @@ fn client_rejects_other_major_versions_and_bad_addresses() {
 }
 
 #[test]
+fn client_files_stray_lines_as_violations_and_takes_null_id_errors_as_answers() {
+    let reply = concat!(
+        "{\"id\":7,\"ok\":{}}\n",
+        "this is not json\n",
+        "{\"id\":1,\"ok\":{}}\n",
+        "{\"id\":null,\"error\":{\"code\":\"bad_json\",\"message\":\"not JSON\"}}\n",
+        "{\"id\":3,\"ok\":[]}\n",
+    );
+    let mut client = AdapterClient::from_streams(Cursor::new(reply.as_bytes().to_vec()), std::io::sink());
+    assert_eq!(client.call(&Request::Reset(NoParams {})).unwrap(), Response::Done);
+    match client.call(&Request::Reset(NoParams {})) {
+        Err(ClientError::Remote(e)) => assert_eq!(e.code, ErrorCode::BadJson),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        client.call(&Request::Reset(NoParams {})),
+        Err(ClientError::BadResponse(_))
+    ));
+    let violations = client.take_violations();
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert!(violations[0].contains("no pending request"));
+    assert!(violations[1].contains("malformed line"));
+    assert!(matches!(
+        client.call(&Request::Reset(NoParams {})),
+        Err(ClientError::Closed)
+    ));
+}
+
+#[test]
 fn client_over_a_child_process_stdio() {
     // A one-line IUT in sh: reads the hello, answers it, then answers the next request unsupported.
     let script = r#"read l; echo '{"id":1,"ok":{"protocol_version":1,"name":"sh","version":"0","methods":["hello"]}}'; read l; echo '{"id":2,"error":{"code":"unsupported","message":"no"}}'; read l"#;
@@ -608,5 +637,253 @@ proptest! {
         let line = codec::encode_request(id, &req);
         prop_assert_eq!(codec::decode_request(line.trim_end().as_bytes()).unwrap(), (id, req));
         assert_valid("requests", "set_block_height", &serde_json::from_str(&line).unwrap());
+    }
+}
+
+/// Typed values with every optional field both present and absent: what the
+/// Rust side writes must satisfy the schemas and read back equal.
+mod typed_round_trips {
+    use super::*;
+    use sidepool_conformance::adapter::event::{
+        ExpansionOutputRequested, HtlcAdd, HtlcFail, HtlcFulfil, PeerswapForgotten,
+    };
+    use sidepool_conformance::adapter::request::{
+        AdvanceClock, Channel, ChannelState, Direction, ExpansionOutcome, ExpansionOutput, FeeInputs, HtlcAdded,
+        HtlcEvent, HtlcFulfilled, HtlcRef, OnionPayload, SetChannels, SetNodeSettings, SetPool,
+    };
+    use sidepool_conformance::adapter::values::{ChannelId, HexBytes, Preimage, ShortChannelId, XOnlyKey};
+    use sidepool_reference::units::{BlockDelta, Msat, PaymentSecret, Sat, UpdateCounter};
+
+    const KEYS: [&str; 3] = [
+        "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+        "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5",
+        "02f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9",
+    ];
+
+    fn node() -> impl Strategy<Value = PublicKey> {
+        (0usize..3).prop_map(|i| PublicKey::from_bytes(hex::decode(KEYS[i]).unwrap().try_into().unwrap()).unwrap())
+    }
+    fn msat() -> impl Strategy<Value = Msat> {
+        any::<u64>().prop_map(Msat)
+    }
+    fn sat() -> impl Strategy<Value = Sat> {
+        any::<u64>().prop_map(Sat)
+    }
+    fn height() -> impl Strategy<Value = BlockHeight> {
+        any::<u32>().prop_map(BlockHeight)
+    }
+    fn bytes32() -> impl Strategy<Value = [u8; 32]> {
+        any::<[u8; 32]>()
+    }
+    fn scid() -> impl Strategy<Value = ShortChannelId> {
+        (0u32..(1 << 24), 0u32..(1 << 24), any::<u16>()).prop_map(|(b, t, o)| ShortChannelId::new(b, t, o).unwrap())
+    }
+    fn direction() -> impl Strategy<Value = Direction> {
+        prop_oneof![Just(Direction::Incoming), Just(Direction::Outgoing)]
+    }
+    fn onion() -> impl Strategy<Value = OnionPayload> {
+        (
+            msat(),
+            height(),
+            proptest::option::of(msat()),
+            proptest::option::of(bytes32()),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 1..40)),
+            proptest::option::of(scid()),
+        )
+            .prop_map(|(a, c, t, s, m, i)| OnionPayload {
+                amt_to_forward_msat: a,
+                outgoing_cltv_value: c,
+                total_msat: t,
+                payment_secret: s.map(PaymentSecret),
+                payment_metadata: m.map(HexBytes),
+                short_channel_id: i,
+            })
+    }
+    fn channel() -> impl Strategy<Value = Channel> {
+        let state = prop_oneof![
+            Just(ChannelState::AwaitingChannelReady),
+            Just(ChannelState::Normal),
+            Just(ChannelState::ShuttingDown),
+            Just(ChannelState::Errored),
+            Just(ChannelState::UnilateralClose),
+        ];
+        let ids = prop_oneof![
+            scid().prop_map(|s| (Some(s), None)),
+            bytes32().prop_map(|c| (None, Some(ChannelId(c)))),
+            (scid(), bytes32()).prop_map(|(s, c)| (Some(s), Some(ChannelId(c)))),
+        ];
+        (
+            ids,
+            sat(),
+            msat(),
+            msat(),
+            msat(),
+            msat(),
+            msat(),
+            proptest::option::of(msat()),
+            state,
+        )
+            .prop_map(
+                |((s, c), cap, ours, theirs, pending, reserve, max, local, state)| Channel {
+                    short_channel_id: s,
+                    channel_id: c,
+                    capacity_sat: cap,
+                    ours_msat: ours,
+                    theirs_msat: theirs,
+                    pending_htlcs_msat: pending,
+                    reserve_msat: reserve,
+                    htlc_maximum_msat: max,
+                    local_htlc_maximum_msat: local,
+                    state,
+                },
+            )
+    }
+    fn htlc_ref() -> impl Strategy<Value = HtlcRef> {
+        (any::<u64>(), node(), direction()).prop_map(|(htlc_id, peer, direction)| HtlcRef {
+            htlc_id,
+            peer,
+            direction,
+        })
+    }
+
+    fn request() -> impl Strategy<Value = Request> {
+        let htlc = prop_oneof![
+            (any::<u64>(), node(), direction(), msat(), bytes32(), height(), onion()).prop_map(
+                |(htlc_id, peer, direction, amount_msat, h, cltv_expiry, onion)| {
+                    HtlcEvent::Added(HtlcAdded {
+                        htlc_id,
+                        peer,
+                        direction,
+                        amount_msat,
+                        payment_hash: PaymentHash(h),
+                        cltv_expiry,
+                        onion,
+                    })
+                }
+            ),
+            htlc_ref().prop_map(HtlcEvent::IrrevocablyCommitted),
+            (htlc_ref(), proptest::option::of(bytes32())).prop_map(|(r, p)| HtlcEvent::Fulfilled(HtlcFulfilled {
+                htlc_id: r.htlc_id,
+                peer: r.peer,
+                direction: r.direction,
+                preimage: p.map(Preimage),
+            })),
+            htlc_ref().prop_map(HtlcEvent::Failed),
+            htlc_ref().prop_map(HtlcEvent::RemovalCommitted),
+        ];
+        prop_oneof![
+            (node(), proptest::collection::vec(channel(), 0..3))
+                .prop_map(|(peer, channels)| Request::SetChannels(SetChannels { peer, channels })),
+            (any::<[u8; 16]>(), 0u16..=2047, sat(), any::<bool>()).prop_map(|(id, c, funds, begun)| {
+                let keys: Vec<PublicKey> = KEYS
+                    .iter()
+                    .map(|k| PublicKey::from_bytes(hex::decode(k).unwrap().try_into().unwrap()).unwrap())
+                    .collect();
+                Request::SetPool(SetPool {
+                    pool_id: PoolId(id),
+                    leader: keys[1],
+                    participants: keys,
+                    update_counter: UpdateCounter::new(c).unwrap(),
+                    own_funds_sat: funds,
+                    swap_party_begun: begun,
+                })
+            }),
+            (any::<u32>(), any::<u32>()).prop_map(|(a, b)| Request::SetNodeSettings(SetNodeSettings {
+                cltv_delta: BlockDelta(a),
+                final_cltv_delta: BlockDelta(b)
+            })),
+            (
+                any::<[u8; 16]>(),
+                proptest::collection::vec((bytes32(), sat()), 0..3),
+                sat(),
+                any::<u32>()
+            )
+                .prop_map(|(id, outs, fees, count)| Request::ExpansionOutcome(ExpansionOutcome {
+                    pool_id: PoolId(id),
+                    outputs: outs
+                        .into_iter()
+                        .map(|(k, a)| ExpansionOutput {
+                            output_key: XOnlyKey(k),
+                            amount_sat: a
+                        })
+                        .collect(),
+                    fee_inputs: FeeInputs {
+                        total_offchain_fees_sat: fees,
+                        output_count: count
+                    },
+                })),
+            htlc.prop_map(Request::HtlcEvent),
+            any::<u64>().prop_map(|seconds| Request::AdvanceClock(AdvanceClock { seconds })),
+        ]
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        let what = prop_oneof![
+            Just(PersistedWhat::ForwardRecord),
+            Just(PersistedWhat::ForwardRecordDeleted),
+            Just(PersistedWhat::SentInit),
+            Just(PersistedWhat::HtlcDetails),
+            Just(PersistedWhat::LightningPaymentDetails),
+        ];
+        prop_oneof![
+            (any::<u64>(), node(), msat(), bytes32(), height(), onion()).prop_map(|(htlc_id, peer, a, h, c, onion)| {
+                Event::HtlcAdd(HtlcAdd {
+                    htlc_id,
+                    peer,
+                    amount_msat: a,
+                    payment_hash: PaymentHash(h),
+                    cltv_expiry: c,
+                    onion,
+                })
+            }),
+            (any::<u64>(), node(), bytes32()).prop_map(|(htlc_id, peer, p)| Event::HtlcFulfil(HtlcFulfil {
+                htlc_id,
+                peer,
+                preimage: Preimage(p)
+            })),
+            (any::<u64>(), node(), proptest::option::of(".{0,20}"))
+                .prop_map(|(htlc_id, peer, reason)| Event::HtlcFail(HtlcFail { htlc_id, peer, reason })),
+            (any::<[u8; 16]>(), bytes32(), sat()).prop_map(|(id, k, a)| {
+                Event::ExpansionOutputRequested(ExpansionOutputRequested {
+                    pool_id: PoolId(id),
+                    output_key: XOnlyKey(k),
+                    amount_sat: a,
+                })
+            }),
+            (any::<[u8; 16]>(), bytes32(), node(), ".{0,20}").prop_map(|(id, h, peer, reason)| {
+                Event::PeerswapForgotten(PeerswapForgotten {
+                    pool_id: PoolId(id),
+                    payment_hash: PaymentHash(h),
+                    peer,
+                    reason,
+                })
+            }),
+            (what, any::<[u8; 16]>(), bytes32()).prop_map(|(what, id, h)| Event::Persisted(Persisted {
+                what,
+                pool_id: PoolId(id),
+                payment_hash: PaymentHash(h)
+            })),
+            ".{0,40}".prop_map(|message| Event::Log(Log {
+                level: LogLevel::Debug,
+                message
+            })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn requests_satisfy_their_schema_and_read_back(req in request(), id in any::<u64>()) {
+            let line = codec::encode_request(id, &req);
+            prop_assert!(line.ends_with('\n') && !line.trim_end().contains('\n'));
+            assert_valid("requests", req.method(), &serde_json::from_str(&line).unwrap());
+            prop_assert_eq!(codec::decode_request(line.trim_end().as_bytes()).unwrap(), (id, req));
+        }
+
+        #[test]
+        fn events_satisfy_their_schema_and_read_back(event in event()) {
+            let line = codec::encode_event(&event);
+            assert_valid("events", event.name(), &serde_json::from_str(&line).unwrap());
+            prop_assert_eq!(codec::decode_incoming(line.as_bytes()).unwrap(), Incoming::Event(event));
+        }
     }
 }

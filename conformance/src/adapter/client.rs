@@ -151,10 +151,16 @@ impl AdapterClient {
         self.timeout = timeout;
     }
 
-    /// Sends `request` and waits for its response.
+    /// Sends `request` and waits for its response (at most the client's timeout).
     pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+        self.call_with_timeout(request, self.timeout)
+    }
+
+    /// Sends `request` and waits at most `timeout` for its response. A response
+    /// that comes later is dropped quietly.
+    pub fn call_with_timeout(&mut self, request: &Request, timeout: Duration) -> Result<Response, ClientError> {
         let method = request.method();
-        let ok = self.call_raw(request)?;
+        let ok = self.call_raw(request, timeout)?;
         Response::from_ok(method, ok).map_err(|e| ClientError::BadResponse(format!("{method}: {e}")))
     }
 
@@ -176,7 +182,7 @@ impl AdapterClient {
     }
 
     /// Sends `request` and returns the raw `ok` object.
-    fn call_raw(&mut self, request: &Request) -> Result<serde_json::Value, ClientError> {
+    fn call_raw(&mut self, request: &Request, timeout: Duration) -> Result<serde_json::Value, ClientError> {
         if self.closed {
             return Err(ClientError::Closed);
         }
@@ -193,7 +199,7 @@ impl AdapterClient {
                 _ => ClientError::Io(e),
             });
         }
-        let deadline = Instant::now() + self.timeout;
+        let deadline = Instant::now() + timeout;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(remaining) {
