@@ -648,8 +648,9 @@ mod typed_round_trips {
         ExpansionOutputRequested, HtlcAdd, HtlcFail, HtlcFulfil, PeerswapForgotten,
     };
     use sidepool_conformance::adapter::request::{
-        AdvanceClock, Channel, ChannelState, Direction, ExpansionOutcome, ExpansionOutput, FeeInputs, HtlcAdded,
-        HtlcEvent, HtlcFulfilled, HtlcRef, OnionPayload, SetChannels, SetNodeSettings, SetPool,
+        AdvanceClock, Channel, ChannelState, Direction, EndSwapParty, ExpansionOutcome, ExpansionOutput, FeeInputs,
+        HtlcAdded, HtlcEvent, HtlcFulfilled, HtlcRef, OnionPayload, SetChannels, SetNodeSettings, SetPool,
+        SwapPartyOutcome,
     };
     use sidepool_conformance::adapter::values::{ChannelId, HexBytes, Preimage, ShortChannelId, XOnlyKey};
     use sidepool_reference::units::{BlockDelta, Msat, PaymentSecret, Sat, UpdateCounter};
@@ -812,6 +813,14 @@ mod typed_round_trips {
                         output_count: count
                     },
                 })),
+            (any::<[u8; 16]>(), any::<bool>()).prop_map(|(id, done)| Request::EndSwapParty(EndSwapParty {
+                pool_id: PoolId(id),
+                outcome: if done {
+                    SwapPartyOutcome::Completed
+                } else {
+                    SwapPartyOutcome::PoolAborted
+                },
+            })),
             htlc.prop_map(Request::HtlcEvent),
             any::<u64>().prop_map(|seconds| Request::AdvanceClock(AdvanceClock { seconds })),
         ]

@@ -25,6 +25,7 @@ pub enum Request {
     SetChannels(SetChannels),
     StartSwapParty(StartSwapParty),
     ExpansionOutcome(ExpansionOutcome),
+    EndSwapParty(EndSwapParty),
     HtlcEvent(HtlcEvent),
     AdvanceClock(AdvanceClock),
     Restart(NoParams),
@@ -43,6 +44,7 @@ impl Request {
         "set_channels",
         "start_swap_party",
         "expansion_outcome",
+        "end_swap_party",
         "htlc_event",
         "advance_clock",
         "restart",
@@ -61,6 +63,7 @@ impl Request {
             Request::SetChannels(_) => "set_channels",
             Request::StartSwapParty(_) => "start_swap_party",
             Request::ExpansionOutcome(_) => "expansion_outcome",
+            Request::EndSwapParty(_) => "end_swap_party",
             Request::HtlcEvent(_) => "htlc_event",
             Request::AdvanceClock(_) => "advance_clock",
             Request::Restart(_) => "restart",
@@ -244,6 +247,25 @@ pub struct FeeInputs {
     pub total_offchain_fees_sat: Sat,
     // SIDEPOOL-02: "This total is then divided by the number of transaction outputs, rounded up."
     pub output_count: u32,
+}
+
+/// `end_swap_party`: the current swap party of `pool_id` is over, or the pool aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndSwapParty {
+    #[serde(with = "values::pool_id")]
+    pub pool_id: PoolId,
+    // SIDEPOOL-10: "MUST NOT send this message more than once to a peer until the swap party of the sidepool has completed, or the sidepool has aborted."
+    pub outcome: SwapPartyOutcome,
+}
+
+/// How a swap party ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapPartyOutcome {
+    /// The swap party completed; the pool goes on.
+    Completed,
+    /// The sidepool aborted.
+    PoolAborted,
 }
 
 /// `htlc_event`: something happened to an HTLC in a simulated channel.
