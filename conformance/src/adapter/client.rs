@@ -63,7 +63,7 @@ impl From<io::Error> for ClientError {
 
 /// What the reader thread passes on.
 enum FromIut {
-    Line(Result<Incoming, String>),
+    Line(Box<Result<Incoming, String>>),
     Closed,
 }
 
@@ -151,55 +151,77 @@ impl AdapterClient {
         self.timeout = timeout;
     }
 
-    /// Sends `request` and waits for its response.
+    /// Sends `request` and waits for its response (at most the client's timeout).
     pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+        self.call_with_timeout(request, self.timeout)
+    }
+
+    /// Sends `request` and waits at most `timeout` for its response. A response
+    /// that comes later is dropped quietly.
+    pub fn call_with_timeout(&mut self, request: &Request, timeout: Duration) -> Result<Response, ClientError> {
         let method = request.method();
-        let ok = self.call_raw(request)?;
+        let ok = self.call_raw(request, timeout)?;
         Response::from_ok(method, ok).map_err(|e| ClientError::BadResponse(format!("{method}: {e}")))
     }
 
     /// The first exchange: checks the protocol major version and returns the IUT's self-description.
     pub fn hello(&mut self, runner: &str) -> Result<HelloResult, ClientError> {
-        let request = Request::Hello(Hello { protocol_version: PROTOCOL_VERSION, runner: runner.to_string() });
+        let request = Request::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            runner: runner.to_string(),
+        });
         match self.call(&request) {
             Ok(Response::Hello(h)) if h.protocol_version == PROTOCOL_VERSION => Ok(h),
-            Ok(Response::Hello(h)) => {
-                Err(ClientError::VersionMismatch { runner: PROTOCOL_VERSION, iut: h.protocol_version })
-            }
+            Ok(Response::Hello(h)) => Err(ClientError::VersionMismatch {
+                runner: PROTOCOL_VERSION,
+                iut: h.protocol_version,
+            }),
             Ok(other) => Err(ClientError::BadResponse(format!("hello answered with {other:?}"))),
             Err(e) => Err(e),
         }
     }
 
     /// Sends `request` and returns the raw `ok` object.
-    fn call_raw(&mut self, request: &Request) -> Result<serde_json::Value, ClientError> {
+    fn call_raw(&mut self, request: &Request, timeout: Duration) -> Result<serde_json::Value, ClientError> {
         if self.closed {
             return Err(ClientError::Closed);
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let line = codec::encode_request(id, request);
-        if let Err(e) = self.writer.write_all(line.as_bytes()).and_then(|()| self.writer.flush()) {
+        if let Err(e) = self
+            .writer
+            .write_all(line.as_bytes())
+            .and_then(|()| self.writer.flush())
+        {
             return Err(match e.kind() {
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => ClientError::Closed,
                 _ => ClientError::Io(e),
             });
         }
-        let deadline = Instant::now() + self.timeout;
+        let deadline = Instant::now() + timeout;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(remaining) {
-                Ok(FromIut::Line(Ok(Incoming::Response { id: Some(got), result }))) if got == id => {
-                    return result.map_err(ClientError::Remote);
-                }
-                Ok(FromIut::Line(Ok(Incoming::Response { id: None, result: Err(e) }))) => {
-                    // The IUT could not read our line at all: that answers this call.
-                    return Err(ClientError::Remote(e));
-                }
-                Ok(msg) => self.take_unsolicited(msg),
+                Ok(FromIut::Line(line)) => match *line {
+                    Ok(Incoming::Response { id: Some(got), result }) if got == id => {
+                        return result.map_err(ClientError::Remote);
+                    }
+                    Ok(Incoming::Response {
+                        id: None,
+                        result: Err(e),
+                    }) => {
+                        // The IUT could not read our line at all: that answers this call.
+                        return Err(ClientError::Remote(e));
+                    }
+                    other => self.take_line(other),
+                },
+                Ok(FromIut::Closed) => self.closed = true,
                 Err(RecvTimeoutError::Timeout) => {
                     self.abandoned.insert(id);
-                    return Err(ClientError::Timeout { method: request.method() });
+                    return Err(ClientError::Timeout {
+                        method: request.method(),
+                    });
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.closed = true;
@@ -210,18 +232,18 @@ impl AdapterClient {
     }
 
     /// Files a line that is not the awaited response.
-    fn take_unsolicited(&mut self, msg: FromIut) {
-        match msg {
-            FromIut::Line(Ok(Incoming::Event(e))) => self.events.push_back(e),
-            FromIut::Line(Ok(Incoming::UnknownEvent(name))) => {
+    fn take_line(&mut self, line: Result<Incoming, String>) {
+        match line {
+            Ok(Incoming::Event(e)) => self.events.push_back(e),
+            Ok(Incoming::UnknownEvent(name)) => {
                 self.violations.push(format!("unknown event `{name}` skipped"));
             }
-            FromIut::Line(Ok(Incoming::Response { id: Some(id), .. })) if self.abandoned.remove(&id) => {}
-            FromIut::Line(Ok(Incoming::Response { id, .. })) => {
-                self.violations.push(format!("response to no pending request (id {id:?})"));
+            Ok(Incoming::Response { id: Some(id), .. }) if self.abandoned.remove(&id) => {}
+            Ok(Incoming::Response { id, .. }) => {
+                self.violations
+                    .push(format!("response to no pending request (id {id:?})"));
             }
-            FromIut::Line(Err(e)) => self.violations.push(format!("malformed line from IUT: {e}")),
-            FromIut::Closed => self.closed = true,
+            Err(e) => self.violations.push(format!("malformed line from IUT: {e}")),
         }
     }
 
@@ -234,12 +256,13 @@ impl AdapterClient {
         while !self.closed {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.incoming.recv_timeout(remaining) {
-                Ok(msg) => {
-                    self.take_unsolicited(msg);
+                Ok(FromIut::Line(line)) => {
+                    self.take_line(*line);
                     if let Some(e) = self.events.pop_front() {
                         return Some(e);
                     }
                 }
+                Ok(FromIut::Closed) => self.closed = true,
                 Err(RecvTimeoutError::Timeout) => return None,
                 Err(RecvTimeoutError::Disconnected) => self.closed = true,
             }
@@ -278,8 +301,8 @@ fn read_from_iut<R: io::BufRead>(mut reader: R, tx: Sender<FromIut>) {
     loop {
         let msg = match codec::read_line(&mut reader, MAX_LINE_BYTES) {
             Ok(Line::Text(t)) if t.iter().all(u8::is_ascii_whitespace) => continue,
-            Ok(Line::Text(t)) => FromIut::Line(codec::decode_incoming(&t)),
-            Ok(Line::TooLong) => FromIut::Line(Err(format!("line longer than {MAX_LINE_BYTES} bytes"))),
+            Ok(Line::Text(t)) => FromIut::Line(Box::new(codec::decode_incoming(&t))),
+            Ok(Line::TooLong) => FromIut::Line(Box::new(Err(format!("line longer than {MAX_LINE_BYTES} bytes")))),
             Ok(Line::Eof) | Err(_) => {
                 let _ = tx.send(FromIut::Closed);
                 return;

@@ -53,7 +53,11 @@ pub fn read_line(reader: &mut impl BufRead, max: usize) -> io::Result<Line> {
         let consumed = newline.map_or(take, |n| n.saturating_add(1));
         reader.consume(consumed);
         if newline.is_some() {
-            return Ok(if too_long { Line::TooLong } else { Line::Text(trim_cr(line)) });
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(trim_cr(line))
+            });
         }
     }
 }
@@ -75,13 +79,20 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Rejection {
-        Rejection { id, error: AdapterError::new(code, message) }
+        Rejection {
+            id,
+            error: AdapterError::new(code, message),
+        }
     }
 }
 
 /// The rejection for a line over the cap.
 pub fn too_long_rejection() -> Rejection {
-    Rejection::new(None, ErrorCode::BadJson, format!("line longer than {MAX_LINE_BYTES} bytes"))
+    Rejection::new(
+        None,
+        ErrorCode::BadJson,
+        format!("line longer than {MAX_LINE_BYTES} bytes"),
+    )
 }
 
 /// Parses the bytes of a line as a JSON object.
@@ -89,10 +100,10 @@ fn parse_object(line: &[u8]) -> Result<Map<String, Value>, Rejection> {
     if line.len() > MAX_LINE_BYTES {
         return Err(too_long_rejection());
     }
-    let text = std::str::from_utf8(line)
-        .map_err(|e| Rejection::new(None, ErrorCode::BadJson, format!("not UTF-8: {e}")))?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Rejection::new(None, ErrorCode::BadJson, format!("not JSON: {e}")))?;
+    let text =
+        std::str::from_utf8(line).map_err(|e| Rejection::new(None, ErrorCode::BadJson, format!("not UTF-8: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Rejection::new(None, ErrorCode::BadJson, format!("not JSON: {e}")))?;
     match value {
         Value::Object(map) => Ok(map),
         other => Err(Rejection::new(
@@ -118,18 +129,34 @@ fn json_kind(v: &Value) -> &'static str {
 pub fn decode_request(line: &[u8]) -> Result<(u64, Request), Rejection> {
     let mut map = parse_object(line)?;
     let id = match map.get("id") {
-        Some(v) => v.as_u64().ok_or_else(|| {
-            Rejection::new(None, ErrorCode::InvalidRequest, "`id` must be a non-negative integer")
-        })?,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| Rejection::new(None, ErrorCode::InvalidRequest, "`id` must be a non-negative integer"))?,
         None => return Err(Rejection::new(None, ErrorCode::InvalidRequest, "missing field `id`")),
     };
     let method = match map.remove("method") {
         Some(Value::String(m)) => m,
-        Some(_) => return Err(Rejection::new(Some(id), ErrorCode::InvalidRequest, "`method` must be a string")),
-        None => return Err(Rejection::new(Some(id), ErrorCode::InvalidRequest, "missing field `method`")),
+        Some(_) => {
+            return Err(Rejection::new(
+                Some(id),
+                ErrorCode::InvalidRequest,
+                "`method` must be a string",
+            ))
+        }
+        None => {
+            return Err(Rejection::new(
+                Some(id),
+                ErrorCode::InvalidRequest,
+                "missing field `method`",
+            ))
+        }
     };
     if !Request::METHODS.contains(&method.as_str()) {
-        return Err(Rejection::new(Some(id), ErrorCode::UnknownMethod, format!("unknown method `{method}`")));
+        return Err(Rejection::new(
+            Some(id),
+            ErrorCode::UnknownMethod,
+            format!("unknown method `{method}`"),
+        ));
     }
     let params = match map.remove("params") {
         None | Some(Value::Null) => Value::Object(Map::new()),
@@ -162,7 +189,8 @@ fn to_line(value: &impl serde::Serialize) -> String {
             s
         }
         Err(e) => {
-            let fallback = serde_json::json!({"id": null, "error": {"code": "internal", "message": format!("serialise: {e}")}});
+            let fallback =
+                serde_json::json!({"id": null, "error": {"code": "internal", "message": format!("serialise: {e}")}});
             format!("{fallback}\n")
         }
     }
@@ -201,7 +229,10 @@ pub fn encode_event(event: &Event) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     /// An answer; `ok` is decoded later, knowing the method ([`Response::from_ok`]).
-    Response { id: Option<u64>, result: Result<Value, AdapterError> },
+    Response {
+        id: Option<u64>,
+        result: Result<Value, AdapterError>,
+    },
     Event(Event),
     /// An event this runner does not know (a later protocol addition): skipped.
     UnknownEvent(String),
@@ -295,8 +326,17 @@ mod tests {
 
     #[test]
     fn params_may_be_omitted_for_methods_without_any() {
-        assert_eq!(decode_request(br#"{"id":1,"method":"reset"}"#).unwrap().1.method(), "reset");
-        assert_eq!(decode_request(br#"{"id":1,"method":"reset","params":null}"#).unwrap().1.method(), "reset");
+        assert_eq!(
+            decode_request(br#"{"id":1,"method":"reset"}"#).unwrap().1.method(),
+            "reset"
+        );
+        assert_eq!(
+            decode_request(br#"{"id":1,"method":"reset","params":null}"#)
+                .unwrap()
+                .1
+                .method(),
+            "reset"
+        );
         let r = decode_request(br#"{"id":1,"method":"set_block_height"}"#).unwrap_err();
         assert_eq!(r.error.code, ErrorCode::InvalidRequest);
         assert!(r.error.message.contains("height"), "{}", r.error.message);

@@ -25,6 +25,7 @@ pub enum Request {
     SetChannels(SetChannels),
     StartSwapParty(StartSwapParty),
     ExpansionOutcome(ExpansionOutcome),
+    EndSwapParty(EndSwapParty),
     HtlcEvent(HtlcEvent),
     AdvanceClock(AdvanceClock),
     Restart(NoParams),
@@ -43,6 +44,7 @@ impl Request {
         "set_channels",
         "start_swap_party",
         "expansion_outcome",
+        "end_swap_party",
         "htlc_event",
         "advance_clock",
         "restart",
@@ -61,6 +63,7 @@ impl Request {
             Request::SetChannels(_) => "set_channels",
             Request::StartSwapParty(_) => "start_swap_party",
             Request::ExpansionOutcome(_) => "expansion_outcome",
+            Request::EndSwapParty(_) => "end_swap_party",
             Request::HtlcEvent(_) => "htlc_event",
             Request::AdvanceClock(_) => "advance_clock",
             Request::Restart(_) => "restart",
@@ -246,6 +249,25 @@ pub struct FeeInputs {
     pub output_count: u32,
 }
 
+/// `end_swap_party`: the current swap party of `pool_id` is over, or the pool aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndSwapParty {
+    #[serde(with = "values::pool_id")]
+    pub pool_id: PoolId,
+    // SIDEPOOL-10: "MUST NOT send this message more than once to a peer until the swap party of the sidepool has completed, or the sidepool has aborted."
+    pub outcome: SwapPartyOutcome,
+}
+
+/// How a swap party ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapPartyOutcome {
+    /// The swap party completed; the pool goes on.
+    Completed,
+    /// The sidepool aborted.
+    PoolAborted,
+}
+
 /// `htlc_event`: something happened to an HTLC in a simulated channel.
 ///
 /// An HTLC is named by `(peer, direction, htlc_id)`: the runner picks the id
@@ -320,7 +342,11 @@ pub struct OnionPayload {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "values::opt_msat")]
     pub total_msat: Option<Msat>,
     // SIDEPOOL-10: "If `peerswap_lightning_payment_secret` existed in the incoming `peerswap_lightning`, then the `payment_secret` field in the payment onion MUST exist and equal that value."
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "values::opt_payment_secret")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "values::opt_payment_secret"
+    )]
     pub payment_secret: Option<PaymentSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_metadata: Option<HexBytes>,

@@ -34,8 +34,12 @@ impl Response {
     /// Decodes the `ok` object of a response to `method`.
     pub fn from_ok(method: &str, ok: Value) -> Result<Response, String> {
         match method {
-            "hello" => serde_json::from_value(ok).map(Response::Hello).map_err(|e| e.to_string()),
-            "identity" => serde_json::from_value(ok).map(Response::Identity).map_err(|e| e.to_string()),
+            "hello" => serde_json::from_value(ok)
+                .map(Response::Hello)
+                .map_err(|e| e.to_string()),
+            "identity" => serde_json::from_value(ok)
+                .map(Response::Identity)
+                .map_err(|e| e.to_string()),
             _ if ok.is_object() => Ok(Response::Done),
             _ => Err(format!("`ok` of a {method} response must be an object")),
         }
@@ -105,7 +109,10 @@ pub struct AdapterError {
 
 impl AdapterError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> AdapterError {
-        AdapterError { code, message: message.into() }
+        AdapterError {
+            code,
+            message: message.into(),
+        }
     }
     pub fn unsupported(message: impl Into<String>) -> AdapterError {
         AdapterError::new(ErrorCode::Unsupported, message)

@@ -64,7 +64,10 @@ where
     let responding = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let event_writer = scope.spawn(|| forward_events(&events, &writer, &done, &responding));
-        let queue = EventQueue { events: &events, responding: &responding };
+        let queue = EventQueue {
+            events: &events,
+            responding: &responding,
+        };
         let result = serve_requests(&mut reader, &writer, handler, &queue);
         done.store(true, Ordering::SeqCst);
         // The event writer only stops early on a write error, which the request loop also sees.
@@ -142,7 +145,10 @@ where
         let result = match &request {
             Request::Hello(h) if h.protocol_version != PROTOCOL_VERSION => Err(AdapterError::new(
                 ErrorCode::VersionMismatch,
-                format!("runner speaks protocol {}, this IUT speaks {PROTOCOL_VERSION}", h.protocol_version),
+                format!(
+                    "runner speaks protocol {}, this IUT speaks {PROTOCOL_VERSION}",
+                    h.protocol_version
+                ),
             )),
             _ => handler.handle(request),
         };
@@ -158,7 +164,10 @@ where
 fn drain_events<W: Write>(queue: &EventQueue<'_>, writer: &Mutex<W>) -> io::Result<()> {
     queue.responding.store(true, Ordering::SeqCst);
     let drained = (|| {
-        let rx = queue.events.lock().map_err(|_| io::Error::other("event queue lock poisoned"))?;
+        let rx = queue
+            .events
+            .lock()
+            .map_err(|_| io::Error::other("event queue lock poisoned"))?;
         while let Ok(event) = rx.try_recv() {
             write_line(writer, &codec::encode_event(&event))?;
         }

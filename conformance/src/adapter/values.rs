@@ -13,8 +13,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// Decode `text` as exactly `N` bytes of hex, naming what was expected on failure.
 pub(crate) fn fixed_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
     let bytes = hex::decode(text).map_err(|e| format!("{what}: not hex ({e})"))?;
-    <[u8; N]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{what}: expected {N} bytes ({} hex digits), got {} bytes", N * 2, bytes.len()))
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!(
+            "{what}: expected {N} bytes ({} hex digits), got {} bytes",
+            N * 2,
+            bytes.len()
+        )
+    })
 }
 
 /// serde helpers for the integer-valued unit newtypes.
@@ -56,7 +61,9 @@ macro_rules! hex_unit {
             }
             pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
                 let text = String::deserialize(d)?;
-                fixed_hex::<$len>(&text, $what).map($ty).map_err(serde::de::Error::custom)
+                fixed_hex::<$len>(&text, $what)
+                    .map($ty)
+                    .map_err(serde::de::Error::custom)
             }
         }
         pub mod $opt_module {
@@ -67,7 +74,9 @@ macro_rules! hex_unit {
             pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
                 match Option::<String>::deserialize(d)? {
                     None => Ok(None),
-                    Some(text) => fixed_hex::<$len>(&text, $what).map(|b| Some($ty(b))).map_err(serde::de::Error::custom),
+                    Some(text) => fixed_hex::<$len>(&text, $what)
+                        .map(|b| Some($ty(b)))
+                        .map_err(serde::de::Error::custom),
                 }
             }
         }
@@ -75,8 +84,20 @@ macro_rules! hex_unit {
 }
 
 hex_unit!(pool_id, opt_pool_id, sidepool_reference::units::PoolId, 16, "pool id");
-hex_unit!(payment_hash, opt_payment_hash, sidepool_reference::units::PaymentHash, 32, "payment hash");
-hex_unit!(payment_secret, opt_payment_secret, sidepool_reference::units::PaymentSecret, 32, "payment secret");
+hex_unit!(
+    payment_hash,
+    opt_payment_hash,
+    sidepool_reference::units::PaymentHash,
+    32,
+    "payment hash"
+);
+hex_unit!(
+    payment_secret,
+    opt_payment_secret,
+    sidepool_reference::units::PaymentSecret,
+    32,
+    "payment secret"
+);
 
 /// A node id: a 33-byte compressed public key, as hex.
 pub mod node_id {
@@ -100,11 +121,18 @@ pub mod node_ids {
     use super::*;
     use sidepool_reference::units::PublicKey;
     pub fn serialize<S: Serializer>(v: &[PublicKey], s: S) -> Result<S::Ok, S::Error> {
-        v.iter().map(|k| hex::encode(k.as_bytes())).collect::<Vec<_>>().serialize(s)
+        v.iter()
+            .map(|k| hex::encode(k.as_bytes()))
+            .collect::<Vec<_>>()
+            .serialize(s)
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PublicKey>, D::Error> {
         let texts = Vec::<String>::deserialize(d)?;
-        texts.iter().map(|t| node_id::parse(t)).collect::<Result<_, _>>().map_err(serde::de::Error::custom)
+        texts
+            .iter()
+            .map(|t| node_id::parse(t))
+            .collect::<Result<_, _>>()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -120,7 +148,11 @@ pub struct ShortChannelId {
 impl ShortChannelId {
     /// `None` when a part does not fit its bit width.
     pub fn new(block: u32, tx_index: u32, output_index: u16) -> Option<ShortChannelId> {
-        (block < (1 << 24) && tx_index < (1 << 24)).then_some(ShortChannelId { block, tx_index, output_index })
+        (block < (1 << 24) && tx_index < (1 << 24)).then_some(ShortChannelId {
+            block,
+            tx_index,
+            output_index,
+        })
     }
     /// The 8-byte integer form used on the wire.
     pub fn to_u64(self) -> u64 {
@@ -249,7 +281,9 @@ impl Serialize for Preimage {
 impl<'de> Deserialize<'de> for Preimage {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut text = String::deserialize(d)?;
-        let parsed = fixed_hex::<32>(&text, "preimage").map(Preimage).map_err(serde::de::Error::custom);
+        let parsed = fixed_hex::<32>(&text, "preimage")
+            .map(Preimage)
+            .map_err(serde::de::Error::custom);
         text.zeroize();
         parsed
     }
@@ -262,10 +296,27 @@ mod tests {
     #[test]
     fn short_channel_id_text_form() {
         let scid: ShortChannelId = "800000x42x1".parse().unwrap();
-        assert_eq!(scid, ShortChannelId { block: 800000, tx_index: 42, output_index: 1 });
+        assert_eq!(
+            scid,
+            ShortChannelId {
+                block: 800000,
+                tx_index: 42,
+                output_index: 1
+            }
+        );
         assert_eq!(scid.to_string(), "800000x42x1");
         assert_eq!(scid.to_u64(), (800000u64 << 40) | (42 << 16) | 1);
-        for bad in ["", "1x2", "1x2x3x4", "16777216x0x0", "0x16777216x0", "0x0x65536", "+1x2x3", "1x x3", "axbxc"] {
+        for bad in [
+            "",
+            "1x2",
+            "1x2x3x4",
+            "16777216x0x0",
+            "0x16777216x0",
+            "0x0x65536",
+            "+1x2x3",
+            "1x x3",
+            "axbxc",
+        ] {
             assert!(bad.parse::<ShortChannelId>().is_err(), "{bad:?} must be rejected");
         }
     }
