@@ -228,7 +228,7 @@ def base_fields(name):
 
 
 class VectorFile:
-    def __init__(self, kind, title, document, section, notes, source=None, comment=""):
+    def __init__(self, kind, title, document, section, notes, source=None, comment="", covers=None):
         self.header = {"formatVersion": 1, "kind": kind, "title": title,
                        "spec": {"document": document, "section": section, "commit": SPEC_COMMIT}}
         if source:
@@ -237,16 +237,19 @@ class VectorFile:
         self.groups = []
         self.next_id = 1
         self.comment = comment
+        # Requirement ids (spec-mirror/requirements.yaml) the whole file exercises.
+        self.covers = list(covers or [])
 
-    def group(self, comment, **fields):
-        g = {"comment": comment, **fields, "tests": []}
+    def group(self, comment, covers=None, **fields):
+        g = {"comment": comment, **({"covers": list(covers)} if covers else {}), **fields, "tests": []}
         self.groups.append(g)
         return self
 
-    def add(self, comment, flags, result, error=None, **fields):
+    def add(self, comment, flags, result, error=None, covers=None, **fields):
         for f in flags:
             assert f in self.notes, f"flag {f} lacks a note"
-        t = {"tcId": self.next_id, "comment": comment, "flags": list(flags), **fields, "result": result}
+        t = {"tcId": self.next_id, "comment": comment, "flags": list(flags),
+             **({"covers": list(covers)} if covers else {}), **fields, "result": result}
         if error:
             t["error"] = error
         self.groups[-1]["tests"].append(t)
@@ -254,7 +257,8 @@ class VectorFile:
 
     def doc(self):
         n = sum(len(g["tests"]) for g in self.groups)
-        return {**self.header, "numberOfTests": n, "notes": self.notes, "testGroups": self.groups}
+        covers = {"covers": self.covers} if self.covers else {}
+        return {**self.header, "numberOfTests": n, **covers, "notes": self.notes, "testGroups": self.groups}
 
     def text(self):
         return yamlout.dump(self.doc(), self.comment)
@@ -437,12 +441,15 @@ def features_file():
         "Overflow": "The bit index passes 2^64 - 1 (invalid_value).",
     }
     f = VectorFile("feature_set", "SIDEPOOL feature sets: run-length encoding of a bit array", "SIDEPOOL-01",
-                   "SIDEPOOL-protocol Feature Set", notes, comment=GENERATED)
+                   "SIDEPOOL-protocol Feature Set", notes, comment=GENERATED,
+                   covers=["sp01.sidepool-protocol-feature-set.6"])
     f.group("Feature sets (known bits: 1 = peerswap_in_sidepool)")
 
     def ok(comment, flags, bits):
         allows = not any(b % 2 == 0 for b in bits)  # the only known bit, 1, is odd
-        f.add(comment, flags, "valid", encoded=H(feature_set(bits)), bits=sorted(set(bits)),
+        # An unknown even bit: "you MUST NOT send any `sidepool_message_id` messages to that counterparty".
+        covers = [] if allows else ["sp01.sidepool-protocol-feature-set.1"]
+        f.add(comment, flags, "valid", covers=covers, encoded=H(feature_set(bits)), bits=sorted(set(bits)),
               allows_sidepool_messages=allows)
 
     ok("bits 1, 2 and 42 (the spec's example: 2 and 42 are unknown even bits)", ["SpecExample", "UnknownEven"], [1, 2, 42])

@@ -64,7 +64,10 @@ impl fmt::Display for ForwardRefusal {
     }
 }
 
-/// What a forwarder persists before forwarding.
+/// What a forwarder persists before forwarding: the relation between its
+/// upstream (direct offerrer) and downstream (direct acceptor).
+///
+/// SIDEPOOL-10: "What the forwarder MUST store is the forwarding relation between the direct offerrer and the direct acceptor."
 ///
 /// SIDEPOOL-10: "It MUST store the following information at minimum before forwarding `peerswap_init` to its chosen next node:"
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -111,6 +114,7 @@ pub enum ForwardAction<P> {
 /// SIDEPOOL-10: "If it is not possible to modify a TLV to follow one of the rules indicated below, the node MUST NOT forward the peerswap."
 pub fn rewrite(incoming: &PeerswapInit, cltv_delta: BlockDelta, next_balance: &Balance) -> Result<PeerswapInit, ForwardRefusal> {
     // SIDEPOOL-10: "The receiver of this messsage MUST NOT forward the peerswap if the `peerswap_init_hops` value is 0."
+    // SIDEPOOL-10: "Otherwise, if the receiver of this message decides to forward, it MUST forward a `peerswap_init_hops` that is exactly 1 lower than what it received."
     // SIDEPOOL-10: "The outgoing value MUST be exactly 1 lower than the incoming value."
     let hops = incoming.hops.0.checked_sub(1).map(Hops).ok_or(ForwardRefusal::HopsExhausted)?;
     // SIDEPOOL-10: "The timelock of the in-sidepool HTLC MUST remain the same."
@@ -137,7 +141,8 @@ pub fn rewrite(incoming: &PeerswapInit, cltv_delta: BlockDelta, next_balance: &B
 /// and if so returns the actions: persist the record, THEN send.
 ///
 /// SIDEPOOL-10: "The forwarder MUST have successfully validated the received message as a receiver, as described above, including any policies it may have in addition to the required validations described in this specification."
-/// SIDEPOOL-10: "It is able to follow all the rules for a node sending this message to that node, as described above."
+/// SIDEPOOL-10: "The forwarder MUST only forward the peerswap to another node if: ... It is able to follow all the rules for a node sending this message to that node, as described above."
+/// SIDEPOOL-10: "The `peerswap_init_hops` value in the received `peerswap_init` is non-0." (checked by `rewrite`)
 /// SIDEPOOL-10: "If the node decides to forward the peerswap, it MUST store this fact in persistent storage before forwarding `peerswap_init`."
 pub fn forward<P: Clone>(
     incoming: &PeerswapInit,

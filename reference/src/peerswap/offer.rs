@@ -115,7 +115,7 @@ pub fn recommended_amount(balance: &Balance) -> Result<Sat, OfferRefusal> {
 
 /// SIDEPOOL-10: "It MAY offer anywhere from the [SIDEPOOL-02 Output States][] minimum amount, to one less than the imbalance error, inclusive, provided the offerred amount is an exact satoshi value."
 pub fn check_amount(balance: &Balance, amount: Sat) -> Result<(), OfferRefusal> {
-    // SIDEPOOL-10: "It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
+    // SIDEPOOL-10: "MUST set `peerswap_init_amount_sat` such that: ... It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
     if amount < SIDEPOOL_VERSION_1_MIN_AMOUNT {
         return Err(OfferRefusal::AmountBelowMinimum);
     }
@@ -205,6 +205,7 @@ pub fn check_status(peer: PeerStatus, swap_party_begun: bool) -> Result<(), Offe
         return Err(OfferRefusal::NotParticipant);
     }
     // SIDEPOOL-10: "MUST NOT send this message more than once to a peer until the swap party of the sidepool has completed, or the sidepool has aborted."
+    // SIDEPOOL-10: "the only requirement this specification has is that a sender MUST NOT send `peerswap_init` twice (whether hash is the same or not) to a peer until the swap party has completed or the sidepool has aborted."
     if peer.already_sent {
         return Err(OfferRefusal::AlreadySent);
     }

@@ -158,6 +158,7 @@ fn reject(reason: RejectReason, text: String) -> ReceiveDecision {
 ///
 /// SIDEPOOL-10: "If the above validation fails, the receiver MUST reject the peerswap."
 /// The hash is not looked at: SIDEPOOL-10: "The receiver MAY receive a peerswap with the same sidepool ID and hash from two different offerrers."
+/// SIDEPOOL-10: "The receiver MUST NOT treat this as an error condition, and MUST NOT abort the sidepool."
 pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDecision {
     use RejectReason::*;
     // SIDEPOOL-10: "MUST check that it, and the sender, are both participants of the sidepool indicated in `peerswap_init_id`."
@@ -187,12 +188,14 @@ pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDec
     if ctx.already_received_from_sender {
         return reject(AlreadyReceived, "peerswap_init already received in this swap party".into());
     }
-    // SIDEPOOL-10: "The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
+    // SIDEPOOL-10: "MUST validate that the sender is a valid offerrer: ... The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
+    // Only our own measurement counts, never the sender's `peerswap_init_channel_view_msat`:
+    // SIDEPOOL-10: "The acceptor MUST NOT use this data to drive its decisionmaking; it MUST use its own local view of the channel state."
     // SIDEPOOL-10: "If the receiver "twice our-side funds" is less than the "total channel capacity", then reject the peerswap."
     if ctx.balance.offerrer() == Offerrer::Us {
         return reject(NotValidOfferrer, "sender is not the side allowed to offer".into());
     }
-    // SIDEPOOL-10: "It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_amount_sat` was set such that: ... It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
     if init.amount < SIDEPOOL_VERSION_1_MIN_AMOUNT {
         return reject(AmountBelowMinimum, format!("{} is below the minimum {}", init.amount, SIDEPOOL_VERSION_1_MIN_AMOUNT));
     }
@@ -239,7 +242,7 @@ pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: Bloc
     if height.checked_add(SIDEPOOL_TIMEOUT_MIN_DELTA).is_none_or(|min| t.sidepool < min) {
         return Err(RejectReason::SidepoolTimeoutTooEarly);
     }
-    // SIDEPOOL-10: "The in-Lightning timeout is less than the in-sidepool timeout."
+    // SIDEPOOL-10: "MUST check that: ... The in-Lightning timeout is less than the in-sidepool timeout."
     let Some(gap) = t.sidepool.checked_since(t.lightning).filter(|g| g.0 > 0) else {
         return Err(RejectReason::LightningNotBeforeSidepool);
     };

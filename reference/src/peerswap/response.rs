@@ -91,14 +91,16 @@ fn find<'a, P: PartialEq>(
     to_peer.find(|s| s.id == id && s.hash == hash).ok_or(IgnoreReason::IdOrHashMismatch)
 }
 
-/// SIDEPOOL-10: "It previously sent `peerswap_init` to the sender, and the sidepool ID and hash matches the one in `peerswap_init`."
+/// SIDEPOOL-10: "The receiver of this message MUST perform the validations below: ... It previously sent `peerswap_init` to the sender, and the sidepool ID and hash matches the one in `peerswap_init`."
+/// A forwarder runs the same checks before forwarding upstream:
+/// SIDEPOOL-10: "It MUST validate the message as described above, as a receiver of the `peerswap_accept`."
 /// SIDEPOOL-10: "If the above validation fails, the receiver of the message SHOULD log and MUST ignore the message."
 pub fn on_accept<P: PartialEq + Clone>(sent: &[SentInit<P>], from: &P, msg: &PeerswapAccept) -> AcceptDecision<P> {
     let init = match find(sent, from, msg.id, msg.hash) {
         Ok(i) => i,
         Err(why) => return AcceptDecision::Ignore(why),
     };
-    // SIDEPOOL-10: "`peerswap_accept_min_htlc_msat` is less than or equal to the `peerswap_init_min_htlc_msat` it sent."
+    // SIDEPOOL-10: "If the above validation succeeds, the receiver of the message MUST perform the validations below: ... `peerswap_accept_min_htlc_msat` is less than or equal to the `peerswap_init_min_htlc_msat` it sent."
     // Neither TLV exists in this version of the messages: the check is vacuous (ERRATA E-45).
     // SIDEPOOL-10: "The value `(peerswap_init_amount_sat * 1000) / peerswap_accept_min_htlc_msat`, rounded up, is less than or equal to `peerswap_max_splits` (40)."
     // Read with the htlc_maximum_msat the sender used for its own split rule, and

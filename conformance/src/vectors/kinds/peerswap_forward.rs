@@ -29,7 +29,12 @@ fn check_actions(test: &Value, actions: &[ForwardAction<String>]) -> Result<(), 
     expect_eq("actions", expected, actions.iter().map(action_name).collect())?;
     for a in actions {
         match a {
-            ForwardAction::PersistRecord(r) => check_record(field(test, "record")?, r)?,
+            ForwardAction::PersistRecord(r) => {
+                check_record(field(test, "record")?, r)?;
+                // The record also names the peerswap: the incoming id, hash and offerrer keys.
+                let incoming = init(field(test, "incoming")?)?;
+                expect_eq("record id/hash/offerrer keys", (incoming.id, incoming.hash, incoming.pubkeys), (r.id, r.hash, r.offerrer_pubkeys))?;
+            }
             ForwardAction::SendInit { to, init: out } => {
                 let e = field(test, "outgoing")?;
                 expect_eq("send to", str_of(test, "next_hop")?, to.as_str())?;

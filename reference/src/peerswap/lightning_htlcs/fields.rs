@@ -187,6 +187,7 @@ impl HtlcRules {
         use HtlcRuleViolation as V;
         let onion = &htlc.onion;
         let mut out = Vec::new();
+        // SIDEPOOL-10: "For each payment sent, the following MUST be true:"
         // SIDEPOOL-10: "The `payment_hash` MUST equal `peerswap_init_hash`, `peerswap_accept_hash`, and `peerswap_lightning_hash` (which are all equal, so it is sufficient to just compare against one of them)."
         if htlc.payment_hash != self.hash {
             out.push(V::PaymentHashMismatch);
@@ -200,6 +201,7 @@ impl HtlcRules {
         if htlc.cltv_expiry != self.lightning_timeout {
             out.push(V::CltvExpiryMismatch);
         }
+        // SIDEPOOL-10: "The `onion_routing_packet` MUST be a one-hop payment onion terminating at the direct peer (the local offerrer):"
         // SIDEPOOL-10: "The `amt_to_forward` and `total_msat` MUST equal the `amount_msat` above."
         if onion.amt_to_forward != htlc.amount_msat {
             out.push(V::AmtToForwardMismatch);

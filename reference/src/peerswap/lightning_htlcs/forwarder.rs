@@ -2,6 +2,11 @@
 //! (downstream) offers, pays exactly that total to its local offerrer
 //! (upstream), and resolves the downstream HTLCs from the upstream outcome.
 //! Also the 0-fee rule ("0-Fee Forwarded Peerswaps").
+//!
+//! Downstream HTLCs are resolved only from the upstream outcome, so the
+//! forwarder never fulfils downstream without being paid upstream, nor fails
+//! downstream while an upstream HTLC may still be fulfilled:
+//! SIDEPOOL-10: "The forwarder is not interested in any sidepool changes in state (unless it is acting as an endpoint peerswap offerrer or endpoint peerswap acceptor for a *different* peerswap), but MUST ensure that Lightning Network state is correct across different channels."
 
 use core::fmt;
 
