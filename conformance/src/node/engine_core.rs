@@ -338,6 +338,19 @@ impl EngineCore {
                 self.feed(Event::ExpansionOutcome { pool: x.pool_id, outputs, tax }, out);
                 Ok(Response::Done)
             }
+            Request::EndSwapParty(e) => {
+                if let Some(p) = self.world.pools.get_mut(&e.pool_id) {
+                    p.swap_party_begun = false;
+                }
+                match e.outcome {
+                    rq::SwapPartyOutcome::Completed => self.feed(Event::ContractionDone { pool: e.pool_id }, out),
+                    rq::SwapPartyOutcome::PoolAborted => {
+                        self.world.pools.remove(&e.pool_id);
+                        self.feed(Event::PoolRemoved { pool: e.pool_id }, out);
+                    }
+                }
+                Ok(Response::Done)
+            }
             Request::HtlcEvent(e) => {
                 self.htlc_event(e, out);
                 Ok(Response::Done)
