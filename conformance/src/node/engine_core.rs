@@ -319,17 +319,7 @@ impl EngineCore {
                         out.push(CoreAction::Send { peer: *p, message: Box::new(Message::SwapPartyBegin(begin)) });
                     }
                 }
-                if let Some(p) = self.world.pools.get_mut(&s.pool_id) {
-                    p.swap_party_begun = true;
-                }
-                self.feed(Event::SwapPartyBegun { pool: pool.pool_id, at: self.world.now }, out);
-                let peers: Vec<PublicKey> =
-                    pool.participants.iter().filter(|p| **p != self.me && self.world.channels.contains_key(p)).copied().collect();
-                for peer in peers {
-                    self.hop_counter = self.hop_counter.wrapping_add(1);
-                    let hash = self.keys.new_payment_hash();
-                    self.feed(Event::OfferNow { peer, pool: pool.pool_id, hash, amount: None, hops_random: self.hop_counter }, out);
-                }
+                self.begin_party(pool.pool_id, out);
                 Ok(Response::Done)
             }
             Request::ExpansionOutcome(x) => {
@@ -362,6 +352,23 @@ impl EngineCore {
             }
             Request::Restart(_) => Err(AdapterError::unsupported("restart needs the node's persistent store (--db)")),
             Request::Shutdown(_) => Ok(Response::Done),
+        }
+    }
+
+    /// The swap party of `pool` has begun: tell the engine, then offer to every
+    /// participant we have channels with (the engine applies the offering rules).
+    // SIDEPOOL-04: "Trigger any supported higher-level protocols that would help it manage its liquidity in the pool and in channels it has with other pool participants."
+    fn begin_party(&mut self, pool_id: PoolId, out: &mut Vec<CoreAction>) {
+        let Some(pool) = self.world.pools.get_mut(&pool_id) else { return };
+        pool.swap_party_begun = true;
+        let pool = pool.clone();
+        self.feed(Event::SwapPartyBegun { pool: pool_id, at: self.world.now }, out);
+        let peers: Vec<PublicKey> =
+            pool.participants.iter().filter(|p| **p != self.me && self.world.channels.contains_key(p)).copied().collect();
+        for peer in peers {
+            self.hop_counter = self.hop_counter.wrapping_add(1);
+            let hash = self.keys.new_payment_hash();
+            self.feed(Event::OfferNow { peer, pool: pool_id, hash, amount: None, hops_random: self.hop_counter }, out);
         }
     }
 
@@ -454,10 +461,7 @@ impl NodeCore for EngineCore {
             // SIDEPOOL-04: "The message sender is the pool leader of the sidepool with the given pool identifier."
             let from_leader = self.world.pools.get(&b.id).is_some_and(|p| p.leader == peer);
             if from_leader {
-                if let Some(p) = self.world.pools.get_mut(&b.id) {
-                    p.swap_party_begun = true;
-                }
-                self.feed(Event::SwapPartyBegun { pool: b.id, at: self.world.now }, &mut out);
+                self.begin_party(b.id, &mut out);
             } else {
                 self.log(ev::LogLevel::Warn, format!("swap_party_begin for {} from {peer}, not its leader: ignored", b.id));
             }

@@ -137,7 +137,11 @@ pub fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let spawned = thread::Builder::new().name("node-conn".into()).spawn(move || {
             let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
             if let Err(e) = run_connection(stream, &conn_shared) {
-                conn_shared.log(&format!("connection {peer} ended: {}", e.name()));
+                let detail = match &e {
+                    TransportError::Io(io) => format!("io: {io}"),
+                    other => other.name().to_string(),
+                };
+                conn_shared.log(&format!("connection {peer} ended: {detail}"));
             }
             conn_shared.connections.fetch_sub(1, Ordering::SeqCst);
         });

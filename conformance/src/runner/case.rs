@@ -73,6 +73,12 @@ pub enum Step {
     ExpectType { peer: String, #[serde(rename = "type")] type_id: u16, #[serde(default)] within_ms: Option<u64> },
     /// Assert on a captured value (e.g. `iut.init_features.alice`), with a field matcher.
     Check { path: String, is: Value },
+    /// Compute the SIDEPOOL-06 HTLC output key (x-only hex) from a captured
+    /// `peerswap_init` and `peerswap_accept`, and capture it.
+    DeriveHtlcKey { init: String, accept: String, capture: String },
+    /// Decrypt a captured `peerswap_success` key with the receiver's ephemeral
+    /// secret (hex) and check it is the scalar behind the sender's ephemeral key.
+    CheckHandover { success: String, receiver_secret: String, sender_ephemeral: String },
     /// The steps of a named fixture of the same file (spliced in at load time).
     Fixture(String),
     /// One adapter request; the IUT must answer ok.

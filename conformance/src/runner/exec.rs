@@ -214,6 +214,14 @@ impl Exec<'_> {
                     }
                 }
             }
+            Step::DeriveHtlcKey { init, accept, capture } => {
+                let key = super::crypto::derive_htlc_key(&self.captures, init, accept)?;
+                self.captures.insert(capture.clone(), json!(key));
+                Ok(())
+            }
+            Step::CheckHandover { success, receiver_secret, sender_ephemeral } => {
+                super::crypto::check_handover(&self.captures, success, receiver_secret, sender_ephemeral).map_err(StepError::Fail)
+            }
             Step::Fixture(name) => Err(StepError::Fail(format!("fixture {name} was not expanded"))),
             Step::Check { path, is } => {
                 let got = matcher::captured(&self.captures, path).cloned();
@@ -353,37 +361,37 @@ impl Exec<'_> {
                 }
                 return Err(StepError::Fail(why));
             }
-            self.pump(exps, deadline)?;
+            self.pump(exps, &met, deadline)?;
         }
     }
 
-    /// Reads a little from every peer (and the adapter's events) the expectations involve.
-    fn pump(&mut self, exps: &[Expectation<'_>], deadline: Instant) -> Result<(), StepError> {
-        let slice = Instant::now() + Duration::from_millis(20);
-        let until = slice.min(deadline);
-        let mut any_peer = false;
-        for e in exps {
+    /// Reads a little from every peer (and the adapter's events) the unmet
+    /// expectations involve: each source gets its own short slice, so a quiet
+    /// source never starves another.
+    fn pump(&mut self, exps: &[Expectation<'_>], met: &[bool], deadline: Instant) -> Result<(), StepError> {
+        const SLICE: Duration = Duration::from_millis(10);
+        let mut peers: Vec<&str> = Vec::new();
+        let mut events = false;
+        for (e, done) in exps.iter().zip(met) {
             match e {
-                Expectation::Message { peer, .. } => {
-                    any_peer = true;
-                    let p = self.peer(peer)?;
-                    if let Some(m) = p.read_one(until)? {
-                        p.inbox.push_back(m);
-                    }
-                }
-                Expectation::Event { .. } => {
-                    if let Some(a) = self.adapter.as_mut() {
-                        if let Some(ev) = a.next_event(until) {
-                            self.events.push_back(ev);
-                        }
-                    } else {
-                        return Err(StepError::Unsupported("events need an adapter".into()));
-                    }
-                }
+                Expectation::Message { peer, .. } if !*done && !peers.contains(peer) => peers.push(peer),
+                Expectation::Event { .. } if !*done => events = true,
+                _ => {}
             }
         }
-        if !any_peer && Instant::now() < until {
-            std::thread::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_millis(5)));
+        for peer in peers {
+            let until = (Instant::now() + SLICE).min(deadline);
+            let p = self.peer(peer)?;
+            if let Some(m) = p.read_one(until)? {
+                p.inbox.push_back(m);
+            }
+        }
+        if events {
+            let until = (Instant::now() + SLICE).min(deadline);
+            let a = self.adapter.as_mut().ok_or_else(|| StepError::Unsupported("events need an adapter".into()))?;
+            if let Some(ev) = a.next_event(until) {
+                self.events.push_back(ev);
+            }
         }
         Ok(())
     }

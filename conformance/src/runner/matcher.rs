@@ -2,16 +2,17 @@
 //!
 //! A matcher is either a plain value (exact match) or an object with one of
 //! the keys `any`, `range`, `gte`, `lte`, `one_of`, `same_as`, `capture`,
-//! `contains`, `excludes` (for lists).
+//! `contains`, `excludes` (for lists), `sha256_is` (a preimage against its hash).
 //! Paths use dots into composite fields: `peerswap_init_timeouts.sidepool`.
-//! Strings starting with `$` in sent fields are replaced by captured values.
+//! Strings starting with `$` in sent fields are replaced by captured values
+//! (`$path*1000` multiplies an integer capture, for sat to msat).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub type Captures = BTreeMap<String, Value>;
 
-const MATCHER_KEYS: &[&str] = &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "excludes"];
+const MATCHER_KEYS: &[&str] = &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "excludes", "sha256_is"];
 
 /// The value at a dotted path.
 pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
@@ -39,8 +40,19 @@ pub fn captured<'a>(captures: &'a Captures, path: &str) -> Option<&'a Value> {
 pub fn substitute(v: &Value, captures: &Captures) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) if s.starts_with('$') => {
-            let path = &s[1..];
-            captured(captures, path).cloned().ok_or_else(|| format!("nothing captured as {path}"))?
+            // `$path` or `$path*N` (an integer times N: sat to msat).
+            let (path, factor) = match s[1..].split_once('*') {
+                Some((p, n)) => (p, Some(n.trim().parse::<u64>().map_err(|_| format!("{s}: bad factor"))?)),
+                None => (&s[1..], None),
+            };
+            let v = captured(captures, path).cloned().ok_or_else(|| format!("nothing captured as {path}"))?;
+            match factor {
+                None => v,
+                Some(n) => {
+                    let base = v.as_u64().ok_or_else(|| format!("{s}: {path} is not an integer"))?;
+                    Value::from(base.checked_mul(n).ok_or_else(|| format!("{s}: overflows 64 bits"))?)
+                }
+            }
         }
         Value::Array(items) => Value::Array(items.iter().map(|i| substitute(i, captures)).collect::<Result<_, _>>()?),
         Value::Object(m) => {
@@ -119,6 +131,23 @@ pub fn check(got: Option<&Value>, matcher: &Value, captures: &mut Captures, path
                 _ => Err(format!("{path} is {g}, which holds {arg}")),
             }
         }
+        "sha256_is" => {
+            // The field is hex bytes whose SHA-256 must equal the (captured or literal) hex.
+            use bitcoin::hashes::{sha256, Hash};
+            let bytes = g.as_str().and_then(|h| hex::decode(h).ok()).ok_or_else(|| format!("{path} is not hex"))?;
+            let want = match arg.as_str() {
+                Some(s) if s.starts_with('$') => captured(captures, &s[1..]).and_then(Value::as_str).map(str::to_owned),
+                Some(s) => Some(s.to_owned()),
+                None => None,
+            }
+            .ok_or("sha256_is: needs a hex string or a $capture")?;
+            let got = hex::encode(sha256::Hash::hash(&bytes).to_byte_array());
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{path}: SHA-256 is {got}, expected {want}"))
+            }
+        }
         "one_of" => {
             let options = arg.as_array().ok_or("one_of: needs a list")?;
             if options.contains(g) {
@@ -161,6 +190,7 @@ mod tests {
         assert_eq!(caps["x"], json!(7));
         assert_eq!(substitute(&json!({"a": "$x", "b": ["$sent.peerswap_init.peerswap_init_hash"]}), &caps).unwrap(), json!({"a": 7, "b": ["aa"]}));
         assert!(substitute(&json!("$nope"), &caps).is_err());
+        assert_eq!(substitute(&json!("$x*1000"), &caps).unwrap(), json!(7000));
         // An object that is a plain value, not a matcher, matches exactly.
         assert!(ok(json!({"sidepool": 5}), "t", &mut caps).is_ok());
     }

@@ -4,6 +4,7 @@
 //! per case.
 
 pub mod case;
+pub mod crypto;
 pub mod exec;
 pub mod matcher;
 pub mod peer;
