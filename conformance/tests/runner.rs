@@ -132,3 +132,41 @@ fn reports_baseline_list_and_filter() {
     assert_eq!(out.status.code(), Some(2), "a bad node id is a usage error");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A separate node process, driven through its TCP adapter, as an implementer's node would be.
+fn spawn_node() -> (std::process::Child, Value) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sidepool-conformance"))
+        .args(["node", "--listen", "127.0.0.1:0", "--adapter-listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[test]
+fn an_external_node_through_its_adapter_passes_and_passive_mode_skips_adapter_cases() {
+    let (mut child, announce) = spawn_node();
+    let exe = env!("CARGO_BIN_EXE_sidepool-conformance");
+    let adapter = announce["adapter"].as_str().unwrap().to_owned();
+    let out = Command::new(exe).args(["run", "--adapter", &adapter, "--filter", "sp10.success", "--filter", "sp10.receiving.amount"]).current_dir(root()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("8 passed, 0 failed, 0 skipped"), "{stdout}");
+
+    let addr = announce["listen"][0].as_str().unwrap().to_owned();
+    let node_id = announce["node_id"].as_str().unwrap().to_owned();
+    let out = Command::new(exe)
+        .args(["run", "--target", &addr, "--node-id", &node_id, "--filter", "sp01.messaging", "--filter", "sp10.receiving.amount"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("3 passed, 0 failed, 6 skipped"), "passive mode: wire-only cases run, adapter cases are unsupported\n{stdout}");
+}

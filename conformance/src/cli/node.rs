@@ -1,6 +1,8 @@
 //! `sidepool-conformance node`: run the reference node.
 
-use crate::node::{self, core::RecordingCore, NodeConfig};
+use crate::node::adapter_link::handler_for;
+use crate::node::engine_core::EngineCore;
+use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use std::net::SocketAddr;
@@ -13,6 +15,12 @@ pub struct NodeArgs {
     /// The node's static private key (32-byte hex); random when absent.
     #[arg(long, value_name = "HEX")]
     pub node_key: Option<String>,
+    /// Serve the adapter protocol (conformance/ADAPTER.md) on this address; port 0 picks one.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub adapter_listen: Option<SocketAddr>,
+    /// Test-only: run with a deliberate defect.
+    #[arg(long, hide = true, value_enum)]
+    pub defect: Option<crate::node::defects::Defect>,
 }
 
 fn parse_key(hex_key: &str) -> Result<PrivateKey, String> {
@@ -30,16 +38,40 @@ pub fn run(args: &NodeArgs) -> i32 {
             return 2;
         }
     };
+    let me = key.public_key();
+    let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
+    let defect = args.defect;
     let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
-    match node::start(config, Box::new(RecordingCore::default())) {
-        Ok(running) => {
-            println!("{}", running.announcement());
-            running.wait();
-            0
-        }
+    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed).with_defect(defect))) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("sidepool-conformance node: cannot listen on {}: {e}", args.listen);
-            1
+            return 1;
+        }
+    };
+    let mut announcement = running.announcement();
+    if let Some(addr) = args.adapter_listen {
+        let listener = match std::net::TcpListener::bind(addr) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("sidepool-conformance node: cannot listen for the adapter on {addr}: {e}");
+                return 1;
+            }
+        };
+        let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        announcement["adapter"] = serde_json::json!(format!("tcp://{bound}"));
+        let shared = std::sync::Arc::clone(&running.shared);
+        let spawned = std::thread::Builder::new().name("node-adapter".into()).spawn(move || {
+            if let Err(e) = crate::adapter::server::serve_tcp(&listener, || handler_for(&shared)) {
+                eprintln!("node: adapter server stopped: {e}");
+            }
+        });
+        if let Err(e) = spawned {
+            eprintln!("sidepool-conformance node: cannot start the adapter server: {e}");
+            return 1;
         }
     }
+    println!("{announcement}");
+    running.wait();
+    0
 }

@@ -1,5 +1,6 @@
 //! `sidepool-conformance run`: the conformance suite.
 
+use crate::node::adapter_link::RemoteLink;
 use crate::runner::case::{self, Case};
 use crate::runner::exec::Target;
 use crate::runner::report::{self, CaseResult, Verdict};
@@ -12,12 +13,16 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// The IUT's BOLT 8 address. Without it, the embedded reference node is the target.
+    /// The IUT's BOLT 8 address. Without it (and without --adapter), the embedded reference node is the target.
     #[arg(long, value_name = "HOST:PORT", requires = "node_id")]
     pub target: Option<std::net::SocketAddr>,
     /// The IUT's node id (33-byte compressed public key, hex).
     #[arg(long, value_name = "HEX")]
     pub node_id: Option<String>,
+    /// The IUT's adapter: `tcp://HOST:PORT`, or a command speaking the adapter protocol on its stdio
+    /// (conformance/ADAPTER.md). Without --target, the address and node id come from its `identity`.
+    #[arg(long, value_name = "CMD|tcp://HOST:PORT")]
+    pub adapter: Option<String>,
     /// Run only cases whose id starts with this prefix (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub filter: Vec<String>,
@@ -87,16 +92,7 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         Some(p) => report::load_baseline(&std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?)?,
         None => Vec::new(),
     };
-    let (mut target, iut) = match (&args.target, &args.node_id) {
-        (Some(addr), Some(id)) => {
-            let node_id = parse_node_id(id)?;
-            (TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, json!({"name": "external", "address": addr.to_string(), "node_id": id, "adapter": null}))
-        }
-        _ => (
-            TargetSpec::Embedded(args.defect),
-            json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION"), "defect": args.defect.map(|d| format!("{d:?}"))}),
-        ),
-    };
+    let (mut target, iut) = choose_target(args)?;
     println!("sidepool-conformance {}: {} cases against {} (spec {})", env!("CARGO_PKG_VERSION"), selected.len(), iut["name"].as_str().unwrap_or("?"), &report::SPEC_COMMIT[..12]);
     let opts = RunOptions { filters: args.filter.clone(), default_wait: Duration::from_millis(args.timeout_ms), known_failures };
     let total = selected.len();
@@ -128,6 +124,37 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         std::fs::write(p, report::junit_report(&results, &iut, args.strict)).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(conclude(&results, &opts.known_failures, args.strict))
+}
+
+/// The target: an external IUT (with or without an adapter), or the embedded node.
+fn choose_target(args: &RunArgs) -> Result<(TargetSpec, serde_json::Value), String> {
+    let wait = Duration::from_millis(args.timeout_ms.max(1000) * 2);
+    match (&args.adapter, &args.target, &args.node_id) {
+        (Some(spec), target, node_id) => {
+            let (mut link, hello) = RemoteLink::open(spec, wait)?;
+            let (addr, node_id) = match (target, node_id) {
+                (Some(addr), Some(id)) => (*addr, parse_node_id(id)?),
+                _ => {
+                    let id = link.identity()?;
+                    let addr = id.listen.parse().map_err(|e| format!("identity: listen address {:?}: {e}", id.listen))?;
+                    (addr, id.node_id)
+                }
+            };
+            let iut = json!({"name": hello.name, "version": hello.version, "address": addr.to_string(),
+                             "node_id": hex::encode(node_id.as_bytes()), "adapter": spec});
+            Ok((TargetSpec::External { target: Target { addr, node_id }, adapter: Some(Box::new(link)) }, iut))
+        }
+        (None, Some(addr), Some(id)) => {
+            let node_id = parse_node_id(id)?;
+            let iut = json!({"name": "external (passive mode)", "address": addr.to_string(), "node_id": id, "adapter": null});
+            Ok((TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, iut))
+        }
+        _ => Ok((
+            TargetSpec::Embedded(args.defect),
+            json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION"),
+                   "defect": args.defect.map(|d| format!("{d:?}"))}),
+        )),
+    }
 }
 
 /// Prints the baseline notes and the closing line; returns the exit status.

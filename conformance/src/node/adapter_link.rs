@@ -1,8 +1,10 @@
-//! The reference node's side of the adapter protocol: a handler for the
-//! JSON-lines server (`node --adapter-listen`), and an in-process link the
-//! runner uses against the embedded node.
+//! Both ends of the adapter protocol as the runner and the reference node use
+//! them: the node's handler for the JSON-lines server (`node --adapter-listen`),
+//! the runner's in-process link to the embedded node, and its link to any IUT's
+//! adapter over TCP or a command's stdio.
 
 use super::net::Shared;
+use crate::adapter::client::{AdapterClient, ClientError};
 use crate::adapter::event::Event as AdapterEvent;
 use crate::adapter::request::Request;
 use crate::adapter::response::{AdapterError as WireError, ErrorCode, Response};
@@ -11,7 +13,7 @@ use crate::runner::exec::{AdapterError, AdapterLink};
 use serde_json::{json, Value};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Serves adapter requests against a running node.
 pub struct NodeAdapter {
@@ -57,12 +59,16 @@ pub fn flatten_event(e: &AdapterEvent) -> Value {
     out
 }
 
+/// A typed request from a case's method name and JSON params.
+fn request(method: &str, params: &Value) -> Result<Request, AdapterError> {
+    let params = if params.is_null() { json!({}) } else { params.clone() };
+    serde_json::from_value(json!({"method": method, "params": params}))
+        .map_err(|e| AdapterError::Failed(format!("{method}: invalid request: {e}")))
+}
+
 impl AdapterLink for EmbeddedLink {
     fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError> {
-        let params = if params.is_null() { json!({}) } else { params.clone() };
-        let req: Request = serde_json::from_value(json!({"method": method, "params": params}))
-            .map_err(|e| AdapterError::Failed(format!("{method}: invalid request: {e}")))?;
-        match self.shared.adapter(req) {
+        match self.shared.adapter(request(method, params)?) {
             Ok(r) => Ok(r.to_ok()),
             Err(e) if e.code == ErrorCode::Unsupported => Err(AdapterError::Unsupported(e.message)),
             Err(e) => Err(AdapterError::Failed(format!("{}: {}", e.code.as_str(), e.message))),
@@ -72,5 +78,49 @@ impl AdapterLink for EmbeddedLink {
     fn next_event(&mut self, deadline: Instant) -> Option<Value> {
         let wait = deadline.saturating_duration_since(Instant::now());
         self.events.recv_timeout(wait).ok().map(|e| flatten_event(&e))
+    }
+}
+
+/// The runner's link to an IUT's adapter: `tcp://HOST:PORT`, or a command whose
+/// stdio speaks the protocol.
+pub struct RemoteLink {
+    client: AdapterClient,
+}
+
+impl RemoteLink {
+    /// Connects (or starts the command) and says `hello`; returns the link and the IUT's hello.
+    pub fn open(spec: &str, timeout: Duration) -> Result<(RemoteLink, crate::adapter::response::HelloResult), String> {
+        let mut client = if spec.starts_with("tcp://") {
+            AdapterClient::connect_tcp(spec).map_err(|e| format!("adapter {spec}: {e:?}"))?
+        } else {
+            AdapterClient::spawn_shell(spec).map_err(|e| format!("adapter command {spec:?}: {e:?}"))?
+        };
+        client.set_timeout(timeout);
+        let hello = client.hello("sidepool-conformance").map_err(|e| format!("adapter hello: {e:?}"))?;
+        Ok((RemoteLink { client }, hello))
+    }
+
+    /// The IUT's node id and BOLT 8 address, from `identity`.
+    pub fn identity(&mut self) -> Result<crate::adapter::response::IdentityResult, String> {
+        match self.client.call(&Request::Identity(crate::adapter::request::NoParams {})) {
+            Ok(Response::Identity(i)) => Ok(i),
+            Ok(other) => Err(format!("identity: unexpected answer {other:?}")),
+            Err(e) => Err(format!("identity: {e:?}")),
+        }
+    }
+}
+
+impl AdapterLink for RemoteLink {
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError> {
+        match self.client.call(&request(method, params)?) {
+            Ok(r) => Ok(r.to_ok()),
+            Err(ClientError::Remote(e)) if e.code == ErrorCode::Unsupported => Err(AdapterError::Unsupported(e.message)),
+            Err(e) => Err(AdapterError::Failed(format!("{e:?}"))),
+        }
+    }
+
+    fn next_event(&mut self, deadline: Instant) -> Option<Value> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        self.client.next_event(wait).map(|e| flatten_event(&e))
     }
 }

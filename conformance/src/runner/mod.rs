@@ -24,8 +24,8 @@ use std::time::Duration;
 pub enum TargetSpec {
     /// A fresh in-process reference node per case (with a deliberate defect, to test the suite).
     Embedded(Option<crate::node::defects::Defect>),
-    /// An IUT at an address; adapter links are made per case by the factory (none: passive mode).
-    External { target: Target, adapter: Option<Box<dyn FnMut() -> Result<Box<dyn AdapterLink>, String>>> },
+    /// An IUT at an address, with its adapter link (none: passive mode), reset before each case.
+    External { target: Target, adapter: Option<Box<dyn AdapterLink>> },
 }
 
 pub struct RunOptions {
@@ -46,26 +46,18 @@ pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mu
         let run = match target {
             TargetSpec::Embedded(defect) => run_embedded(case, opts.default_wait, *defect),
             TargetSpec::External { target, adapter } => {
-                let mut link = match adapter.as_mut().map(|f| f()) {
-                    Some(Ok(l)) => Some(l),
-                    Some(Err(e)) => {
-                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
-                        out.push(result(case, r, opts));
-                        on_result(i, out.last().expect("just pushed"));
-                        continue;
-                    }
-                    None => None,
-                };
-                if let Some(l) = link.as_mut() {
+                if let Some(link) = adapter.as_mut() {
                     // Each case starts from a reset IUT.
-                    if let Err(e) = l.call("reset", &serde_json::json!({})) {
+                    if let Err(e) = link.call("reset", &serde_json::json!({})) {
                         let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {e:?}")), transcript: Vec::new(), duration: Duration::ZERO };
                         out.push(result(case, r, opts));
-                        on_result(i, out.last().expect("just pushed"));
+                        if let Some(last) = out.last() {
+                            on_result(i, last);
+                        }
                         continue;
                     }
                 }
-                run_case(case, *target, link.as_mut(), opts.default_wait)
+                run_case(case, *target, adapter.as_mut(), opts.default_wait)
             }
         };
         out.push(result(case, run, opts));
