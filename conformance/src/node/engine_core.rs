@@ -77,8 +77,10 @@ pub struct EngineCore {
     events: Option<Sender<AdapterEvent>>,
     /// Incoming HTLCs by (peer, id): their hash, for fulfilling with the preimage.
     incoming: BTreeMap<(PublicKey, u64), PaymentHash>,
-    /// HTLCs the engine added: adapter id <-> engine handle.
-    outgoing: BTreeMap<(PublicKey, u64), HtlcRef>,
+    /// HTLCs the engine added: adapter id -> engine handle and payment hash.
+    outgoing: BTreeMap<(PublicKey, u64), (HtlcRef, PaymentHash)>,
+    /// Preimages learned from fulfilled outgoing HTLCs (a forwarder passes them downstream).
+    learned: BTreeMap<[u8; 32], zeroize::Zeroizing<[u8; 32]>>,
     next_htlc_id: u64,
     /// Deterministic "randomness" for hops, advanced per offer.
     hop_counter: u8,
@@ -111,6 +113,7 @@ impl EngineCore {
             events: None,
             incoming: BTreeMap::new(),
             outgoing: BTreeMap::new(),
+            learned: BTreeMap::new(),
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
@@ -148,6 +151,7 @@ impl EngineCore {
         self.engine = Self::engine_for(self.me, &self.world, &self.keys);
         self.incoming.clear();
         self.outgoing.clear();
+        self.learned.clear();
         // Replayed as events, so everything the engine sees passes the same path.
         self.feed(Event::BlockHeight(self.world.height), out);
         self.feed(Event::TimePassed { now: self.world.now }, out);
@@ -217,7 +221,7 @@ impl EngineCore {
             Action::AddHtlc { to, htlc, fields, .. } => {
                 let htlc_id = self.next_htlc_id;
                 self.next_htlc_id += 1;
-                self.outgoing.insert((to, htlc_id), htlc);
+                self.outgoing.insert((to, htlc_id), (htlc, fields.payment_hash));
                 self.emit(AdapterEvent::HtlcAdd(ev::HtlcAdd {
                     htlc_id,
                     peer: to,
@@ -228,7 +232,10 @@ impl EngineCore {
                 }));
             }
             Action::FulfilHtlc { peer, id } => {
-                let preimage = self.incoming.get(&(peer, id)).and_then(|h| self.keys.preimage(h));
+                let preimage = self
+                    .incoming
+                    .get(&(peer, id))
+                    .and_then(|h| self.keys.preimage(h).or_else(|| self.learned.get(&h.0).cloned()));
                 match preimage {
                     Some(p) => self.emit(AdapterEvent::HtlcFulfil(ev::HtlcFulfil { htlc_id: id, peer, preimage: Preimage(*p) })),
                     None => self.log(ev::LogLevel::Error, format!("cannot fulfil HTLC {id} from {peer}: preimage unknown")),
@@ -385,19 +392,28 @@ impl EngineCore {
             }
             rq::HtlcEvent::IrrevocablyCommitted(_) => {}
             rq::HtlcEvent::Fulfilled(f) if f.direction == Direction::Outgoing => {
-                if let Some(h) = self.outgoing.get(&(f.peer, f.htlc_id)).copied() {
+                if let Some((h, hash)) = self.outgoing.get(&(f.peer, f.htlc_id)).copied() {
+                    if let Some(p) = &f.preimage {
+                        use bitcoin::hashes::{sha256, Hash};
+                        // Only a preimage that hashes to the HTLC's hash is worth keeping.
+                        if sha256::Hash::hash(&p.0).to_byte_array() == hash.0 {
+                            self.learned.insert(hash.0, zeroize::Zeroizing::new(p.0));
+                        } else {
+                            self.log(ev::LogLevel::Warn, format!("preimage for HTLC {} does not match its hash", f.htlc_id));
+                        }
+                    }
                     self.feed(Event::OutgoingHtlcFulfilled { htlc: h }, out);
                 }
             }
             rq::HtlcEvent::Fulfilled(_) => {}
             rq::HtlcEvent::Failed(r) if r.direction == Direction::Outgoing => {
-                if let Some(h) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
+                if let Some((h, _)) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
                     self.feed(Event::OutgoingHtlcFailed { htlc: h }, out);
                 }
             }
             rq::HtlcEvent::Failed(r) => self.feed(Event::IncomingHtlcGone { peer: r.peer, id: r.htlc_id }, out),
             rq::HtlcEvent::RemovalCommitted(r) if r.direction == Direction::Outgoing => {
-                if let Some(h) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
+                if let Some((h, _)) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
                     self.feed(Event::OutgoingHtlcRemovalCommitted { htlc: h }, out);
                 }
             }

@@ -87,6 +87,8 @@ pub enum Step {
     AdvanceClock { seconds: u64 },
     /// Wait for an adapter event matching the field matchers.
     ExpectEvent(ExpectEventStep),
+    /// No adapter event of this name (matching `fields`, if given) within the time.
+    ExpectNoEvent { event: String, #[serde(default)] fields: serde_json::Map<String, Value>, within_ms: u64 },
     /// Every inner expectation must be met, in whatever order the messages arrive.
     AnyOrder(Vec<Step>),
     /// Exactly one of the inner expectations is met by the next message.

@@ -222,6 +222,21 @@ impl Exec<'_> {
             Step::CheckHandover { success, receiver_secret, sender_ephemeral } => {
                 super::crypto::check_handover(&self.captures, success, receiver_secret, sender_ephemeral).map_err(StepError::Fail)
             }
+            Step::ExpectNoEvent { event, fields, within_ms } => {
+                let deadline = Instant::now() + Duration::from_millis(*within_ms);
+                let adapter = self.adapter.as_mut().ok_or_else(|| StepError::Unsupported("events need an adapter".into()))?;
+                while let Some(ev) = adapter.next_event(deadline) {
+                    self.events.push_back(ev);
+                }
+                let mut scratch = self.captures.clone();
+                let hit = self.events.iter().find(|ev| {
+                    ev.get("event").and_then(Value::as_str) == Some(event.as_str()) && match_fields(ev, fields, &mut scratch).is_ok()
+                });
+                match hit {
+                    Some(ev) => Err(StepError::Fail(format!("expected no {event} event, got {ev}"))),
+                    None => Ok(()),
+                }
+            }
             Step::Fixture(name) => Err(StepError::Fail(format!("fixture {name} was not expanded"))),
             Step::Check { path, is } => {
                 let got = matcher::captured(&self.captures, path).cloned();
@@ -472,7 +487,9 @@ impl Exec<'_> {
 
 fn match_fields(view: &Value, fields: &serde_json::Map<String, Value>, caps: &mut Captures) -> Result<(), String> {
     for (path, m) in fields {
-        matcher::check(matcher::lookup(view, path), m, caps, path)?;
+        // `"$path"` values (plain or inside a matcher) name captured values.
+        let m = matcher::substitute(m, caps)?;
+        matcher::check(matcher::lookup(view, path), &m, caps, path)?;
     }
     Ok(())
 }

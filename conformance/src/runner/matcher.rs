@@ -2,7 +2,8 @@
 //!
 //! A matcher is either a plain value (exact match) or an object with one of
 //! the keys `any`, `range`, `gte`, `lte`, `one_of`, `same_as`, `capture`,
-//! `contains`, `excludes` (for lists), `sha256_is` (a preimage against its hash).
+//! `contains`, `excludes` (for lists), `sha256_is` (a preimage against its hash),
+//! `differs_from` (not equal to a captured value).
 //! Paths use dots into composite fields: `peerswap_init_timeouts.sidepool`.
 //! Strings starting with `$` in sent fields are replaced by captured values
 //! (`$path*1000` multiplies an integer capture, for sat to msat).
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 
 pub type Captures = BTreeMap<String, Value>;
 
-const MATCHER_KEYS: &[&str] = &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "excludes", "sha256_is"];
+const MATCHER_KEYS: &[&str] = &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "excludes", "sha256_is", "differs_from"];
 
 /// The value at a dotted path.
 pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
@@ -154,6 +155,13 @@ pub fn check(got: Option<&Value>, matcher: &Value, captures: &mut Captures, path
                 Ok(())
             } else {
                 Err(format!("{path} is {g}, expected one of {arg}"))
+            }
+        }
+        "differs_from" => {
+            let name = arg.as_str().ok_or("differs_from: needs a capture path")?;
+            match captured(captures, name.trim_start_matches('$')) {
+                Some(other) if other == g => Err(format!("{path} is {g}, the same as {name}")),
+                _ => Ok(()),
             }
         }
         "same_as" => {
