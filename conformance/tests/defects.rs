@@ -59,4 +59,10 @@ caught! {
     wrong_hash_in_accept => Defect::WrongHashInAccept,
     ignore_reserve => Defect::IgnoreReserve,
     cltv_delta_off_by_one => Defect::CltvDeltaOffByOne,
+    no_hops_decrement => Defect::NoHopsDecrement,
+    lightning_timeout_not_raised => Defect::LightningTimeoutNotRaised,
+    forwarding_fee => Defect::ForwardingFee,
+    hold_59_seconds => Defect::Hold59Seconds,
+    wrong_handover_key => Defect::WrongHandoverKey,
+    no_forward_record => Defect::NoForwardRecord,
 }

@@ -6,6 +6,7 @@
 //! both hidden), the node must fail at least one case; the test
 //! `conformance/tests/defects.rs` checks every defect here is caught.
 
+use sidepool_reference::peerswap::constants::Timestamp;
 use sidepool_reference::peerswap::session::{Action, Event};
 use sidepool_reference::units::{BlockHeight, Hops, Msat, PublicKey};
 use sidepool_reference::Message;
@@ -36,6 +37,18 @@ pub enum Defect {
     IgnoreReserve,
     /// Checks the timeout gap against 143 blocks instead of its cltv_delta 144.
     CltvDeltaOffByOne,
+    /// Forwards peerswap_init with the hops it received, not one lower.
+    NoHopsDecrement,
+    /// Forwards the in-Lightning timeout without adding its cltv_delta.
+    LightningTimeoutNotRaised,
+    /// Keeps 1,000 msat as a forwarding fee on the HTLCs it adds.
+    ForwardingFee,
+    /// Fails held HTLCs after 59 seconds (the engine's clock runs 60/59 fast).
+    Hold59Seconds,
+    /// Hands over a corrupted key in peerswap_success.
+    WrongHandoverKey,
+    /// Forwards without persisting the forwarding record.
+    NoForwardRecord,
 }
 
 impl Defect {
@@ -65,6 +78,7 @@ impl Defect {
                 init.hops = Hops(init.hops.0.min(10));
                 Event::Received { from, msg: Message::PeerswapInit(init) }
             }
+            (Defect::Hold59Seconds, Event::TimePassed { now }) => Event::TimePassed { now: Timestamp(now.0.saturating_add(now.0 / 59)) },
             (Defect::CltvDeltaOffByOne, Event::Received { from, msg: Message::PeerswapInit(mut init) }) => {
                 // Seen one block wider, a gap of 143 passes a check against 144.
                 init.timeouts.lightning = BlockHeight(init.timeouts.lightning.0.saturating_sub(1));
@@ -90,6 +104,25 @@ impl Defect {
                 a.hash.0[31] ^= 1;
                 Some(Action::Send { to, msg: Message::PeerswapAccept(a) })
             }
+            (Defect::NoHopsDecrement, Action::Send { to, msg: Message::PeerswapInit(mut i) }) => {
+                i.hops = Hops(i.hops.0.saturating_add(1).min(10));
+                Some(Action::Send { to, msg: Message::PeerswapInit(i) })
+            }
+            (Defect::LightningTimeoutNotRaised, Action::Send { to, msg: Message::PeerswapInit(mut i) }) => {
+                i.timeouts.lightning = BlockHeight(i.timeouts.lightning.0.saturating_sub(144));
+                Some(Action::Send { to, msg: Message::PeerswapInit(i) })
+            }
+            (Defect::ForwardingFee, Action::AddHtlc { to, channel, htlc, mut fields }) => {
+                fields.amount_msat = Msat(fields.amount_msat.0.saturating_sub(1000));
+                fields.onion.amt_to_forward = fields.amount_msat;
+                fields.onion.total_msat = fields.onion.total_msat.map(|_| fields.amount_msat);
+                Some(Action::AddHtlc { to, channel, htlc, fields })
+            }
+            (Defect::WrongHandoverKey, Action::Send { to, msg: Message::PeerswapSuccess(mut m) }) => {
+                m.ephemeral_privkey.encrypted_key[0] ^= 1;
+                Some(Action::Send { to, msg: Message::PeerswapSuccess(m) })
+            }
+            (Defect::NoForwardRecord, Action::PersistRecord(sidepool_reference::peerswap::session::Record::Forward(_))) => None,
             (_, a) => Some(a),
         }
     }
