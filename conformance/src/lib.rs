@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod fields;
+pub mod node;
 pub mod vectors;
