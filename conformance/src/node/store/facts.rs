@@ -96,9 +96,11 @@ pub struct KeyIndex(pub u32);
 pub struct HtlcDetails {
     pub swap: PeerswapRef,
     pub role: HtlcRole,
-    /// SIDEPOOL-06: "Offerrer ephemeral public key." and "Offerrer persistent public key."
+    /// SIDEPOOL-06: "Offerrer ephemeral public key."
+    /// SIDEPOOL-06: "Offerrer persistent public key."
     pub offerrer: HtlcPubkeys,
-    /// SIDEPOOL-06: "Acceptor ephemeral public key." and "Acceptor persistent public key."
+    /// SIDEPOOL-06: "Acceptor ephemeral public key."
+    /// SIDEPOOL-06: "Acceptor persistent public key."
     pub acceptor: HtlcPubkeys,
     /// SIDEPOOL-06: "HTLC timeout."
     pub timeout: BlockHeight,
