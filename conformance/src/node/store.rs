@@ -24,7 +24,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use sidepool_reference::peerswap::forward::ForwardRecord;
+use sidepool_reference::peerswap::forward::{ForwardAction, ForwardRecord};
 use sidepool_reference::peerswap::lightning_htlcs::HtlcRef;
 use sidepool_reference::units::{Msat, PoolId};
 
@@ -123,6 +123,21 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+
+    /// Carries out the store steps of the reference forwarder's action list
+    /// (`forward::forward`, `forward::after_next_hop_reject`), in order:
+    /// returns `Ok(true)` for a store step, done and committed, and `Ok(false)`
+    /// for a step that is not the store's (send, accept), which the caller
+    /// performs only after every earlier step returned.
+    pub fn apply_forward_action(&mut self, action: &ForwardAction<NodeId>) -> Result<bool, StoreError> {
+        match action {
+            ForwardAction::PersistRecord(record) => self.put_forward_record(record).map(|()| true),
+            ForwardAction::DeleteRecord { id, hash } => {
+                self.delete_forward_record_before_accepting(PeerswapRef { id: *id, hash: *hash }).map(|()| true)
+            }
+            ForwardAction::SendInit { .. } | ForwardAction::AcceptHere | ForwardAction::SendReject { .. } => Ok(false),
+        }
     }
 
     /// Deletes the record when the next hop rejected and this node accepts

@@ -161,6 +161,35 @@ fn forward_record_is_deleted_before_accepting_here() {
 }
 
 #[test]
+fn the_reference_forwarders_actions_reach_the_store_in_order() {
+    use sidepool_reference::peerswap::forward::ForwardAction;
+    use sidepool_reference::peerswap::messages::{ChannelView, PeerswapInit};
+    use sidepool_reference::units::Hops;
+    let db = TempDb::new("actions");
+    let mut store = Store::open(db.path()).unwrap();
+    let r = record(1);
+    let init = PeerswapInit {
+        id: r.id,
+        pubkeys: r.offerrer_pubkeys,
+        timeouts: Timeouts { sidepool: r.sidepool_timelock, lightning: r.lightning_timelock_to_downstream },
+        hash: r.hash,
+        hops: Hops(2),
+        amount: r.amount,
+        channel_view: ChannelView::default(),
+        update_counter: UpdateCounter::new(1).unwrap(),
+        unknown: vec![],
+    };
+    let forward = [ForwardAction::PersistRecord(r.clone()), ForwardAction::SendInit { to: r.downstream, init }];
+    let done: Vec<bool> = forward.iter().map(|a| store.apply_forward_action(a).unwrap()).collect();
+    assert_eq!(done, vec![true, false], "persisted, then the send is the caller's");
+    assert_eq!(store.load_all().unwrap().forwards[0].record, r);
+    let accept_here = [ForwardAction::DeleteRecord { id: r.id, hash: r.hash }, ForwardAction::AcceptHere];
+    let done: Vec<bool> = accept_here.iter().map(|a| store.apply_forward_action(a).unwrap()).collect();
+    assert_eq!(done, vec![true, false]);
+    assert!(store.load_all().unwrap().forwards.is_empty(), "deleted before accepting");
+}
+
+#[test]
 fn a_forward_with_lightning_htlcs_is_neither_retargeted_nor_deleted_as_unforwarded() {
     let db = TempDb::new("locked");
     let mut store = Store::open(db.path()).unwrap();
