@@ -186,7 +186,13 @@ impl Store {
     pub fn record_downstream_htlcs(&mut self, swap: PeerswapRef, htlcs: &[(HtlcRef, Msat)]) -> Result<(), StoreError> {
         self.write(|tx| {
             require_forward(tx, swap)?;
-            for (htlc, amount) in htlcs {
+            for (i, (htlc, amount)) in htlcs.iter().enumerate() {
+                #[cfg(test)]
+                if i == htlcs.len() / 2 && i > 0 {
+                    crash_tests::pause_if_asked_mid_write();
+                }
+                #[cfg(not(test))]
+                let _ = i;
                 let n = tx.execute(
                     "INSERT INTO forward_downstream_htlc (pool_id, hash, htlc_ref, amount_msat, state) \
                      VALUES (?1, ?2, ?3, ?4, 'held') ON CONFLICT DO NOTHING",

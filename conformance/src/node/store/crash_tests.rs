@@ -13,6 +13,8 @@ use super::*;
 
 const CHILD_MODE: &str = "SIDEPOOL_STORE_CRASH_CHILD";
 const CHILD_DB: &str = "SIDEPOOL_STORE_CRASH_DB";
+/// Set only in a child: stop inside the next multi-row HTLC write.
+const PAUSE_MID_WRITE: &str = "SIDEPOOL_STORE_PAUSE_MID_WRITE";
 /// HTLCs per multi-row transaction in the "batches" mode.
 const BATCH: u64 = 40;
 
@@ -29,6 +31,18 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Test-only hook in `Store::record_downstream_htlcs`, half-way through its
+/// rows: in a child started with [`PAUSE_MID_WRITE`], report and wait to be
+/// killed with the transaction open. Does nothing anywhere else.
+pub(crate) fn pause_if_asked_mid_write() {
+    if std::env::var_os(PAUSE_MID_WRITE).is_some() {
+        say("STORE-MID-WRITE");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// Not a test on its own: does nothing unless started by a parent below.
 #[test]
 fn crash_child() {
@@ -43,6 +57,16 @@ fn crash_child() {
             loop {
                 std::thread::park();
             }
+        }
+        "mid_write" => {
+            store.put_forward_record(&record(1)).unwrap();
+            store.record_downstream_htlcs(swap(1), &[(HtlcRef(1), Msat(1)), (HtlcRef(2), Msat(2))]).unwrap();
+            say("STORE-COMMITTED 0");
+            std::env::set_var(PAUSE_MID_WRITE, "1");
+            let htlcs: Vec<_> = (10..10 + BATCH).map(|h| (HtlcRef(h), Msat(h))).collect();
+            // Pauses (and is killed) half-way through these rows.
+            let _ = store.record_downstream_htlcs(swap(1), &htlcs);
+            panic!("the mid-write pause returned");
         }
         "batches" => {
             // Commit batches back to back until killed, so the kill very likely
@@ -61,9 +85,9 @@ fn crash_child() {
     }
 }
 
-/// Starts the child in `mode`, reads its stdout until `enough` commits were
-/// reported, SIGKILLs it and returns the last commit index it reported.
-fn run_and_kill(db: &TempDb, mode: &str, enough: u64) -> u64 {
+/// Starts the child in `mode`, reads its stdout until `enough` lines with
+/// `marker` were seen, SIGKILLs it and returns the last commit index it reported.
+fn run_and_kill(db: &TempDb, mode: &str, marker: &str, enough: u64) -> u64 {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
         .args(["--exact", "node::store::crash_tests::crash_child", "--nocapture", "--test-threads=1"])
@@ -79,8 +103,12 @@ fn run_and_kill(db: &TempDb, mode: &str, enough: u64) -> u64 {
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
         // libtest prints "test ... crash_child ... " without a newline first, so search the line.
-        let Some((_, rest)) = line.split_once("STORE-COMMITTED") else { continue };
-        last = rest.trim().parse::<u64>().ok().or(Some(0));
+        if let Some((_, rest)) = line.split_once("STORE-COMMITTED") {
+            last = rest.trim().parse::<u64>().ok().or(Some(0));
+        }
+        if !line.contains(marker) {
+            continue;
+        }
         seen += 1;
         if seen >= enough {
             break;
@@ -102,7 +130,7 @@ fn run_and_kill(db: &TempDb, mode: &str, enough: u64) -> u64 {
 #[test]
 fn a_committed_fact_survives_sigkill() {
     let db = TempDb::new("crash-one");
-    run_and_kill(&db, "one_fact", 1);
+    run_and_kill(&db, "one_fact", "STORE-COMMITTED", 1);
     let store = Store::open(db.path()).unwrap();
     let forwards = store.load_all().unwrap().forwards;
     assert_eq!(forwards.len(), 1);
@@ -113,7 +141,7 @@ fn a_committed_fact_survives_sigkill() {
 #[test]
 fn a_kill_inside_a_multi_row_write_leaves_no_partial_fact() {
     let db = TempDb::new("crash-batches");
-    let last = run_and_kill(&db, "batches", 25);
+    let last = run_and_kill(&db, "batches", "STORE-COMMITTED", 25);
     let store = Store::open(db.path()).unwrap();
     let forwards = store.load_all().unwrap().forwards;
     // Every reported commit is there, whole.
@@ -127,4 +155,15 @@ fn a_kill_inside_a_multi_row_write_leaves_no_partial_fact() {
         let n = f.lightning.downstream.len() as u64;
         assert!(n == 0 || n == BATCH, "partial batch of {n} HTLCs");
     }
+}
+
+#[test]
+fn a_kill_with_a_multi_row_write_half_done_leaves_none_of_it() {
+    let db = TempDb::new("crash-mid-write");
+    run_and_kill(&db, "mid_write", "STORE-MID-WRITE", 1);
+    let store = Store::open(db.path()).unwrap();
+    let forwards = store.load_all().unwrap().forwards;
+    assert_eq!(forwards.len(), 1);
+    let handles: Vec<u64> = forwards[0].lightning.downstream.iter().map(|h| h.htlc.0).collect();
+    assert_eq!(handles, vec![1, 2], "the committed batch is whole; the interrupted one left no row");
 }
