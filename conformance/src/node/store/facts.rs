@@ -104,6 +104,7 @@ pub struct HtlcDetails {
     pub acceptor: HtlcPubkeys,
     /// SIDEPOOL-06: "HTLC timeout."
     pub timeout: BlockHeight,
+    /// Optional here: the ephemeral public keys above always rebuild it (ERRATA E-94).
     /// SIDEPOOL-06: "(optional, can be derived from above) The internal public key, i.e. the MuSig aggregation of the offerrer ephemeral public key and the acceptor ephemeral public key."
     pub internal_key: Option<PublicKey>,
     /// SIDEPOOL-06: "For the offerrer, how to derive or otherwise acquire its persistent private key."

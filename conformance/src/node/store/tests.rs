@@ -538,3 +538,55 @@ mod props {
         }
     }
 }
+
+mod props_endpoints {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn any_htlc_details_and_sent_init_round_trip(
+            keys in proptest::array::uniform6(1u8..=250),
+            ids in any::<([u8; 16], [u8; 32])>(),
+            heights in any::<(u32, u32, u32)>(),
+            amounts in any::<(u64, u64)>(),
+            counter in 0u16..=UpdateCounter::MAX,
+            index in any::<u32>(),
+            internal in any::<bool>(),
+            forwarded in any::<bool>(),
+        ) {
+            let db = TempDb::new("prop-endpoints");
+            let swap = PeerswapRef { id: PoolId(ids.0), hash: PaymentHash(ids.1) };
+            let d = HtlcDetails {
+                swap,
+                role: if internal { HtlcRole::Offerrer } else { HtlcRole::Acceptor },
+                offerrer: HtlcPubkeys { ephemeral: key(keys[0]), persistent: key(keys[1]) },
+                acceptor: HtlcPubkeys { ephemeral: key(keys[2]), persistent: key(keys[3]) },
+                timeout: BlockHeight(heights.0),
+                internal_key: internal.then(|| key(keys[4])),
+                own_persistent_key: KeyIndex(index),
+            };
+            let s = SentInitRecord {
+                sent: SentInit {
+                    to: key(keys[5]),
+                    id: swap.id,
+                    hash: swap.hash,
+                    amount: Sat(amounts.0),
+                    htlc_maximum_from_peer: Msat(amounts.1),
+                    upstream: forwarded.then(|| key(keys[0])),
+                },
+                update_counter: UpdateCounter::new(counter).unwrap(),
+                timeouts: Timeouts { sidepool: BlockHeight(heights.1), lightning: BlockHeight(heights.2) },
+                pubkeys: d.offerrer,
+            };
+            let mut store = Store::open(db.path()).unwrap();
+            store.put_htlc_details(&d).unwrap();
+            store.record_sent_init(&s).unwrap();
+            drop(store);
+            let state = Store::open(db.path()).unwrap().load_all().unwrap();
+            prop_assert_eq!(state.htlc_details, vec![d]);
+            prop_assert_eq!(state.sent_inits, vec![s]);
+        }
+    }
+}
