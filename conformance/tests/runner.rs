@@ -155,7 +155,8 @@ fn an_external_node_through_its_adapter_passes_and_passive_mode_skips_adapter_ca
     let out = Command::new(exe).args(["run", "--adapter", &adapter, "--filter", "sp10.success", "--filter", "sp10.receiving.amount"]).current_dir(root()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("8 passed, 0 failed, 0 skipped"), "{stdout}");
+    let (passed, failed, skipped) = closing_line(&stdout);
+    assert!(passed >= 8 && failed == 0 && skipped == 0, "{stdout}");
 
     let addr = announce["listen"][0].as_str().unwrap().to_owned();
     let node_id = announce["node_id"].as_str().unwrap().to_owned();
@@ -168,5 +169,17 @@ fn an_external_node_through_its_adapter_passes_and_passive_mode_skips_adapter_ca
     let _ = child.kill();
     let _ = child.wait();
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("3 passed, 0 failed, 6 skipped"), "passive mode: wire-only cases run, adapter cases are unsupported\n{stdout}");
+    let (passed, failed, skipped) = closing_line(&stdout);
+    assert_eq!((passed, failed), (3, 0), "passive mode: the three wire-only cases run\n{stdout}");
+    assert!(skipped >= 6, "passive mode: adapter cases are unsupported\n{stdout}");
+}
+
+/// `N passed, M failed, K skipped` from a run's last line.
+fn closing_line(stdout: &str) -> (usize, usize, usize) {
+    let last = stdout.lines().last().unwrap_or_default();
+    let nums: Vec<usize> = last.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    match nums.as_slice() {
+        [p, f, s] => (*p, *f, *s),
+        _ => panic!("no closing line in {stdout}"),
+    }
 }
