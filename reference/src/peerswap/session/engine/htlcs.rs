@@ -8,6 +8,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
 
     pub(super) fn on_lightning_msg(&mut self, from: P, msg: PeerswapLightning, out: &mut Vec<Action<P>>) {
         let key = (msg.id, msg.hash, from.clone());
+        // SIDEPOOL-10: "The receiver of `peerswap_lightning` MUST perform the validations below:"
         // SIDEPOOL-10: "It previously sent `peerswap_accept` to the sender, and the sidepool ID and hash matches the one in `peerswap_accept`."
         let Some(mut s) = self.sessions.remove(&key) else {
             out.push(log(LogLevel::Warn, "peerswap_lightning for no peerswap we accepted from the sender; ignored"));
@@ -26,8 +27,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         };
         s.lightning = Some(msg.clone());
         s.phase = Phase::Lightning;
+        // SIDEPOOL-10: "On receiving this message, the local acceptor MUST arrange to get one or more in-Lightning HTLCs to the sender:"
         match s.side.clone() {
             Side::Acceptor { forward: None } => {
+                // SIDEPOOL-10: "Otherwise, the local acceptor is the ultimate acceptor, and it MUST send a number of HTLCs."
                 // SIDEPOOL-10: "The ultimate acceptor, once it has received `peerswap_lightning` from the local offerrer, MUST immediately offer the in-Lightning HTLCs."
                 let parts = OutgoingParts::new(agreed);
                 s.outgoing = Some(parts);
@@ -49,6 +52,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 // SIDEPOOL-10: "Then, the forwarder MUST construct its own `peerswap_lightning` message."
                 let dkey = (msg.id, msg.hash, record.downstream.clone());
                 let Some(d) = self.sessions.get_mut(&dkey) else { return };
+                // SIDEPOOL-10: "A forwarder MUST NOT copy the `peerswap_lightning` message verbatim."
                 let (secret, metadata) =
                     self.keys.lightning_fields(PeerswapRef { id: msg.id, hash: msg.hash }, Role::Forwarder);
                 let own = PeerswapLightning {
