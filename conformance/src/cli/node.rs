@@ -15,6 +15,9 @@ pub struct NodeArgs {
     /// The node's static private key (32-byte hex); random when absent.
     #[arg(long, value_name = "HEX")]
     pub node_key: Option<String>,
+    /// The persistent store (SQLite, created if missing); forwards it holds are settled per the restart rules.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
     /// Serve the adapter protocol (conformance/ADAPTER.md) on this address; port 0 picks one.
     #[arg(long, value_name = "HOST:PORT")]
     pub adapter_listen: Option<SocketAddr>,
@@ -42,7 +45,17 @@ pub fn run(args: &NodeArgs) -> i32 {
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let defect = args.defect;
     let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
-    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed).with_defect(defect))) {
+    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
+    if let Some(db) = &args.db {
+        core = match core.with_store(db) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("sidepool-conformance node: {e}");
+                return 1;
+            }
+        };
+    }
+    let running = match node::start_with(config, move |listen| Box::new(core.listening_on(listen))) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sidepool-conformance node: cannot listen on {}: {e}", args.listen);

@@ -9,6 +9,8 @@
 use super::core::{CoreAction, NodeCore};
 use super::defects::Defect;
 use super::keys::NodeKeys;
+use super::restart::{self, Restored, Settle};
+use super::store::{DownstreamHtlcState, PeerswapRef as StoreRef, Store, UpstreamHtlcState};
 use crate::adapter::event::{self as ev, Event as AdapterEvent};
 use crate::adapter::request::{self as rq, Direction, Request};
 use crate::adapter::response::{AdapterError, HelloResult, IdentityResult, Response};
@@ -75,8 +77,14 @@ pub struct EngineCore {
     world: World,
     ready: BTreeMap<PublicKey, bool>,
     events: Option<Sender<AdapterEvent>>,
-    /// Incoming HTLCs by (peer, id): their hash, for fulfilling with the preimage.
-    incoming: BTreeMap<(PublicKey, u64), PaymentHash>,
+    /// Incoming HTLCs by (peer, id): their hash and amount.
+    incoming: BTreeMap<(PublicKey, u64), (PaymentHash, sidepool_reference::units::Msat)>,
+    /// The persistent store (`--db`); without it the node cannot restart.
+    store: Option<Store>,
+    /// Forwards in flight, by hash: their pool (HTLC facts carry only the hash).
+    forwards: BTreeMap<[u8; 32], PoolId>,
+    /// Forwards reloaded after a restart and not settled yet.
+    restored: Vec<Restored>,
     /// HTLCs the engine added: adapter id -> engine handle and payment hash.
     outgoing: BTreeMap<(PublicKey, u64), (HtlcRef, PaymentHash)>,
     /// Preimages learned from fulfilled outgoing HTLCs (a forwarder passes them downstream).
@@ -112,11 +120,91 @@ impl EngineCore {
             ready: BTreeMap::new(),
             events: None,
             incoming: BTreeMap::new(),
+            store: None,
+            forwards: BTreeMap::new(),
+            restored: Vec::new(),
             outgoing: BTreeMap::new(),
             learned: BTreeMap::new(),
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
+        }
+    }
+
+    /// The address the node listens on (its `identity`).
+    pub fn listening_on(mut self, listen: std::net::SocketAddr) -> EngineCore {
+        self.listen = listen.to_string();
+        self
+    }
+
+    /// The same node with a persistent store; forwards it finds are settled per the restart rules.
+    pub fn with_store(mut self, path: &std::path::Path) -> Result<EngineCore, String> {
+        let store = Store::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.restored = restart::reload(&store)?;
+        self.store = Some(store);
+        Ok(self)
+    }
+
+    fn store_op(&mut self, what: &str, f: impl FnOnce(&mut Store) -> Result<(), super::store::StoreError>) {
+        if let Some(st) = self.store.as_mut() {
+            if let Err(e) = f(st) {
+                self.log(ev::LogLevel::Error, format!("store: {what}: {e}"));
+            }
+        }
+    }
+
+    /// Carries out what the restart rules decide for every restored forward.
+    fn settle_restored(&mut self) {
+        let mut i = 0;
+        while i < self.restored.len() {
+            let decision = self.restored[i].decide(self.world.height);
+            let swap = self.restored[i].swap();
+            match decision {
+                Settle::Wait => i += 1,
+                Settle::Done => {
+                    self.restored.remove(i);
+                }
+                Settle::Fail { peer, htlcs } => {
+                    // SIDEPOOL-10: "If there is irrevocably committed no HTLC from the forwarder to the direct peerswap offerrer, the forwarder SHOULD fail the in-Lightning HTLC from the direct peerswap acceptor."
+                    for id in &htlcs {
+                        self.emit(AdapterEvent::HtlcFail(ev::HtlcFail { htlc_id: *id, peer, reason: Some("forward settled after restart".into()) }));
+                        self.store_op("downstream failed", |st| st.set_downstream_state(swap, HtlcRef(*id), DownstreamHtlcState::Failed));
+                    }
+                    self.restored[i].set_downstream(&htlcs, DownstreamHtlcState::Failed);
+                }
+                Settle::Fulfil { peer, htlcs } => {
+                    let Some(preimage) = self.learned.get(&swap.hash.0).cloned() else {
+                        self.log(ev::LogLevel::Warn, "restored forward fulfilled upstream, preimage not known yet");
+                        i += 1;
+                        continue;
+                    };
+                    for id in &htlcs {
+                        self.emit(AdapterEvent::HtlcFulfil(ev::HtlcFulfil { htlc_id: *id, peer, preimage: Preimage(*preimage) }));
+                        self.store_op("downstream fulfilled", |st| st.set_downstream_state(swap, HtlcRef(*id), DownstreamHtlcState::Fulfilled));
+                    }
+                    self.restored[i].set_downstream(&htlcs, DownstreamHtlcState::Fulfilled);
+                }
+            }
+        }
+    }
+
+    /// An upstream HTLC changed: keep the store current, and settle restored forwards.
+    fn upstream_changed(&mut self, peer: PublicKey, id: u64, hash: Option<PaymentHash>, state: UpstreamHtlcState) {
+        let restored = self.restored.iter().position(|r| {
+            r.forward.record.upstream == peer && r.forward.lightning.upstream.iter().any(|u| u.htlc.0 == id)
+        });
+        let pool = hash.and_then(|h| self.forwards.get(&h.0).copied()).map(|p| (p, hash));
+        let swap = match (restored, pool) {
+            (Some(i), _) => Some(self.restored[i].swap()),
+            (None, Some((p, Some(h)))) => Some(StoreRef { id: p, hash: h }),
+            _ => None,
+        };
+        if let Some(swap) = swap {
+            self.store_op("upstream state", |st| st.set_upstream_state(swap, HtlcRef(id), state));
+        }
+        if let Some(i) = restored {
+            self.restored[i].set_upstream(id, state);
+            self.settle_restored();
         }
     }
 
@@ -132,8 +220,10 @@ impl EngineCore {
     }
 
     /// Where adapter events go (the embedded link's channel, or the adapter server's).
+    /// Forwards restored from the store at start-up are settled once someone listens.
     pub fn set_event_sink(&mut self, tx: Sender<AdapterEvent>) {
         self.events = Some(tx);
+        self.settle_restored();
     }
 
     fn emit(&self, e: AdapterEvent) {
@@ -206,6 +296,24 @@ impl EngineCore {
             Action::PersistRecord(record) => {
                 // The store (when configured) writes the fact durably here, before the
                 // next action (the message that depends on it) is carried out.
+                match &record {
+                    Record::Forward(r) => {
+                        self.forwards.insert(r.hash.0, r.id);
+                        let r = r.clone();
+                        self.store_op("forward record", |st| st.put_forward_record(&r));
+                    }
+                    Record::ForwardedHtlcs { id, hash, from, .. } => {
+                        let htlcs: Vec<(HtlcRef, sidepool_reference::units::Msat)> = self
+                            .incoming
+                            .iter()
+                            .filter(|((p, _), (h, _))| p == from && h == hash)
+                            .map(|((_, i), (_, a))| (HtlcRef(*i), *a))
+                            .collect();
+                        let swap = StoreRef { id: *id, hash: *hash };
+                        self.store_op("acceptor's HTLCs", |st| st.record_downstream_htlcs(swap, &htlcs));
+                    }
+                    _ => {}
+                }
                 let (what, id, hash) = match &record {
                     Record::Forward(r) => (ev::PersistedWhat::ForwardRecord, r.id, r.hash),
                     Record::SentInit { init, .. } => (ev::PersistedWhat::SentInit, init.id, init.hash),
@@ -216,12 +324,20 @@ impl EngineCore {
                 self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
             }
             Action::DeleteRecord { id, hash } => {
+                self.forwards.remove(&hash.0);
+                self.store_op("delete forward record", |st| st.delete_forward_record_before_accepting(StoreRef { id, hash }));
                 self.emit(AdapterEvent::Persisted(ev::Persisted { what: ev::PersistedWhat::ForwardRecordDeleted, pool_id: id, payment_hash: hash }))
             }
             Action::AddHtlc { to, htlc, fields, .. } => {
                 let htlc_id = self.next_htlc_id;
                 self.next_htlc_id += 1;
                 self.outgoing.insert((to, htlc_id), (htlc, fields.payment_hash));
+                if let Some(pool) = self.forwards.get(&fields.payment_hash.0).copied() {
+                    // SIDEPOOL-10: "once the direct peerswap acceptor has given an HTLC in the Lightning Network channel, the forwarder MUST store this fact in persistent storage before it forwards the HTLC on the Lightning Network channel to the direct peerswap offerrer."
+                    let swap = StoreRef { id: pool, hash: fields.payment_hash };
+                    let amount = fields.amount_msat;
+                    self.store_op("HTLC to the offerrer", |st| st.record_upstream_htlc(swap, HtlcRef(htlc_id), amount));
+                }
                 self.emit(AdapterEvent::HtlcAdd(ev::HtlcAdd {
                     htlc_id,
                     peer: to,
@@ -232,16 +348,24 @@ impl EngineCore {
                 }));
             }
             Action::FulfilHtlc { peer, id } => {
-                let preimage = self
-                    .incoming
-                    .get(&(peer, id))
-                    .and_then(|h| self.keys.preimage(h).or_else(|| self.learned.get(&h.0).cloned()));
+                let hash = self.incoming.get(&(peer, id)).map(|(h, _)| *h);
+                if let Some(pool) = hash.and_then(|h| self.forwards.get(&h.0).copied()) {
+                    let swap = StoreRef { id: pool, hash: hash.unwrap_or(PaymentHash([0; 32])) };
+                    self.store_op("downstream fulfilled", |st| st.set_downstream_state(swap, HtlcRef(id), DownstreamHtlcState::Fulfilled));
+                }
+                let preimage = hash.and_then(|h| self.keys.preimage(&h).or_else(|| self.learned.get(&h.0).cloned()));
                 match preimage {
                     Some(p) => self.emit(AdapterEvent::HtlcFulfil(ev::HtlcFulfil { htlc_id: id, peer, preimage: Preimage(*p) })),
                     None => self.log(ev::LogLevel::Error, format!("cannot fulfil HTLC {id} from {peer}: preimage unknown")),
                 }
             }
-            Action::FailHtlc { peer, id } => self.emit(AdapterEvent::HtlcFail(ev::HtlcFail { htlc_id: id, peer, reason: None })),
+            Action::FailHtlc { peer, id } => {
+                let hash = self.incoming.get(&(peer, id)).map(|(h, _)| *h);
+                if let Some((pool, hash)) = hash.and_then(|h| self.forwards.get(&h.0).map(|p| (*p, h))) {
+                    self.store_op("downstream failed", |st| st.set_downstream_state(StoreRef { id: pool, hash }, HtlcRef(id), DownstreamHtlcState::Failed));
+                }
+                self.emit(AdapterEvent::HtlcFail(ev::HtlcFail { htlc_id: id, peer, reason: None }))
+            }
             Action::RequestExpansionOutput { id, output_key, amount, .. } => {
                 self.emit(AdapterEvent::ExpansionOutputRequested(ev::ExpansionOutputRequested {
                     pool_id: id,
@@ -357,7 +481,20 @@ impl EngineCore {
                 self.feed(Event::TimePassed { now: self.world.now }, out);
                 Ok(Response::Done)
             }
-            Request::Restart(_) => Err(AdapterError::unsupported("restart needs the node's persistent store (--db)")),
+            Request::Restart(_) => {
+                // A process restart: memory is gone (engine sessions, ephemeral keys,
+                // learned preimages); the store and the simulated world remain.
+                let Some(store) = self.store.as_ref() else {
+                    return Err(AdapterError::unsupported("restart needs the node's persistent store (--db)"));
+                };
+                self.restored = restart::reload(store).map_err(AdapterError::internal)?;
+                self.keys = Arc::new(NodeKeys::new(fresh_seed(), &self.node_secret));
+                self.forwards.clear();
+                self.rebuild(out);
+                // SIDEPOOL-10: "In case the forwarder restarts and finds this fact in its persistent store:"
+                self.settle_restored();
+                Ok(Response::Done)
+            }
             Request::Shutdown(_) => Ok(Response::Done),
         }
     }
@@ -382,7 +519,7 @@ impl EngineCore {
     fn htlc_event(&mut self, e: rq::HtlcEvent, out: &mut Vec<CoreAction>) {
         match e {
             rq::HtlcEvent::Added(a) if a.direction == Direction::Incoming => {
-                self.incoming.insert((a.peer, a.htlc_id), a.payment_hash);
+                self.incoming.insert((a.peer, a.htlc_id), (a.payment_hash, a.amount_msat));
                 let htlc = ObservedHtlc { payment_hash: a.payment_hash, amount_msat: a.amount_msat, cltv_expiry: a.cltv_expiry, onion: onion_in(&a.onion) };
                 self.feed(Event::IncomingHtlcAdded { peer: a.peer, id: a.htlc_id, htlc }, out);
             }
@@ -390,8 +527,24 @@ impl EngineCore {
             rq::HtlcEvent::IrrevocablyCommitted(r) if r.direction == Direction::Incoming => {
                 self.feed(Event::IncomingHtlcCommitted { peer: r.peer, id: r.htlc_id }, out)
             }
-            rq::HtlcEvent::IrrevocablyCommitted(_) => {}
+            rq::HtlcEvent::IrrevocablyCommitted(r) => {
+                let hash = self.outgoing.get(&(r.peer, r.htlc_id)).map(|(_, h)| *h);
+                self.upstream_changed(r.peer, r.htlc_id, hash, UpstreamHtlcState::Committed);
+            }
             rq::HtlcEvent::Fulfilled(f) if f.direction == Direction::Outgoing => {
+                let restored_hash = self
+                    .restored
+                    .iter()
+                    .find(|r| r.forward.record.upstream == f.peer && r.forward.lightning.upstream.iter().any(|u| u.htlc.0 == f.htlc_id))
+                    .map(|r| r.forward.record.hash);
+                if let (Some(hash), Some(p)) = (restored_hash, &f.preimage) {
+                    use bitcoin::hashes::{sha256, Hash};
+                    if sha256::Hash::hash(&p.0).to_byte_array() == hash.0 {
+                        self.learned.insert(hash.0, zeroize::Zeroizing::new(p.0));
+                    }
+                }
+                let hash = self.outgoing.get(&(f.peer, f.htlc_id)).map(|(_, h)| *h).or(restored_hash);
+                self.upstream_changed(f.peer, f.htlc_id, hash, UpstreamHtlcState::Fulfilled);
                 if let Some((h, hash)) = self.outgoing.get(&(f.peer, f.htlc_id)).copied() {
                     if let Some(p) = &f.preimage {
                         use bitcoin::hashes::{sha256, Hash};
@@ -407,12 +560,16 @@ impl EngineCore {
             }
             rq::HtlcEvent::Fulfilled(_) => {}
             rq::HtlcEvent::Failed(r) if r.direction == Direction::Outgoing => {
+                let hash = self.outgoing.get(&(r.peer, r.htlc_id)).map(|(_, h)| *h);
+                self.upstream_changed(r.peer, r.htlc_id, hash, UpstreamHtlcState::Failed);
                 if let Some((h, _)) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
                     self.feed(Event::OutgoingHtlcFailed { htlc: h }, out);
                 }
             }
             rq::HtlcEvent::Failed(r) => self.feed(Event::IncomingHtlcGone { peer: r.peer, id: r.htlc_id }, out),
             rq::HtlcEvent::RemovalCommitted(r) if r.direction == Direction::Outgoing => {
+                let hash = self.outgoing.get(&(r.peer, r.htlc_id)).map(|(_, h)| *h);
+                self.upstream_changed(r.peer, r.htlc_id, hash, UpstreamHtlcState::FailRemovalCommitted);
                 if let Some((h, _)) = self.outgoing.get(&(r.peer, r.htlc_id)).copied() {
                     self.feed(Event::OutgoingHtlcRemovalCommitted { htlc: h }, out);
                 }

@@ -8,6 +8,7 @@ pub mod defects;
 pub mod engine_core;
 pub mod keys;
 pub mod net;
+pub mod restart;
 pub mod store;
 
 use crate::session::machine::SessionConfig;

@@ -84,13 +84,22 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
     }
 }
 
+static DB_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A fresh embedded node for one case.
 fn run_embedded(case: &Case, wait: Duration, defect: Option<crate::node::defects::Defect>) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
-    let running = match node::start_with(config, |listen| Box::new(EngineCore::new(me, listen.to_string(), *seed).with_defect(defect))) {
+    // A throwaway store per case, so restart cases can run against the embedded node.
+    let db = std::env::temp_dir().join(format!("sidepool-embedded-{}-{}.db", std::process::id(), DB_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
+    let core = match core.with_store(&db) {
+        Ok(c) => c,
+        Err(e) => return exec::CaseRun { outcome: Outcome::Fail(format!("cannot open the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO },
+    };
+    let running = match node::start_with(config, move |listen| Box::new(core.listening_on(listen))) {
         Ok(n) => n,
         Err(e) => {
             return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
@@ -100,5 +109,8 @@ fn run_embedded(case: &Case, wait: Duration, defect: Option<crate::node::defects
     let mut link: Box<dyn AdapterLink> = Box::new(EmbeddedLink::new(&running.shared));
     let run = run_case(case, target, Some(&mut link), wait);
     running.shutdown();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     run
 }
