@@ -67,8 +67,7 @@ fn the_embedded_reference_passes_every_case_it_supports() {
 
 #[test]
 fn a_node_without_bit_1263_is_caught() {
-    let mut session = SessionConfig::default();
-    session.bolt_features = BoltFeatures::from_bits([]);
+    let session = SessionConfig { bolt_features: BoltFeatures::from_bits([]), ..SessionConfig::default() };
     assert!(matches!(outcome_against(session, "sp01.feature-bit.init-sets-1263"), Outcome::Fail(_)));
 }
 
@@ -81,8 +80,7 @@ fn a_node_that_tolerates_unknown_even_messages_is_caught() {
 
 #[test]
 fn a_node_without_the_peerswap_feature_bit_is_caught() {
-    let mut session = SessionConfig::default();
-    session.sidepool_features = sidepool_reference::wire::features::FeatureSet::new();
+    let session = SessionConfig { sidepool_features: sidepool_reference::wire::features::FeatureSet::new(), ..SessionConfig::default() };
     assert!(matches!(outcome_against(session, "sp01.feature-set.sends-my-sidepool-features"), Outcome::Fail(_)));
 }
 

@@ -21,6 +21,9 @@ pub struct NodeArgs {
     /// Serve the adapter protocol (conformance/ADAPTER.md) on this address; port 0 picks one.
     #[arg(long, value_name = "HOST:PORT")]
     pub adapter_listen: Option<SocketAddr>,
+    /// Test-only: stop right after persisting this fact, until killed (crash tests).
+    #[arg(long, hide = true, value_enum)]
+    pub pause_after: Option<crate::node::engine_core::PausePoint>,
     /// Test-only: run with a deliberate defect.
     #[arg(long, hide = true, value_enum)]
     pub defect: Option<crate::node::defects::Defect>,
@@ -45,7 +48,7 @@ pub fn run(args: &NodeArgs) -> i32 {
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let defect = args.defect;
     let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
-    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
+    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).pausing_after(args.pause_after);
     if let Some(db) = &args.db {
         core = match core.with_store(db) {
             Ok(c) => c,

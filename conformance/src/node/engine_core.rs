@@ -94,6 +94,18 @@ pub struct EngineCore {
     hop_counter: u8,
     /// A deliberate defect (tests of the suite only).
     defect: Option<Defect>,
+    /// Test-only: stop the process right after persisting this fact (crash tests).
+    pause_after: Option<PausePoint>,
+}
+
+/// Where a crash test stops the node: right after a fact is durable, before
+/// the action that depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PausePoint {
+    /// After the forwarding record, before `peerswap_init` goes to the next hop.
+    ForwardRecord,
+    /// After the acceptor's HTLCs, before the HTLC to the offerrer is added.
+    AcceptorHtlcs,
 }
 
 fn default_world() -> World {
@@ -128,6 +140,24 @@ impl EngineCore {
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
+            pause_after: None,
+        }
+    }
+
+    /// Test-only: stop (print a line, then sleep until killed) right after persisting `point`.
+    pub fn pausing_after(mut self, point: Option<PausePoint>) -> EngineCore {
+        self.pause_after = point;
+        self
+    }
+
+    fn maybe_pause(&self, point: PausePoint) {
+        if self.pause_after == Some(point) {
+            use std::io::Write;
+            println!("paused after {point:?}");
+            let _ = std::io::stdout().flush();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
         }
     }
 
@@ -301,6 +331,7 @@ impl EngineCore {
                         self.forwards.insert(r.hash.0, r.id);
                         let r = r.clone();
                         self.store_op("forward record", |st| st.put_forward_record(&r));
+                        self.maybe_pause(PausePoint::ForwardRecord);
                     }
                     Record::ForwardedHtlcs { id, hash, from, .. } => {
                         let htlcs: Vec<(HtlcRef, sidepool_reference::units::Msat)> = self
@@ -311,6 +342,7 @@ impl EngineCore {
                             .collect();
                         let swap = StoreRef { id: *id, hash: *hash };
                         self.store_op("acceptor's HTLCs", |st| st.record_downstream_htlcs(swap, &htlcs));
+                        self.maybe_pause(PausePoint::AcceptorHtlcs);
                     }
                     _ => {}
                 }

@@ -12,6 +12,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// A message the peer received, kept in arrival order until a step consumes it.
+// Short-lived and few: boxing the decoded message would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Incoming {
     /// A 53609 message: decoded, or the decode error class.
