@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// How long an expectation waits when its case gives no `within_ms`.
     #[arg(long, default_value_t = 3000, value_name = "MS")]
     pub timeout_ms: u64,
+    /// A case that has not finished in this time fails.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    pub case_timeout_ms: u64,
     /// Write a JUnit XML report (one testsuite per spec section).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -94,7 +97,12 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     };
     let (mut target, iut) = choose_target(args)?;
     println!("sidepool-conformance {}: {} cases against {} (spec {})", env!("CARGO_PKG_VERSION"), selected.len(), iut["name"].as_str().unwrap_or("?"), &report::SPEC_COMMIT[..12]);
-    let opts = RunOptions { filters: args.filter.clone(), default_wait: Duration::from_millis(args.timeout_ms), known_failures };
+    let opts = RunOptions {
+        filters: args.filter.clone(),
+        default_wait: Duration::from_millis(args.timeout_ms),
+        case_limit: Duration::from_millis(args.case_timeout_ms),
+        known_failures,
+    };
     let total = selected.len();
     let stdout = std::io::stdout();
     let results = run_cases(&selected, &mut target, &opts, |i, r| {

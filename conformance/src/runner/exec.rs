@@ -84,9 +84,25 @@ struct Exec<'a> {
     events: VecDeque<Value>,
     started: Instant,
     default_wait: Duration,
+    /// No step may wait past this instant: the case's own time limit.
+    case_deadline: Instant,
 }
 
+/// How long a whole case may take unless the run says otherwise.
+pub const DEFAULT_CASE_LIMIT: Duration = Duration::from_secs(60);
+
 pub fn run_case(case: &Case, target: Target, adapter: Option<&mut Box<dyn AdapterLink>>, default_wait: Duration) -> CaseRun {
+    run_case_limited(case, target, adapter, default_wait, DEFAULT_CASE_LIMIT)
+}
+
+/// Runs one case; it fails when it has not finished within `limit`.
+pub fn run_case_limited(
+    case: &Case,
+    target: Target,
+    adapter: Option<&mut Box<dyn AdapterLink>>,
+    default_wait: Duration,
+    limit: Duration,
+) -> CaseRun {
     let started = Instant::now();
     if case.needs.contains(&Need::Adapter) && adapter.is_none() {
         return CaseRun {
@@ -104,6 +120,7 @@ pub fn run_case(case: &Case, target: Target, adapter: Option<&mut Box<dyn Adapte
         events: VecDeque::new(),
         started,
         default_wait,
+        case_deadline: started + limit,
     };
     exec.captures.insert("iut.node_id".into(), json!(hex::encode(target.node_id.as_bytes())));
     // The cast: every runner peer's node id is known before it connects (keys derive from names).
@@ -112,6 +129,10 @@ pub fn run_case(case: &Case, target: Target, adapter: Option<&mut Box<dyn Adapte
     }
     let mut outcome = Outcome::Pass;
     for (i, step) in case.steps.iter().enumerate() {
+        if Instant::now() >= exec.case_deadline {
+            outcome = Outcome::Fail(format!("step {}: the case did not finish within {} ms", i + 1, limit.as_millis()));
+            break;
+        }
         match exec.step(step) {
             Ok(()) => {}
             Err(StepError::Fail(why)) => {
@@ -136,7 +157,7 @@ enum Expectation<'s> {
 
 impl Exec<'_> {
     fn wait(&self, within_ms: Option<u64>) -> Instant {
-        Instant::now() + within_ms.map(Duration::from_millis).unwrap_or(self.default_wait)
+        (Instant::now() + within_ms.map(Duration::from_millis).unwrap_or(self.default_wait)).min(self.case_deadline)
     }
 
     fn peer(&mut self, name: &str) -> Result<&mut ScriptedPeer, StepError> {

@@ -16,7 +16,7 @@ use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use case::Case;
-use exec::{run_case, AdapterLink, Outcome, Target};
+use exec::{run_case_limited, AdapterLink, Outcome, Target};
 use report::{section_of, verdict, CaseResult, Verdict};
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub enum TargetSpec {
 pub struct RunOptions {
     pub filters: Vec<String>,
     pub default_wait: Duration,
+    /// A case that has not finished by then fails.
+    pub case_limit: Duration,
     pub known_failures: Vec<String>,
 }
 
@@ -44,7 +46,7 @@ pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mu
     let mut out = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let run = match target {
-            TargetSpec::Embedded(defect) => run_embedded(case, opts.default_wait, *defect),
+            TargetSpec::Embedded(defect) => run_embedded(case, opts, *defect),
             TargetSpec::External { target, adapter } => {
                 if let Some(link) = adapter.as_mut() {
                     // Each case starts from a reset IUT.
@@ -57,7 +59,7 @@ pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mu
                         continue;
                     }
                 }
-                run_case(case, *target, adapter.as_mut(), opts.default_wait)
+                run_case_limited(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit)
             }
         };
         out.push(result(case, run, opts));
@@ -87,7 +89,7 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
 static DB_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A fresh embedded node for one case.
-fn run_embedded(case: &Case, wait: Duration, defect: Option<crate::node::defects::Defect>) -> exec::CaseRun {
+fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defects::Defect>) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
@@ -107,7 +109,7 @@ fn run_embedded(case: &Case, wait: Duration, defect: Option<crate::node::defects
     };
     let target = Target { addr: running.listen, node_id: running.shared.node_id() };
     let mut link: Box<dyn AdapterLink> = Box::new(EmbeddedLink::new(&running.shared));
-    let run = run_case(case, target, Some(&mut link), wait);
+    let run = run_case_limited(case, target, Some(&mut link), opts.default_wait, opts.case_limit);
     running.shutdown();
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
