@@ -26,7 +26,7 @@ fi
 
 cargo fuzz build --sanitizer "$sanitizer"
 
-bin_dir="$fuzz_dir/target/x86_64-unknown-linux-gnu/release"
+bin_dir="${CARGO_TARGET_DIR:-$fuzz_dir/target}/x86_64-unknown-linux-gnu/release"
 have_corpus=0
 if [ -d corpus ] || ./seed_corpora.sh >/dev/null 2>&1; then have_corpus=1; fi
 while read -r t; do

@@ -37,7 +37,7 @@ if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -d corpus ] || ./seed_corpora.sh
 
-bin_dir="$fuzz_dir/target/x86_64-unknown-linux-gnu/release"
+bin_dir="${CARGO_TARGET_DIR:-$fuzz_dir/target}/x86_64-unknown-linux-gnu/release"
 summary=()
 new_regressions=0
 for t in "${targets[@]}"; do

@@ -25,7 +25,7 @@ if [ ! -d corpus ]; then
     ./seed_corpora.sh
 fi
 
-bin_dir="$fuzz_dir/target/x86_64-unknown-linux-gnu/release"
+bin_dir="${CARGO_TARGET_DIR:-$fuzz_dir/target}/x86_64-unknown-linux-gnu/release"
 failed=()
 summary=()
 for t in "${targets[@]}"; do
