@@ -72,14 +72,19 @@ impl VectorFile {
 
     /// (group, test) pairs in file order.
     pub fn tests(&self) -> Vec<(&Value, &Value)> {
-        let mut out = Vec::new();
-        for group in self.doc.get("testGroups").and_then(Value::as_array).into_iter().flatten() {
-            for test in group.get("tests").and_then(Value::as_array).into_iter().flatten() {
-                out.push((group, test));
-            }
-        }
-        out
+        tests_of(&self.doc)
     }
+}
+
+/// (group, test) pairs of a parsed vector document, in file order.
+pub fn tests_of(doc: &Value) -> Vec<(&Value, &Value)> {
+    let mut out = Vec::new();
+    for group in doc.get("testGroups").and_then(Value::as_array).into_iter().flatten() {
+        for test in group.get("tests").and_then(Value::as_array).into_iter().flatten() {
+            out.push((group, test));
+        }
+    }
+    out
 }
 
 /// The outcome of one test.
@@ -194,7 +199,7 @@ pub fn lint(files: &[PathBuf], schema_dir: &Path) -> Vec<String> {
             }
             Err(e) => problems.push(format!("{at}: {e}")),
         }
-        problems.extend(lint_semantics(&file).into_iter().map(|p| format!("{at}: {p}")));
+        problems.extend(lint_value(&file.doc).into_iter().map(|p| format!("{at}: {p}")));
     }
     problems
 }
@@ -205,15 +210,16 @@ fn load_schema(path: &Path) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(&schema).map_err(|e| format!("schema {}: {e}", path.display()))
 }
 
-fn lint_semantics(file: &VectorFile) -> Vec<String> {
+/// The lint's semantic checks on one parsed document (what a schema cannot
+/// express); in memory, so the fuzz target `vector_yaml` can call it.
+pub fn lint_value(doc: &Value) -> Vec<String> {
     let mut problems = Vec::new();
-    let tests = file.tests();
-    let declared = file.doc.get("numberOfTests").and_then(Value::as_u64);
+    let tests = tests_of(doc);
+    let declared = doc.get("numberOfTests").and_then(Value::as_u64);
     if declared != Some(tests.len() as u64) {
         problems.push(format!("numberOfTests is {declared:?} but the file holds {} tests", tests.len()));
     }
-    let notes: BTreeSet<&str> = file
-        .doc
+    let notes: BTreeSet<&str> = doc
         .get("notes")
         .and_then(Value::as_object)
         .map(|m| m.keys().map(String::as_str).collect())

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A long fuzzing campaign: runs each target for DURATION (one target at a time),
+# keeping what it finds:
+# - new inputs grow fuzz/corpus/<target>/ (git-ignored; merged, i.e. minimised,
+#   at the end of each target's run);
+# - every crash, timeout or OOM is minimised and copied to
+#   fuzz/regressions/<target>/ (committed), which conformance/tests/fuzz_regressions.rs
+#   replays in the ordinary `cargo test`. After a crash the target restarts
+#   until its time is used up (at most FUZZ_MAX_CRASHES crashes per target).
+#
+#   fuzz/campaign.sh 10m message_decode decode_peerswap_init feature_set
+#   fuzz/campaign.sh 4h                 # every target, 4 hours each
+#
+# DURATION: seconds, or a number with s/m/h. Environment: FUZZ_SANITIZER
+# (default none), FUZZ_SKIP_BUILD=1, FUZZ_MAX_CRASHES (default 10).
+set -euo pipefail
+
+fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$fuzz_dir"
+
+usage() { echo "usage: $0 DURATION [TARGET...]   (DURATION: 600, 10m, 4h)" >&2; exit 2; }
+[ "$#" -ge 1 ] || usage
+case "$1" in
+    *h) seconds=$(( ${1%h} * 3600 )) ;;
+    *m) seconds=$(( ${1%m} * 60 )) ;;
+    *s) seconds=$(( ${1%s} )) ;;
+    *[!0-9]*|"") usage ;;
+    *) seconds=$1 ;;
+esac
+shift
+sanitizer="${FUZZ_SANITIZER:-none}"
+max_crashes="${FUZZ_MAX_CRASHES:-10}"
+if [ "$#" -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(./list_targets); fi
+
+if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+    cargo fuzz build --sanitizer "$sanitizer"
+fi
+[ -d corpus ] || ./seed_corpora.sh
+
+bin_dir="${CARGO_TARGET_DIR:-$fuzz_dir/target}/x86_64-unknown-linux-gnu/release"
+summary=()
+new_regressions=0
+for t in "${targets[@]}"; do
+    bin="$bin_dir/$t"
+    mkdir -p "corpus/$t" "artifacts/$t" "regressions/$t"
+    log="artifacts/$t/campaign.log"
+    : >"$log"
+    before=$(find "corpus/$t" -type f | wc -l)
+    start=$(date +%s)
+    crashes=0
+    echo "== $t: ${seconds}s from $(date -u +%FT%TZ)"
+    while :; do
+        left=$(( seconds - ($(date +%s) - start) ))
+        [ "$left" -gt 0 ] || break
+        status=0
+        "$bin" "corpus/$t" \
+            -dict=dict/sidepool.dict \
+            -max_total_time="$left" \
+            -print_final_stats=1 \
+            -timeout=10 -rss_limit_mb=2048 \
+            -artifact_prefix="artifacts/$t/" >>"$log" 2>&1 || status=$?
+        [ "$status" -ne 0 ] || break
+        # A crash: keep every new artifact, minimised, as a regression case.
+        for a in artifacts/"$t"/crash-* artifacts/"$t"/timeout-* artifacts/"$t"/oom-* artifacts/"$t"/leak-*; do
+            [ -f "$a" ] || continue
+            name="$(basename "$a")"
+            [ -e "regressions/$t/$name" ] && continue
+            "$bin" -minimize_crash=1 -max_total_time=60 -timeout=10 \
+                -exact_artifact_path="regressions/$t/$name" "$a" >>"$log" 2>&1 || true
+            [ -f "regressions/$t/$name" ] || cp "$a" "regressions/$t/$name"
+            echo "   kept regressions/$t/$name"
+            new_regressions=$(( new_regressions + 1 ))
+        done
+        crashes=$(( crashes + 1 ))
+        if [ "$crashes" -ge "$max_crashes" ]; then
+            echo "   $crashes crashes: stopping $t early" >&2
+            break
+        fi
+    done
+    # Minimise the grown corpus in place (merge into a fresh folder, then swap).
+    merged="$(mktemp -d "corpus/.$t.merge.XXXX")"
+    if "$bin" -merge=1 "$merged" "corpus/$t" >>"$log" 2>&1; then
+        rm -rf "corpus/$t" && mv "$merged" "corpus/$t"
+    else
+        rm -rf "$merged"
+    fi
+    after=$(find "corpus/$t" -type f | wc -l)
+    execs=$(awk '/^stat::number_of_executed_units:/ {s += $2} END {print s + 0}' "$log")
+    elapsed=$(( $(date +%s) - start ))
+    summary+=("$(printf '%-30s %13s execs %9s exec/s  corpus %s -> %s  crashes %s' \
+        "$t" "$execs" "$(( execs / (elapsed > 0 ? elapsed : 1) ))" "$before" "$after" "$crashes")")
+done
+
+echo
+echo "campaign: ${seconds}s per target, sanitizer ${sanitizer}, $(date -u +%FT%TZ)"
+printf '%s\n' "${summary[@]}"
+if [ "$new_regressions" -gt 0 ]; then
+    echo "campaign: $new_regressions new regression input(s) under fuzz/regressions/: commit them" >&2
+    exit 1
+fi
