@@ -42,7 +42,12 @@ fn start_node(db: &Path, pause: Option<&str>) -> (Child, Value, BufReader<ChildS
 
 /// A case directory with the forwarding fixtures and one case of `steps`.
 fn cases_with(dir: &Path, steps: &str) -> PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cases/sp10-forwarding.yaml")).unwrap();
+    cases_from(dir, "sp10-forwarding.yaml", steps)
+}
+
+/// A case directory with the fixtures of `file` and one case of `steps`.
+fn cases_from(dir: &Path, file: &str, steps: &str) -> PathBuf {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("cases").join(file)).unwrap();
     let head = text.split("\ncases:\n").next().unwrap();
     let case = format!(
         "{head}\ncases:\n  - id: crash.phase\n    requirement: sp10.forwarding-peerswaps.2\n    quote: \"x\"\n    level: MUST\n    needs: [adapter]\n    steps:\n{steps}"
@@ -140,4 +145,40 @@ fn killed_before_forwarding_the_htlc_the_acceptors_htlc_is_failed_after_restart(
     assert_eq!(ev["htlc_id"], 1);
     assert_eq!(ev["peer"], hex::encode(key_for("bob").public_key().as_bytes()));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs one case to completion against the node; the case must pass.
+fn run_to_completion(adapter: &str, cases: &Path) {
+    let out = Command::new(exe()).args(["run", "--adapter", adapter, "--cases"]).arg(cases).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn sent_inits_and_htlc_details_survive_sigkill() {
+    use sidepool_conformance::node::store::HtlcRole;
+    // As offerrer: the init it sent and, once accepted, the SIDEPOOL-06 HTLC details.
+    let dir = scratch("offerrer");
+    let db = dir.join("node.db");
+    let (node, announce, _) = start_node(&db, None);
+    let steps = "      - fixture: offerrer_world\n      - fixture: alice_channel\n      - fixture: offer_received\n      - send: {peer: alice, message: peerswap_accept, fields: {peerswap_accept_id: \"$init.peerswap_init_id\", peerswap_accept_hash: \"$init.peerswap_init_hash\", peerswap_accept_pubkeys: *alice_keys}}\n      - expect_event: {event: expansion_output_requested}\n";
+    run_to_completion(announce["adapter"].as_str().unwrap(), &cases_from(&dir, "sp10-offerrer.yaml", steps));
+    sigkill(node);
+    let state = Store::open(&db).unwrap().load_all().unwrap();
+    assert_eq!(state.sent_inits.len(), 1, "the offerrer's record of the init it sent");
+    assert_eq!(state.sent_inits[0].sent.to, key_for("alice").public_key());
+    assert!(state.htlc_details.iter().any(|d| d.role == HtlcRole::Offerrer), "HTLC details before the expansion request");
+
+    // As acceptor: the HTLC details before it offers to pay.
+    let dir2 = scratch("acceptor");
+    let db2 = dir2.join("node.db");
+    let (node, announce, _) = start_node(&db2, None);
+    let steps = "      - fixture: world\n      - fixture: channel\n      - fixture: accepted\n";
+    run_to_completion(announce["adapter"].as_str().unwrap(), &cases_from(&dir2, "sp10-acceptor-htlcs.yaml", steps));
+    sigkill(node);
+    let state = Store::open(&db2).unwrap().load_all().unwrap();
+    let d = state.htlc_details.iter().find(|d| d.role == HtlcRole::Acceptor).expect("acceptor HTLC details");
+    assert_eq!(hex::encode(d.swap.hash.0), HASH);
+    assert_eq!(d.timeout.0, 804033);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
 }

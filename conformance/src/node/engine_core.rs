@@ -10,7 +10,11 @@ use super::core::{CoreAction, NodeCore};
 use super::defects::Defect;
 use super::keys::NodeKeys;
 use super::restart::{self, Restored, Settle};
-use super::store::{DownstreamHtlcState, PeerswapRef as StoreRef, Store, UpstreamHtlcState};
+use super::store::{
+    DownstreamHtlcState, HtlcDetails as StoreHtlcDetails, HtlcRole, KeyIndex, PeerswapRef as StoreRef, ReceivedLightningParams,
+    SentInitRecord, Store, UpstreamHtlcState,
+};
+use sidepool_reference::peerswap::response::SentInit;
 use crate::adapter::event::{self as ev, Event as AdapterEvent};
 use crate::adapter::request::{self as rq, Direction, Request};
 use crate::adapter::response::{AdapterError, HelloResult, IdentityResult, Response};
@@ -332,6 +336,43 @@ impl EngineCore {
                         let r = r.clone();
                         self.store_op("forward record", |st| st.put_forward_record(&r));
                         self.maybe_pause(PausePoint::ForwardRecord);
+                    }
+                    Record::SentInit { to, init } => {
+                        let htlc_maximum_from_peer = self
+                            .world
+                            .channels
+                            .get(to)
+                            .and_then(|cs| cs.iter().filter(|c| c.state == rq::ChannelState::Normal).map(|c| c.htlc_maximum_msat).min())
+                            .unwrap_or(sidepool_reference::units::Msat::ZERO);
+                        let rec = SentInitRecord {
+                            sent: SentInit { to: *to, id: init.id, hash: init.hash, amount: init.amount, htlc_maximum_from_peer, upstream: None },
+                            update_counter: init.update_counter,
+                            timeouts: init.timeouts,
+                            pubkeys: init.pubkeys,
+                        };
+                        self.store_op("sent init", |st| st.record_sent_init(&rec));
+                    }
+                    Record::HtlcDetails(d) => {
+                        let details = StoreHtlcDetails {
+                            swap: StoreRef { id: d.id, hash: d.hash },
+                            role: if d.role == sidepool_reference::peerswap::session::Role::UltimateOfferrer { HtlcRole::Offerrer } else { HtlcRole::Acceptor },
+                            offerrer: d.offerrer_pubkeys,
+                            acceptor: d.acceptor_pubkeys,
+                            timeout: d.timeouts.sidepool,
+                            internal_key: None,
+                            // Our persistent HTLC keys derive from the node key and (pool id, hash):
+                            // the swap itself is the derivation path, so there is no separate index.
+                            own_persistent_key: KeyIndex(0),
+                        };
+                        self.store_op("HTLC details", |st| st.put_htlc_details(&details));
+                    }
+                    Record::Lightning { id, hash, sent: false, payment_secret, payment_metadata, .. } => {
+                        let p = ReceivedLightningParams {
+                            swap: StoreRef { id: *id, hash: *hash },
+                            payment_secret: *payment_secret,
+                            payment_metadata: payment_metadata.clone(),
+                        };
+                        self.store_op("peerswap_lightning parameters", |st| st.put_lightning_params(&p));
                     }
                     Record::ForwardedHtlcs { id, hash, from, .. } => {
                         let htlcs: Vec<(HtlcRef, sidepool_reference::units::Msat)> = self
