@@ -182,3 +182,33 @@ fn sent_inits_and_htlc_details_survive_sigkill() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
 }
+
+#[test]
+fn killed_after_the_sent_init_and_after_the_htlc_details_the_facts_survive() {
+    use sidepool_conformance::node::store::HtlcRole;
+    // The offerrer: paused after recording its peerswap_init, before sending it.
+    let dir = scratch("pause-init");
+    let db = dir.join("node.db");
+    let (node, announce, mut out) = start_node(&db, Some("sent-init"));
+    let steps = "      - fixture: offerrer_world\n      - fixture: alice_channel\n      - fixture: offer_received\n";
+    let runner = drive_until_paused(announce["adapter"].as_str().unwrap(), &cases_from(&dir, "sp10-offerrer.yaml", steps), &mut out, "SentInit");
+    sigkill(node);
+    stop(runner);
+    let state = Store::open(&db).unwrap().load_all().unwrap();
+    assert_eq!(state.sent_inits.len(), 1);
+    assert_eq!(state.sent_inits[0].sent.to, key_for("alice").public_key());
+
+    // The acceptor: paused after its HTLC details, before peerswap_accept.
+    let dir2 = scratch("pause-details");
+    let db2 = dir2.join("node.db");
+    let (node, announce, mut out) = start_node(&db2, Some("htlc-details"));
+    let steps = "      - fixture: world\n      - fixture: channel\n      - fixture: accepted\n";
+    let runner = drive_until_paused(announce["adapter"].as_str().unwrap(), &cases_from(&dir2, "sp10-acceptor-htlcs.yaml", steps), &mut out, "HtlcDetails");
+    sigkill(node);
+    stop(runner);
+    let state = Store::open(&db2).unwrap().load_all().unwrap();
+    let d = state.htlc_details.iter().find(|d| d.role == HtlcRole::Acceptor).expect("acceptor HTLC details survive");
+    assert_eq!(hex::encode(d.swap.hash.0), HASH);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
+}

@@ -110,6 +110,10 @@ pub enum PausePoint {
     ForwardRecord,
     /// After the acceptor's HTLCs, before the HTLC to the offerrer is added.
     AcceptorHtlcs,
+    /// After the offerrer's record of its `peerswap_init`, before the init goes out.
+    SentInit,
+    /// After the SIDEPOOL-06 HTLC details, before `peerswap_accept` or the expansion request.
+    HtlcDetails,
 }
 
 fn default_world() -> World {
@@ -351,6 +355,7 @@ impl EngineCore {
                             pubkeys: init.pubkeys,
                         };
                         self.store_op("sent init", |st| st.record_sent_init(&rec));
+                        self.maybe_pause(PausePoint::SentInit);
                     }
                     Record::HtlcDetails(d) => {
                         let details = StoreHtlcDetails {
@@ -365,6 +370,7 @@ impl EngineCore {
                             own_persistent_key: KeyIndex(0),
                         };
                         self.store_op("HTLC details", |st| st.put_htlc_details(&details));
+                        self.maybe_pause(PausePoint::HtlcDetails);
                     }
                     Record::Lightning { id, hash, sent: false, payment_secret, payment_metadata, .. } => {
                         let p = ReceivedLightningParams {
