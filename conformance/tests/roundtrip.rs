@@ -6,50 +6,12 @@ use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;
 use sidepool_conformance::fields::{message_from_json, message_to_json};
 use sidepool_reference::wire::features::FeatureSet;
-use sidepool_reference::wire::tlv::TlvRecord;
 use sidepool_reference::{Decoded, Message};
 
-/// Unknown records a real encoder could emit: odd, unknown to the message, distinct.
-fn sanitize(m: &mut Message) {
-    let def = m.def();
-    let unknown: &mut Vec<TlvRecord> = match m {
-        Message::MySidepoolFeatures(x) => &mut x.unknown,
-        Message::SwapPartyBegin(x) => &mut x.unknown,
-        Message::PeerswapInit(x) => &mut x.unknown,
-        Message::PeerswapAccept(x) => &mut x.unknown,
-        Message::PeerswapLightning(x) => &mut x.unknown,
-        Message::PeerswapSuccess(x) => &mut x.unknown,
-        Message::PeerswapReject(x) => &mut x.unknown,
-    };
-    unknown.retain(|r| r.typ % 2 == 1 && def.tlv(r.typ).is_none());
-    unknown.sort_by_key(|r| r.typ);
-    unknown.dedup_by_key(|r| r.typ);
-    match m {
-        Message::PeerswapReject(x) => {
-            if let Some(t) = &mut x.reason_text {
-                while t.len() > 255 {
-                    t.pop();
-                }
-                if t.is_empty() {
-                    x.reason_text = None;
-                }
-            }
-        }
-        Message::PeerswapLightning(x) => {
-            if let Some(md) = &mut x.payment_metadata {
-                md.truncate(16384);
-                if md.is_empty() {
-                    x.payment_metadata = None;
-                }
-            }
-        }
-        _ => {}
-    }
-}
 
 fn arbitrary_message(seed: &[u8]) -> Option<Message> {
     let mut m = Message::arbitrary(&mut Unstructured::new(seed)).ok()?;
-    sanitize(&mut m);
+    m.make_encodable();
     Some(m)
 }
 

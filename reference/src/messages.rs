@@ -167,6 +167,50 @@ pub enum Decoded {
     IgnoredOdd { sub_id: u16 },
 }
 
+#[cfg(feature = "arbitrary")]
+impl Message {
+    /// Turns an `arbitrary` message into one a real encoder could produce:
+    /// unknown records odd, not defined by the message, distinct and sorted;
+    /// reason text 1..=255 bytes and metadata 1..=16384 bytes (or absent).
+    /// Property tests and fuzz targets use it before `decode(encode(m)) == m`.
+    pub fn make_encodable(&mut self) {
+        let def = self.def();
+        let unknown: &mut Vec<TlvRecord> = match self {
+            Message::MySidepoolFeatures(x) => &mut x.unknown,
+            Message::SwapPartyBegin(x) => &mut x.unknown,
+            Message::PeerswapInit(x) => &mut x.unknown,
+            Message::PeerswapAccept(x) => &mut x.unknown,
+            Message::PeerswapLightning(x) => &mut x.unknown,
+            Message::PeerswapSuccess(x) => &mut x.unknown,
+            Message::PeerswapReject(x) => &mut x.unknown,
+        };
+        unknown.retain(|r| r.typ % 2 == 1 && def.tlv(r.typ).is_none());
+        unknown.sort_by_key(|r| r.typ);
+        unknown.dedup_by_key(|r| r.typ);
+        match self {
+            Message::PeerswapReject(x) => {
+                if let Some(t) = &mut x.reason_text {
+                    while t.len() > 255 {
+                        t.pop();
+                    }
+                    if t.is_empty() {
+                        x.reason_text = None;
+                    }
+                }
+            }
+            Message::PeerswapLightning(x) => {
+                if let Some(md) = &mut x.payment_metadata {
+                    md.truncate(16384);
+                    if md.is_empty() {
+                        x.payment_metadata = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Message {
     pub fn def(&self) -> &'static MessageDef {
         match self {
