@@ -92,26 +92,9 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         total: Msat,
         out: &mut Vec<Action<P>>,
     ) {
-        let channels = self.peers.get(&key.2).map(|p| p.channels.clone()).unwrap_or_default();
         // SIDEPOOL-10: "An acceptor (whether the ultimate acceptor, or a forwarder), once it is time to offer the in-Lightning HTLCs, first calculates the "agreed-upon amount" of the in-Lightning HTLCs, as above."
-        let plan = match plan_split(total, &channels_to(&channels)) {
-            Ok(p) => p,
-            Err(why) => {
-                out.push(log(LogLevel::Warn, format!("cannot pay the in-Lightning HTLCs: {why}")));
-                let evt = OutgoingEvent::Stopped;
-                self.feed_outgoing(key, s, evt, out);
-                return;
-            }
-        };
-        for part in plan {
-            let max_htlc = channels.get(part.channel.0 as usize).map_or(Msat::ZERO, |c| c.htlc_maximum_ours);
-            let fields = HtlcRules::for_hop(init, lightning, max_htlc).build(part.amount);
-            let htlc = self.alloc_htlc();
-            self.outgoing_owner.insert(htlc, key.clone());
-            let evt = OutgoingEvent::Offered { htlc, amount: part.amount };
-            out.push(Action::AddHtlc { to: key.2.clone(), channel: part.channel, htlc, fields });
-            self.feed_outgoing(key, s, evt, out);
-        }
+        let to = key.clone();
+        self.pay_upstream(key, &to, s, init, lightning, total, out);
     }
 
     // ---- in-Lightning HTLCs -----------------------------------------------------------
@@ -326,6 +309,8 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         }
     }
 
+    /// Plan the split of `total` to the peer of `ukey` and add the HTLCs; the
+    /// session `dkey` owns them (it is `ukey` itself when we pay our own offerrer).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn pay_upstream(
         &mut self,
@@ -341,7 +326,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         let plan = match plan_split(total, &channels_to(&channels)) {
             Ok(p) => p,
             Err(why) => {
-                out.push(log(LogLevel::Warn, format!("cannot forward the in-Lightning HTLCs: {why}")));
+                out.push(log(LogLevel::Warn, format!("cannot pay the in-Lightning HTLCs: {why}")));
                 self.feed_outgoing(dkey, d, OutgoingEvent::Stopped, out);
                 return;
             }
