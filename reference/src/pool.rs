@@ -58,7 +58,7 @@ impl TaxError {
 impl fmt::Display for TaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TaxError::NoOutputs => f.write_str("an output state has at least one output"),
+            TaxError::NoOutputs => f.write_str("the output state has no outputs (it must have at least one)"),
             TaxError::TooManyOutputs { output_count } => {
                 write!(f, "{output_count} outputs exceed sidepool_version_1_max_outputs (400)")
             }

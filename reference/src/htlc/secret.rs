@@ -171,7 +171,21 @@ mod tests {
             assert!(!out.contains(&secret_hex[..16]), "{out}");
             assert!(out.contains("(<redacted>)"), "{out}");
         }
-        assert_eq!(format!("{:?}", EphemeralSecretKey::from_bytes(&bytes).unwrap()), "EphemeralSecretKey(<redacted>)");
+        // Each form on its own, exactly: an empty or partial rendering would also "not leak",
+        // but a log line must still say which secret was there.
+        let e = EphemeralSecretKey::from_bytes(&bytes).unwrap();
+        let n = EncryptionSecretKey::from_bytes(&bytes).unwrap();
+        let a = AggregateSecretKey::from_bytes(&bytes).unwrap();
+        let s = SymmetricKey(bytes);
+        for (debug, display, want) in [
+            (format!("{e:?}"), e.to_string(), "EphemeralSecretKey(<redacted>)"),
+            (format!("{n:?}"), n.to_string(), "EncryptionSecretKey(<redacted>)"),
+            (format!("{a:?}"), a.to_string(), "AggregateSecretKey(<redacted>)"),
+            (format!("{s:?}"), s.to_string(), "SymmetricKey(<redacted>)"),
+        ] {
+            assert_eq!(debug, want);
+            assert_eq!(display, want);
+        }
     }
 
     #[test]

@@ -72,7 +72,14 @@ impl OfferRefusal {
 
 impl fmt::Display for OfferRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name())?;
+        match self {
+            OfferRefusal::TooManySplits { splits: Some(n) } => {
+                write!(f, " ({n} parts needed, at most {PEERSWAP_MAX_LN_SPLITS})")
+            }
+            OfferRefusal::TooManySplits { splits: None } => f.write_str(" (no channel can carry a part)"),
+            _ => Ok(()),
+        }
     }
 }
 
