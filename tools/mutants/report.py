@@ -38,7 +38,16 @@ def stable_name(name):
     return re.sub(r"^([^:]+):\d+:\d+: ", r"\1: ", name)
 
 
+def excluded_patterns():
+    """exclude_re from .cargo/mutants.toml: results from runs before a pattern was added are dropped."""
+    cfg = HERE.parent.parent / ".cargo" / "mutants.toml"
+    if not cfg.exists():
+        return []
+    return [re.compile(p) for p in tomllib.loads(cfg.read_text()).get("exclude_re", [])]
+
+
 def load_outcomes(dirs):
+    excluded = excluded_patterns()
     by_name = OrderedDict()
     for d in dirs:
         path = Path(d) / "outcomes.json"
@@ -47,7 +56,7 @@ def load_outcomes(dirs):
         data = json.loads(path.read_text())
         for o in data["outcomes"]:
             m = o["scenario"].get("Mutant") if isinstance(o["scenario"], dict) else None
-            if m is None:
+            if m is None or any(p.search(m["name"]) for p in excluded):
                 continue
             by_name[m["name"]] = (m, o["summary"])
     return by_name
