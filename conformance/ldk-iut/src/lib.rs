@@ -24,6 +24,7 @@ use serde_json::json;
 use sidepool_conformance::adapter::request::Request;
 use sidepool_conformance::adapter::response::{AdapterError, Response};
 use sidepool_conformance::adapter::server::{serve_tcp, AdapterHandler};
+use sidepool_conformance::node::core::NodeCore;
 use sidepool_conformance::node::engine_core::EngineCore;
 use sidepool_conformance::session::machine::SessionConfig;
 use sidepool_reference::units::PublicKey;
@@ -105,6 +106,7 @@ pub struct RunningIut {
     pub peer_manager: Arc<IutPeerManager>,
     stop: Arc<Notify>,
     runtime: Option<JoinHandle<()>>,
+    tokio: tokio::runtime::Handle,
 }
 
 impl RunningIut {
@@ -118,6 +120,17 @@ impl RunningIut {
             a["adapter"] = json!(adapter);
         }
         a
+    }
+
+    /// Opens an outbound BOLT 8 connection to `node_id` at `addr` (LDK as the
+    /// initiator); LDK then runs `init` and the custom handler its sidepool exchange.
+    pub fn connect(&self, node_id: PublicKey, addr: SocketAddr) {
+        let pm = Arc::clone(&self.peer_manager);
+        self.tokio.spawn(async move {
+            if let Some(connection) = lightning_net_tokio::connect_outbound(pm, node_id.to_secp(), addr).await {
+                connection.await;
+            }
+        });
     }
 
     /// Disconnects every peer and stops the runtime (the adapter server thread
@@ -174,8 +187,27 @@ fn unix_now() -> Duration {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
-/// Binds the listeners and starts LDK and the adapter server.
+/// Binds the listeners and starts LDK and the adapter server, hosting the
+/// reference peerswap core ([`EngineCore`]).
 pub fn start(config: IutConfig) -> Result<RunningIut, String> {
+    let db = config.db.clone();
+    start_with_core(config, |me, listen, seed| {
+        // The peerswap core's persistent HTLC keys derive from the same seed as the node key.
+        let node_secret = derive_secret(b"sidepool-ldk-iut persistent htlc keys", seed);
+        let core = EngineCore::new(me, String::new(), *node_secret).listening_on(listen);
+        Ok(Box::new(match &db {
+            Some(db) => core.with_store(db)?,
+            None => core,
+        }))
+    })
+}
+
+/// Like [`start`], with the sidepool logic `make_core` builds from the node id,
+/// the BOLT 8 address and the seed: where an implementer plugs in their own.
+pub fn start_with_core(
+    config: IutConfig,
+    make_core: impl FnOnce(PublicKey, SocketAddr, &[u8; 32]) -> Result<Box<dyn NodeCore>, String>,
+) -> Result<RunningIut, String> {
     let now = unix_now();
     let keys = Arc::new(KeysManager::new(&config.seed, now.as_secs(), now.subsec_nanos(), true));
     let ldk_id = keys.get_node_id(Recipient::Node).map_err(|()| "LDK's KeysManager has no node id".to_owned())?;
@@ -185,14 +217,9 @@ pub fn start(config: IutConfig) -> Result<RunningIut, String> {
     let listen = listener.local_addr().map_err(|e| format!("listener address: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| format!("listener: {e}"))?;
 
-    // The peerswap core's persistent HTLC keys derive from the same seed as the node key.
-    let node_secret = derive_secret(b"sidepool-ldk-iut persistent htlc keys", &config.seed);
-    let mut core = EngineCore::new(me, String::new(), *node_secret).listening_on(listen);
-    if let Some(db) = &config.db {
-        core = core.with_store(db)?;
-    }
+    let core = make_core(me, listen, &config.seed)?;
     let wake = Arc::new(Notify::new());
-    let handler = Arc::new(SidepoolHandler::new(Box::new(core), SessionConfig::default(), Arc::clone(&wake), config.verbose));
+    let handler = Arc::new(SidepoolHandler::new(core, SessionConfig::default(), Arc::clone(&wake), config.verbose));
     let message_handler = MessageHandler {
         chan_handler: Arc::new(ErroringMessageHandler::new()),
         route_handler: Arc::new(IgnoringMessageHandler {}),
@@ -234,12 +261,13 @@ pub fn start(config: IutConfig) -> Result<RunningIut, String> {
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|e| format!("tokio runtime: {e}"))?;
+    let tokio = runtime.handle().clone();
     let (pm, stop_rx, tick, verbose) = (Arc::clone(&peer_manager), Arc::clone(&stop), config.timer_tick, config.verbose);
     let runtime = std::thread::Builder::new()
         .name("ldk-iut-runtime".into())
         .spawn(move || runtime.block_on(serve(listener, pm, wake, stop_rx, tick, verbose)))
         .map_err(|e| format!("cannot start the runtime thread: {e}"))?;
-    Ok(RunningIut { node_id: me, listen, adapter, handler, peer_manager, stop, runtime: Some(runtime) })
+    Ok(RunningIut { node_id: me, listen, adapter, handler, peer_manager, stop, runtime: Some(runtime), tokio })
 }
 
 /// Accepts BOLT 8 connections into LDK, runs `process_events` when the core
