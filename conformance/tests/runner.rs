@@ -172,6 +172,36 @@ fn an_external_node_through_its_adapter_passes_and_passive_mode_skips_adapter_ca
     assert!(skipped >= 6, "passive mode: adapter cases are unsupported\n{stdout}");
 }
 
+#[test]
+fn reset_wipes_the_store_so_restart_cases_run_back_to_back_on_one_node() {
+    use std::io::BufRead;
+    let db = std::env::temp_dir().join(format!("sidepool-runner-reset-{}.db", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sidepool-conformance"))
+        .args(["node", "--listen", "127.0.0.1:0", "--adapter-listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let announce: Value = serde_json::from_str(&line).unwrap();
+    let adapter = announce["adapter"].as_str().unwrap().to_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_sidepool-conformance"))
+        .args(["run", "--adapter", &adapter, "--filter", "sp10.forwarding.restart"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (passed, failed, _) = closing_line(&stdout);
+    assert!(out.status.success() && passed >= 3 && failed == 0, "{stdout}");
+}
+
 /// `N passed, M failed, K skipped` from a run's last line.
 fn closing_line(stdout: &str) -> (usize, usize, usize) {
     let last = stdout.lines().last().unwrap_or_default();

@@ -485,6 +485,13 @@ impl EngineCore {
             ))),
             Request::Identity(_) => Ok(Response::Identity(IdentityResult { node_id: self.me, listen: self.listen.clone() })),
             Request::Reset(_) => {
+                // ADAPTER.md: "Wipe all state — pools, channels, peerswaps, HTLCs, forwarding records".
+                // The store too: else a later case's restart reloads an earlier case's forwards.
+                if let Some(store) = self.store.as_mut() {
+                    store.wipe().map_err(|e| AdapterError::internal(format!("store: {e}")))?;
+                }
+                self.restored.clear();
+                self.forwards.clear();
                 self.world = default_world();
                 self.keys = Arc::new(NodeKeys::new(fresh_seed(), &self.node_secret));
                 self.rebuild(out);

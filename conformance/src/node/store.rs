@@ -73,6 +73,21 @@ impl Store {
         schema::version(&self.conn)
     }
 
+    /// Removes every fact, keeping the schema: the adapter's `reset` ("Wipe all
+    /// state ... forwarding records"), so a restart in a later case restores nothing
+    /// from an earlier one.
+    pub fn wipe(&mut self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            // Children before parents, for the foreign keys.
+            for table in
+                ["forward_downstream_htlc", "forward_upstream_htlc", "lightning_params", "htlc_details", "sent_init", "forward_record"]
+            {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            Ok(())
+        })
+    }
+
     fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;

@@ -239,6 +239,24 @@ impl Session {
         if !unknown.is_empty() {
             return vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(unknown))];
         }
+        self.accept_init(init)
+    }
+
+    /// For a host whose own BOLT 1 layer sends our `init` and has already accepted
+    /// the peer's (an LDK `PeerManager`, say): records the peer's `init` and starts
+    /// the SIDEPOOL-01 exchange. The returned `Send` carries `my_sidepool_features`
+    /// when the peer signals bit 1263; sidepool messages then go through [`Session::handle`].
+    pub fn host_accepted_init(&mut self, init: Init) -> Vec<Action> {
+        // The host sent its own init; this session never sends one.
+        self.sent_init = true;
+        if self.disconnected || self.peer_init.is_some() {
+            return vec![log(LogLevel::Warn, "second init ignored")];
+        }
+        self.accept_init(init)
+    }
+
+    fn accept_init(&mut self, init: Init) -> Vec<Action> {
+        let features = init.all_features();
         self.peer_init = Some(init);
         // SIDEPOOL-01: "Check if the BOLT-1 `init` message from the counterparty has the `sidepool_bolt_feature_bit` set, OR the counterparty has this feature bit set in its `node_announcement`."
         // Either bit of the 1262/1263 pair signals support (ERRATA E-32); this session sees no node_announcement (E-33).
@@ -434,6 +452,21 @@ mod tests {
         let mut s = Session::new(strict);
         let actions = s.handle(Event::Received(init_with(&[8, 1263])));
         assert!(actions.contains(&Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![8]))));
+    }
+
+    #[test]
+    fn a_hosted_session_leaves_init_to_its_host() {
+        // The host (LDK) accepted an init with an even bit this config does not list: not our call.
+        let mut s = Session::new(SessionConfig::default());
+        let actions = s.host_accepted_init(Init { features: BoltFeatures::from_bits([1263, 4000]), ..Init::default() });
+        let [Action::Send(bytes)] = actions.as_slice() else { panic!("{actions:?}") };
+        assert!(matches!(Message::decode(bytes), Ok(Decoded::Known(Message::MySidepoolFeatures(_)))), "only my_sidepool_features, no init");
+        let actions = s.handle(Event::Received(features_message(&[1])));
+        assert_eq!(actions, vec![Action::SidepoolReady { peer_features: FeatureSet::from_bits([1]) }]);
+        assert!(warns(&s.host_accepted_init(Init::default())));
+        let (mut s, plain) = (Session::new(SessionConfig::default()), Init::default());
+        assert!(sends(&s.host_accepted_init(plain)).is_empty());
+        assert_eq!(s.sidepool_state(), &SidepoolState::PeerNotSidepool);
     }
 
     #[test]

@@ -293,6 +293,24 @@ fn forgetting_a_forward_removes_all_its_facts_and_only_its_facts() {
 }
 
 #[test]
+fn wiping_removes_every_fact_and_keeps_the_store_usable() {
+    let db = TempDb::new("wipe");
+    let mut store = Store::open(db.path()).unwrap();
+    store.put_forward_record(&record(1)).unwrap();
+    store.record_downstream_htlcs(swap(1), &[(HtlcRef(1), Msat(1))]).unwrap();
+    store.record_upstream_htlc(swap(1), HtlcRef(2), Msat(1)).unwrap();
+    store.put_lightning_params(&ReceivedLightningParams { swap: swap(1), payment_secret: None, payment_metadata: None }).unwrap();
+    store.record_sent_init(&sent_init(20, 1)).unwrap();
+    store.put_htlc_details(&details(HtlcRole::Acceptor, None)).unwrap();
+    store.wipe().unwrap();
+    drop(store);
+    let mut store = Store::open(db.path()).unwrap();
+    let state = store.load_all().unwrap();
+    assert!(state.forwards.is_empty() && state.sent_inits.is_empty() && state.htlc_details.is_empty() && state.lightning_params.is_empty());
+    store.record_sent_init(&sent_init(20, 1)).unwrap();
+}
+
+#[test]
 fn sent_inits_round_trip_and_one_per_peer_survives_a_restart() {
     let db = TempDb::new("sent");
     let mut store = Store::open(db.path()).unwrap();

@@ -1,0 +1,124 @@
+//! The runner's cases against the LDK-hosted IUT, started as its own process
+//! and driven through `--target`/`--node-id`/`--adapter tcp://` exactly as an
+//! outside implementation would be. Every case passes except those listed in
+//! `unsupported.yaml`, and every listed case still does not pass.
+
+use serde::Deserialize;
+use sidepool_conformance::node::adapter_link::RemoteLink;
+use sidepool_conformance::runner::case::{self, Case};
+use sidepool_conformance::runner::exec::{Target, DEFAULT_CASE_LIMIT, DEFAULT_WAIT};
+use sidepool_conformance::runner::report::Verdict;
+use sidepool_conformance::runner::{run_cases, RunOptions, TargetSpec};
+use sidepool_reference::units::PublicKey;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[derive(Deserialize)]
+struct Unsupported {
+    unsupported: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    case: String,
+    reason: String,
+}
+
+fn unsupported() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(crate_dir().join("unsupported.yaml")).unwrap();
+    let list: Unsupported = serde_yaml::from_str(&text).unwrap();
+    let mut out = BTreeMap::new();
+    for e in list.unsupported {
+        assert!(!e.reason.trim().is_empty(), "{}: give a reason", e.case);
+        assert!(out.insert(e.case.clone(), e.reason).is_none(), "{} listed twice", e.case);
+    }
+    out
+}
+
+fn all_cases() -> Vec<Case> {
+    let dir = crate_dir().join("../cases");
+    case::load_dir(&dir).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect()
+}
+
+/// The IUT process; killed when dropped, so a failing test leaves nothing behind.
+struct Iut {
+    child: Child,
+    db: PathBuf,
+}
+
+impl Drop for Iut {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
+        }
+    }
+}
+
+/// Starts `sidepool-ldk-iut` and reads its announcement line.
+fn start_iut() -> (Iut, serde_json::Value) {
+    let db = std::env::temp_dir().join(format!("sidepool-ldk-iut-test-{}.db", std::process::id()));
+    let child = Command::new(env!("CARGO_BIN_EXE_sidepool-ldk-iut"))
+        .args(["--listen", "127.0.0.1:0", "--adapter-listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut iut = Iut { child, db };
+    let stdout = iut.child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let announcement: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("announcement {line:?}: {e}"));
+    (iut, announcement)
+}
+
+fn node_id(hex_id: &str) -> PublicKey {
+    PublicKey::from_bytes(hex::decode(hex_id).unwrap().try_into().unwrap()).unwrap()
+}
+
+#[test]
+fn the_ldk_hosted_iut_passes_every_case_it_supports() {
+    let unsupported = unsupported();
+    let cases = all_cases();
+    for id in unsupported.keys() {
+        assert!(cases.iter().any(|c| &c.id == id), "unsupported.yaml lists {id}, which is no case");
+    }
+    let (_iut, announcement) = start_iut();
+    let addr = announcement["listen"][0].as_str().unwrap().parse().unwrap();
+    let id = node_id(announcement["node_id"].as_str().unwrap());
+    let (mut link, hello) = RemoteLink::open(announcement["adapter"].as_str().unwrap(), Duration::from_secs(10)).unwrap();
+    assert_eq!(hello.name, sidepool_ldk_iut::IUT_NAME);
+    let identity = link.identity().unwrap();
+    assert_eq!((identity.node_id, identity.listen.as_str()), (id, announcement["listen"][0].as_str().unwrap()));
+
+    let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
+    let opts = RunOptions { filters: Vec::new(), default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let selected: Vec<&Case> = cases.iter().collect();
+    let started = Instant::now();
+    let results = run_cases(&selected, &mut target, &opts, |_, _| {});
+    eprintln!("{} cases against the LDK-hosted IUT in {:.1} s", results.len(), started.elapsed().as_secs_f64());
+
+    let mut wrong = Vec::new();
+    for r in &results {
+        let listed = unsupported.get(&r.case.id);
+        match (r.verdict, listed) {
+            (Verdict::Pass, None) => {}
+            (Verdict::Pass, Some(_)) => wrong.push(format!("{}: passes now; take it off unsupported.yaml", r.case.id)),
+            (v, None) => wrong.push(format!("{}: {} ({})", r.case.id, v.name(), r.reason.as_deref().unwrap_or(""))),
+            (_, Some(_)) => {}
+        }
+    }
+    let passed = results.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    eprintln!("{passed} passed, {} listed unsupported", unsupported.len());
+    assert!(wrong.is_empty(), "{} cases disagree with unsupported.yaml:\n{}", wrong.len(), wrong.join("\n"));
+    assert_eq!(passed + unsupported.len(), results.len());
+}
