@@ -86,4 +86,14 @@ mod tests {
         assert!(ULTIMATE_OFFERRER_HOPS.clone().all(|h| Hops(h).is_in_range()));
         assert_eq!(MAX_HOPS.0, Hops::MAX);
     }
+
+    #[test]
+    fn time_reads_with_its_unit_and_saturates() {
+        // The node's log and the hold/deferral diagnostics print these.
+        assert_eq!(HOLD_TIMEOUT.to_string(), "60 s");
+        assert_eq!(Timestamp(1_700_000_000).to_string(), "t=1700000000");
+        assert_eq!(Timestamp(u64::MAX - 1).saturating_add(Seconds(5)), Timestamp(u64::MAX));
+        assert_eq!(Timestamp(10).saturating_since(Timestamp(25)), Seconds(0));
+        assert_eq!(Timestamp(25).saturating_since(Timestamp(10)), Seconds(15));
+    }
 }
