@@ -27,10 +27,16 @@ impl<'a> Reader<'a> {
 
     /// The next `n` bytes, or `truncated` if fewer remain.
     pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
+        self.bytes_for(n, || what.to_owned())
+    }
+
+    /// [`Reader::bytes`], naming what is read only when it fails (no
+    /// allocation on the success path, which the TLV reader takes per record).
+    pub fn bytes_for(&mut self, n: usize, what: impl FnOnce() -> String) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).filter(|&end| end <= self.buf.len()).ok_or_else(|| {
             DecodeError::new(
                 ErrorClass::Truncated,
-                format!("{what}: need {n} bytes at offset {}, {} remain", self.pos, self.remaining()),
+                format!("{}: need {n} bytes at offset {}, {} remain", what(), self.pos, self.remaining()),
             )
         })?;
         let out = self.buf.get(self.pos..end).unwrap_or_default();
