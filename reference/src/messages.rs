@@ -102,7 +102,7 @@ impl MySidepoolFeatures {
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
         let set = self.features.encode();
-        tlv::write_merged([(10100, set.as_slice())], &self.unknown, out);
+        tlv::write_merged(&[(10100, set.as_slice())], &self.unknown, out);
     }
 }
 
@@ -147,7 +147,7 @@ impl SwapPartyBegin {
             raw
         });
         let known: [Option<(u64, &[u8])>; 2] = [Some((40000, &self.id.0)), auth.as_ref().map(|a| (40002, a.as_slice()))];
-        tlv::write_merged(known.into_iter().flatten(), &self.unknown, out);
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }
 

@@ -216,10 +216,12 @@ pub(crate) mod value {
         DecodeError::new(ErrorClass::InvalidValue, format!("{}: {why}", def.name))
     }
 
+    #[inline]
     pub fn array<const N: usize>(def: &TlvDef, v: &[u8]) -> Result<[u8; N], DecodeError> {
         Reader::new(v).array::<N>(def.name)
     }
 
+    #[inline]
     pub fn point(def: &TlvDef, bytes: [u8; 33], which: &str) -> Result<PublicKey, DecodeError> {
         PublicKey::from_bytes(bytes).ok_or_else(|| invalid(def, format!("{which} is not a valid compressed secp256k1 point")))
     }
@@ -230,9 +232,6 @@ pub(crate) mod value {
         let per = r.array::<33>(def.name)?;
         Ok(HtlcPubkeys { ephemeral: point(def, eph, "ephemeral key")?, persistent: point(def, per, "persistent key")? })
     }
-    pub fn encode_pubkeys(k: &HtlcPubkeys) -> Vec<u8> {
-        pubkeys_bytes(k).to_vec()
-    }
     pub fn pubkeys_bytes(k: &HtlcPubkeys) -> [u8; 66] {
         let mut out = [0u8; 66];
         let (eph, per) = out.split_at_mut(33);
@@ -241,6 +240,7 @@ pub(crate) mod value {
         out
     }
 
+    #[inline]
     pub fn channel_view(def: &TlvDef, v: &[u8]) -> Result<ChannelView, DecodeError> {
         let mut r = Reader::new(v);
         Ok(ChannelView {
@@ -248,9 +248,6 @@ pub(crate) mod value {
             owned_by_acceptor: Msat(r.u64(def.name)?),
             total_capacity: Msat(r.u64(def.name)?),
         })
-    }
-    pub fn encode_channel_view(c: &ChannelView) -> Vec<u8> {
-        channel_view_bytes(c).to_vec()
     }
     pub fn channel_view_bytes(c: &ChannelView) -> [u8; 24] {
         let mut out = [0u8; 24];
@@ -328,7 +325,7 @@ impl PeerswapInit {
             (100014, &channel_view_bytes(&self.channel_view)),
             (100016, &self.update_counter.get().to_be_bytes()),
         ];
-        tlv::write_merged(known, &self.unknown, out);
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -357,7 +354,7 @@ impl PeerswapAccept {
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
         let known: [(u64, &[u8]); 3] = [(100200, &self.id.0), (100202, &self.hash.0), (100204, &pubkeys_bytes(&self.pubkeys))];
-        tlv::write_merged(known, &self.unknown, out);
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -393,7 +390,7 @@ impl PeerswapLightning {
             self.payment_secret.as_ref().map(|s| (100404, s.0.as_slice())),
             self.payment_metadata.as_ref().map(|m| (100406, m.as_slice())),
         ];
-        tlv::write_merged(known.into_iter().flatten(), &self.unknown, out);
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }
 
@@ -433,7 +430,7 @@ impl PeerswapSuccess {
         enc.copy_from_slice(&self.ephemeral_privkey.encrypted_key);
         pk.copy_from_slice(&self.ephemeral_privkey.encryption_pubkey.as_bytes());
         let known: [(u64, &[u8]); 3] = [(101000, &self.id.0), (101002, &self.hash.0), (101004, &key)];
-        tlv::write_merged(known, &self.unknown, out);
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -478,6 +475,6 @@ impl PeerswapReject {
             self.reason_text.as_ref().map(|t| (109806, t.as_bytes())),
             Some((109808, &view)),
         ];
-        tlv::write_merged(known.into_iter().flatten(), &self.unknown, out);
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }

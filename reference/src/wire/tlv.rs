@@ -59,6 +59,7 @@ pub struct TlvDef {
 }
 
 impl TlvDef {
+    #[inline]
     pub fn check_length(&self, len: usize) -> Result<(), DecodeError> {
         if self.length.allows(len) {
             Ok(())
@@ -176,6 +177,7 @@ where
 }
 
 /// Writes records in the order given; callers pass them sorted by type.
+#[inline]
 pub fn write_stream<'a>(records: impl IntoIterator<Item = (u64, &'a [u8])>, out: &mut Vec<u8>) {
     for (typ, value) in records {
         bigsize::encode(typ, out);
@@ -186,28 +188,49 @@ pub fn write_stream<'a>(records: impl IntoIterator<Item = (u64, &'a [u8])>, out:
 
 /// Encodes a message's known records and kept unknown records, merged in type order.
 pub fn encode_merged(known: Vec<(u64, Vec<u8>)>, unknown: &[TlvRecord], out: &mut Vec<u8>) {
-    write_merged(known.iter().map(|(t, v)| (*t, v.as_slice())), unknown, out);
+    let known: Vec<(u64, &[u8])> = known.iter().map(|(t, v)| (*t, v.as_slice())).collect();
+    write_merged(&known, unknown, out);
 }
 
 /// [`encode_merged`] over borrowed values: with no unknown records (the usual
 /// case) the known ones, given in type order, are written as they are, with no
 /// allocation; otherwise both are merged by a stable sort on the type, exactly
 /// as [`encode_merged`] orders them.
-pub fn write_merged<'a, I>(known: I, unknown: &'a [TlvRecord], out: &mut Vec<u8>)
-where
-    I: IntoIterator<Item = (u64, &'a [u8])>,
-    I::IntoIter: Clone,
-{
-    let known = known.into_iter();
-    let in_order = known.clone().zip(known.clone().skip(1)).all(|(a, b)| a.0 <= b.0);
-    if unknown.is_empty() && in_order {
-        write_stream(known, out);
+pub fn write_merged(known: &[(u64, &[u8])], unknown: &[TlvRecord], out: &mut Vec<u8>) {
+    if unknown.is_empty() && known.windows(2).all(|w| matches!(w, [a, b] if a.0 <= b.0)) {
+        // A type and a length take at most 9 bytes each.
+        out.reserve(known.iter().map(|(_, v)| v.len() + 18).sum());
+        write_stream(known.iter().copied(), out);
         return;
     }
-    let mut all: Vec<(u64, &[u8])> = known.collect();
+    let mut all: Vec<(u64, &[u8])> = known.to_vec();
     all.extend(unknown.iter().map(|r| (r.typ, r.value.as_slice())));
     all.sort_by_key(|(typ, _)| *typ);
     write_stream(all, out);
+}
+
+/// The records a message writes, some of them optional: kept on the stack.
+pub struct Records<'a, const N: usize> {
+    items: [(u64, &'a [u8]); N],
+    len: usize,
+}
+
+impl<'a, const N: usize> Records<'a, N> {
+    /// The present ones of `items`, in the order given.
+    pub fn present(items: [Option<(u64, &'a [u8])>; N]) -> Records<'a, N> {
+        let mut out = Records { items: [(0, &[][..]); N], len: 0 };
+        for item in items.into_iter().flatten() {
+            if let Some(slot) = out.items.get_mut(out.len) {
+                *slot = item;
+                out.len += 1;
+            }
+        }
+        out
+    }
+
+    pub fn as_slice(&self) -> &[(u64, &'a [u8])] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +268,7 @@ mod tests {
         let unknown = [TlvRecord { typ: 3, value: vec![7] }, TlvRecord { typ: 1, value: vec![] }];
         let known: [(u64, &[u8]); 2] = [(2, &[1, 2]), (4, &[])];
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        write_merged(known, &unknown, &mut a);
+        write_merged(&known, &unknown, &mut a);
         encode_merged(known.iter().map(|(t, v)| (*t, v.to_vec())).collect(), &unknown, &mut b);
         assert_eq!(a, b);
         assert_eq!(a, vec![1, 0, 2, 2, 1, 2, 3, 1, 7, 4, 0]);
