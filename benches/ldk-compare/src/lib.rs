@@ -15,6 +15,9 @@
 //! - LDK frames the stream with a BigSize length prefix, the reference with the
 //!   4-byte sidepool envelope (message type 53609 and sub-id).
 
+// LDK's impl_writeable_tlv_based! expands to `drop(...)` calls on plain values.
+#![allow(clippy::drop_non_drop)]
+
 use lightning::bitcoin::secp256k1::PublicKey as SecpKey;
 use lightning::impl_writeable_tlv_based;
 use lightning::ln::msgs::DecodeError;
