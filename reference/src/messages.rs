@@ -101,7 +101,8 @@ impl MySidepoolFeatures {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        tlv::encode_merged(vec![(10100, self.features.encode())], &self.unknown, out);
+        let set = self.features.encode();
+        tlv::write_merged(&[(10100, set.as_slice())], &self.unknown, out);
     }
 }
 
@@ -136,11 +137,17 @@ impl SwapPartyBegin {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let mut known = vec![(40000, self.id.0.to_vec())];
-        if let Some(a) = &self.irregular_authorization {
-            known.push((40002, [a.xonly_pubkey.as_slice(), &a.amount.0.to_be_bytes(), &a.signature].concat()));
-        }
-        tlv::encode_merged(known, &self.unknown, out);
+        let auth = self.irregular_authorization.as_ref().map(|a| {
+            let mut raw = [0u8; 104];
+            let (key, rest) = raw.split_at_mut(32);
+            let (amount, sig) = rest.split_at_mut(8);
+            key.copy_from_slice(&a.xonly_pubkey);
+            amount.copy_from_slice(&a.amount.0.to_be_bytes());
+            sig.copy_from_slice(&a.signature);
+            raw
+        });
+        let known: [Option<(u64, &[u8])>; 2] = [Some((40000, &self.id.0)), auth.as_ref().map(|a| (40002, a.as_slice()))];
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }
 
@@ -235,21 +242,32 @@ impl Message {
     /// The TLV stream of this message.
     pub fn encode_tlvs(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        match self {
-            Message::MySidepoolFeatures(m) => m.encode_tlvs(&mut out),
-            Message::SwapPartyBegin(m) => m.encode_tlvs(&mut out),
-            Message::PeerswapInit(m) => m.encode_tlvs(&mut out),
-            Message::PeerswapAccept(m) => m.encode_tlvs(&mut out),
-            Message::PeerswapLightning(m) => m.encode_tlvs(&mut out),
-            Message::PeerswapSuccess(m) => m.encode_tlvs(&mut out),
-            Message::PeerswapReject(m) => m.encode_tlvs(&mut out),
-        }
+        self.write_tlvs(&mut out);
         out
     }
 
-    /// The whole BOLT 8 plaintext message: 53609, sub-id, TLVs.
+    /// Appends the TLV stream of this message to `out`.
+    pub fn write_tlvs(&self, out: &mut Vec<u8>) {
+        match self {
+            Message::MySidepoolFeatures(m) => m.encode_tlvs(out),
+            Message::SwapPartyBegin(m) => m.encode_tlvs(out),
+            Message::PeerswapInit(m) => m.encode_tlvs(out),
+            Message::PeerswapAccept(m) => m.encode_tlvs(out),
+            Message::PeerswapLightning(m) => m.encode_tlvs(out),
+            Message::PeerswapSuccess(m) => m.encode_tlvs(out),
+            Message::PeerswapReject(m) => m.encode_tlvs(out),
+        }
+    }
+
+    /// The whole BOLT 8 plaintext message: 53609, sub-id, TLVs (as
+    /// `envelope::seal` frames them, written in place).
     pub fn encode(&self) -> Vec<u8> {
-        envelope::seal(self.sub_id(), &self.encode_tlvs())
+        // Room for every fixed-size message; only long metadata or text grows it.
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(&envelope::SIDEPOOL_MESSAGE_ID.to_be_bytes());
+        out.extend_from_slice(&self.sub_id().to_be_bytes());
+        self.write_tlvs(&mut out);
+        out
     }
 
     /// Decodes the TLV stream of a known sub-id.

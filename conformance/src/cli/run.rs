@@ -4,7 +4,8 @@ use crate::node::adapter_link::RemoteLink;
 use crate::runner::case::{self, Case};
 use crate::runner::exec::Target;
 use crate::runner::report::{self, CaseResult, Verdict};
-use crate::runner::{run_cases, select, RunOptions, TargetSpec};
+use crate::runner::exec::Quiet;
+use crate::runner::{run_cases_quiet, select, RunOptions, TargetSpec};
 use serde_json::json;
 use sidepool_reference::units::PublicKey;
 use std::io::Write;
@@ -53,6 +54,14 @@ pub struct RunArgs {
     /// The case directory (default: conformance/cases).
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
+    /// How long `expect_nothing` / `expect_no_event` watch an external IUT
+    /// (default: each step's own `within_ms`). The embedded node needs no window:
+    /// the runner asks it when it is idle (see conformance/CASES.md).
+    #[arg(long, value_name = "MS")]
+    pub quiet_ms: Option<u64>,
+    /// Watch the embedded node for the full window too, as for an external IUT.
+    #[arg(long)]
+    pub no_barrier: bool,
 }
 
 fn load(args: &RunArgs) -> Result<Vec<Case>, String> {
@@ -105,7 +114,8 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     };
     let total = selected.len();
     let stdout = std::io::stdout();
-    let results = run_cases(&selected, &mut target, &opts, |i, r| {
+    let quiet = Quiet { barrier: !args.no_barrier, window: args.quiet_ms.map(Duration::from_millis) };
+    let results = run_cases_quiet(&selected, &mut target, &opts, quiet, |i, r| {
         let mut out = stdout.lock();
         let tag = match (r.verdict, r.known_failure) {
             (Verdict::Pass, _) => "PASS",

@@ -79,6 +79,24 @@ impl AdapterLink for EmbeddedLink {
         let wait = deadline.saturating_duration_since(Instant::now());
         self.events.recv_timeout(wait).ok().map(|e| flatten_event(&e))
     }
+
+    fn settles(&self) -> bool {
+        true
+    }
+
+    /// The in-process node can tell when it is idle: no real-time timer runs in
+    /// it, so once it is settled nothing more happens until the runner acts.
+    fn settle(&mut self, open_connections: usize, deadline: Instant) -> bool {
+        loop {
+            if self.shared.settled(open_connections) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
 }
 
 /// The runner's link to an IUT's adapter: `tcp://HOST:PORT`, or a command whose

@@ -33,6 +33,8 @@ pub struct Shared {
     peers: Mutex<HashMap<PublicKey, Sender<Message>>>,
     pub shutdown: AtomicBool,
     connections: AtomicUsize,
+    /// Sidepool messages routed to a connection thread and not yet written to its socket.
+    outbound_pending: AtomicUsize,
     pub session: SessionConfig,
     key: PrivateKey,
     /// Whether log lines go to stderr (the `node` command) or nowhere (embedded in `run`).
@@ -46,6 +48,7 @@ impl Shared {
             peers: Mutex::new(HashMap::new()),
             shutdown: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            outbound_pending: AtomicUsize::new(0),
             session,
             key,
             verbose,
@@ -61,12 +64,22 @@ impl Shared {
         self.peers.lock().map(|p| p.keys().copied().collect()).unwrap_or_default()
     }
 
+    /// Whether the node has nothing in flight: exactly `open` connections are
+    /// alive (every closed one has been noticed and handed to the core) and every
+    /// message the core sent has been written to its socket. The runner's
+    /// quiescence barrier (runner::exec) asks this between two rounds of pings.
+    pub fn settled(&self, open: usize) -> bool {
+        self.connections.load(Ordering::SeqCst) == open && self.outbound_pending.load(Ordering::SeqCst) == 0
+    }
+
     /// Runs core actions: sends go to the peer's connection thread.
     pub fn route(&self, actions: Vec<CoreAction>) {
         for action in actions {
             match action {
                 CoreAction::Log(line) => self.log(&line),
                 CoreAction::Send { peer, message } => {
+                    // Counted before it is queued, so `settled` never misses a message in flight.
+                    self.outbound_pending.fetch_add(1, Ordering::SeqCst);
                     let sent = self
                         .peers
                         .lock()
@@ -74,6 +87,7 @@ impl Shared {
                         .and_then(|peers| peers.get(&peer).map(|tx| tx.send(*message).is_ok()))
                         .unwrap_or(false);
                     if !sent {
+                        self.outbound_pending.fetch_sub(1, Ordering::SeqCst);
                         self.log(&format!("cannot send to {peer}: not connected"));
                     }
                 }
@@ -154,6 +168,9 @@ pub fn serve(listener: TcpListener, shared: Arc<Shared>) {
 fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportError> {
     stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(TransportError::Io)?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT)).map_err(TransportError::Io)?;
+    // One write per message: without this, Nagle holds a message back until the
+    // previous one is acknowledged (a delayed ACK is 40 ms on Linux).
+    stream.set_nodelay(true).map_err(TransportError::Io)?;
     let (transport, peer) = accept(stream, shared.key.clone())?;
     transport.get_ref().set_read_timeout(Some(POLL_INTERVAL)).map_err(TransportError::Io)?;
     let (mut conn, actions) = Connection::start(transport, shared.session.clone())?;
@@ -165,6 +182,11 @@ fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportErr
             peers.remove(&peer);
         }
         shared.with_core(|core| core.peer_gone(peer));
+    }
+    // Messages queued for a connection that ended are never written: no longer pending.
+    drop(tx);
+    while rx.try_recv().is_ok() {
+        shared.outbound_pending.fetch_sub(1, Ordering::SeqCst);
     }
     result
 }
@@ -205,7 +227,9 @@ fn drive(
             return Ok(());
         }
         while let Ok(message) = rx.try_recv() {
-            actions.extend(conn.send_sidepool(message)?);
+            let sent = conn.send_sidepool(message);
+            shared.outbound_pending.fetch_sub(1, Ordering::SeqCst);
+            actions.extend(sent?);
         }
         match conn.poll() {
             Ok(more) => actions.extend(more),

@@ -19,6 +19,35 @@ pub trait AdapterLink {
     fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError>;
     /// The next event (an object with an `event` key), or `None` at the deadline.
     fn next_event(&mut self, deadline: Instant) -> Option<Value>;
+    /// Whether [`AdapterLink::settle`] can tell when the IUT is idle.
+    fn settles(&self) -> bool {
+        false
+    }
+    /// Waits until the IUT has handled everything it received, noticed every
+    /// closed connection (`open_connections` remain) and written every message
+    /// it sent. `false`: it cannot tell, or `deadline` passed first.
+    fn settle(&mut self, open_connections: usize, deadline: Instant) -> bool {
+        let _ = (open_connections, deadline);
+        false
+    }
+}
+
+/// How "nothing happens" steps (`expect_nothing`, `expect_no_event`) decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quiet {
+    /// Use the quiescence barrier (pings, settle, pings) when the adapter link can
+    /// settle: the step then ends as soon as the IUT is idle instead of waiting
+    /// out its window. Only sound for an IUT without real-time timers, which is
+    /// why only the embedded node's link settles.
+    pub barrier: bool,
+    /// Replaces every such step's `within_ms` when its window is waited out.
+    pub window: Option<Duration>,
+}
+
+impl Default for Quiet {
+    fn default() -> Quiet {
+        Quiet { barrier: true, window: None }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +115,7 @@ struct Exec<'a> {
     default_wait: Duration,
     /// No step may wait past this instant: the case's own time limit.
     case_deadline: Instant,
+    quiet: Quiet,
 }
 
 /// How long a whole case may take unless the run says otherwise.
@@ -102,6 +132,18 @@ pub fn run_case_limited(
     adapter: Option<&mut Box<dyn AdapterLink>>,
     default_wait: Duration,
     limit: Duration,
+) -> CaseRun {
+    run_case_quiet(case, target, adapter, default_wait, limit, Quiet::default())
+}
+
+/// [`run_case_limited`], choosing how "nothing happens" steps decide.
+pub fn run_case_quiet(
+    case: &Case,
+    target: Target,
+    adapter: Option<&mut Box<dyn AdapterLink>>,
+    default_wait: Duration,
+    limit: Duration,
+    quiet: Quiet,
 ) -> CaseRun {
     let started = Instant::now();
     if case.needs.contains(&Need::Adapter) && adapter.is_none() {
@@ -121,6 +163,7 @@ pub fn run_case_limited(
         started,
         default_wait,
         case_deadline: started + limit,
+        quiet,
     };
     exec.captures.insert("iut.node_id".into(), json!(hex::encode(target.node_id.as_bytes())));
     // The cast: every runner peer's node id is known before it connects (keys derive from names).
@@ -160,6 +203,49 @@ impl Exec<'_> {
         (Instant::now() + within_ms.map(Duration::from_millis).unwrap_or(self.default_wait)).min(self.case_deadline)
     }
 
+    /// When a "nothing happens" step's window ends.
+    fn quiet_deadline(&self, within_ms: u64) -> Instant {
+        (Instant::now() + self.quiet.window.unwrap_or(Duration::from_millis(within_ms))).min(self.case_deadline)
+    }
+
+    /// The quiescence barrier: a round of pings (every message the runner sent
+    /// has been handled), the IUT settles (its own queues are written, closed
+    /// connections noticed), a second round of pings (everything it wrote is in
+    /// the inboxes), then the adapter events already queued. `Ok(true)`: nothing
+    /// the runner's earlier steps caused is still to come, so a "nothing
+    /// happens" step can decide now. `Ok(false)`: the target cannot tell (or did
+    /// not settle by `deadline`); the step waits out its window.
+    fn quiesce(&mut self, deadline: Instant) -> Result<bool, StepError> {
+        if !self.quiet.barrier || !self.adapter.as_ref().is_some_and(|a| a.settles()) {
+            return Ok(false);
+        }
+        if !self.ping_all(deadline)? {
+            return Ok(false);
+        }
+        let open = self.peers.values().chain(self.closed_peers.iter()).filter(|p| !p.closed).count();
+        if !self.adapter.as_mut().is_some_and(|a| a.settle(open, deadline)) {
+            return Ok(false);
+        }
+        if !self.ping_all(deadline)? {
+            return Ok(false);
+        }
+        if let Some(a) = self.adapter.as_mut() {
+            while let Some(ev) = a.next_event(Instant::now()) {
+                self.events.push_back(ev);
+            }
+        }
+        Ok(true)
+    }
+
+    fn ping_all(&mut self, deadline: Instant) -> Result<bool, StepError> {
+        for p in self.peers.values_mut() {
+            if !p.barrier(deadline)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     fn peer(&mut self, name: &str) -> Result<&mut ScriptedPeer, StepError> {
         self.peers.get_mut(name).ok_or_else(|| StepError::Fail(format!("no connected peer named {name}")))
     }
@@ -176,7 +262,8 @@ impl Exec<'_> {
         match step {
             Step::Connect(c) => self.connect(c),
             Step::Disconnect { peer } => {
-                let p = self.peers.remove(peer).ok_or_else(|| StepError::Fail(format!("no connected peer named {peer}")))?;
+                let mut p = self.peers.remove(peer).ok_or_else(|| StepError::Fail(format!("no connected peer named {peer}")))?;
+                p.close();
                 self.closed_peers.push(p);
                 Ok(())
             }
@@ -197,9 +284,12 @@ impl Exec<'_> {
                 self.step(&Step::Expect(e))
             }
             Step::ExpectNothing { peer, within_ms, message } => {
-                let deadline = Instant::now() + Duration::from_millis(*within_ms);
+                let deadline = self.quiet_deadline(*within_ms);
+                let settled = self.quiesce(deadline)?;
                 let p = self.peer(peer)?;
-                p.drain_until(deadline)?;
+                if !settled {
+                    p.drain_until(deadline)?;
+                }
                 let got: Vec<String> = p
                     .inbox
                     .iter()
@@ -244,9 +334,14 @@ impl Exec<'_> {
                 super::crypto::check_handover(&self.captures, success, receiver_secret, sender_ephemeral).map_err(StepError::Fail)
             }
             Step::ExpectNoEvent { event, fields, within_ms } => {
-                let deadline = Instant::now() + Duration::from_millis(*within_ms);
+                let deadline = self.quiet_deadline(*within_ms);
+                if self.adapter.is_none() {
+                    return Err(StepError::Unsupported("events need an adapter".into()));
+                }
+                let settled = self.quiesce(deadline)?;
                 let adapter = self.adapter.as_mut().ok_or_else(|| StepError::Unsupported("events need an adapter".into()))?;
-                while let Some(ev) = adapter.next_event(deadline) {
+                let until = if settled { Instant::now() } else { deadline };
+                while let Some(ev) = adapter.next_event(until) {
                     self.events.push_back(ev);
                 }
                 let mut scratch = self.captures.clone();
@@ -341,6 +436,10 @@ impl Exec<'_> {
         if c.wait_ready.unwrap_or(we_signal && iut_signals) {
             let no_fields = serde_json::Map::new();
             self.expect(&[Expectation::Message { peer: &name, message: "my_sidepool_features", fields: &no_fields, capture: Some(&format!("features.{name}")) }], deadline, false)?;
+            // The IUT may send its features before it has read ours. One ping round
+            // trip (a node handles a connection's messages in order) makes sure it
+            // has, so the next step does not race the IUT's "peer is ready".
+            self.peer(&name)?.barrier(deadline)?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use case::Case;
-use exec::{run_case_limited, AdapterLink, Outcome, Target};
+use exec::{run_case_quiet, AdapterLink, Outcome, Quiet, Target};
 use report::{section_of, verdict, CaseResult, Verdict};
 use std::time::Duration;
 
@@ -42,11 +42,26 @@ pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
 }
 
 /// Runs `cases`, calling `on_result` as each finishes (for the live view).
-pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mut on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
+pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
+    run_cases_quiet(cases, target, opts, Quiet::default(), on_result)
+}
+
+/// [`run_cases`], choosing how "nothing happens" steps decide.
+pub fn run_cases_quiet(
+    cases: &[&Case],
+    target: &mut TargetSpec,
+    opts: &RunOptions,
+    quiet: Quiet,
+    mut on_result: impl FnMut(usize, &CaseResult),
+) -> Vec<CaseResult> {
     let mut out = Vec::new();
+    let mut template: Option<Result<StoreTemplate, String>> = None;
     for (i, case) in cases.iter().enumerate() {
         let run = match target {
-            TargetSpec::Embedded(defect) => run_embedded(case, opts, *defect),
+            TargetSpec::Embedded(defect) => {
+                let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
+                run_embedded(case, opts, *defect, quiet, template)
+            }
             TargetSpec::External { target, adapter } => {
                 if let Some(link) = adapter.as_mut() {
                     // Each case starts from a reset IUT.
@@ -59,7 +74,7 @@ pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, mu
                         continue;
                     }
                 }
-                run_case_limited(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit)
+                run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet)
             }
         };
         out.push(result(case, run, opts));
@@ -88,14 +103,59 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
 
 static DB_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A throwaway store path for the embedded node: in memory-backed `/dev/shm`
+/// where there is one (Linux), where the node's fsyncs cost nothing; a store
+/// that never outlives its case has no use for them reaching a disk.
+fn temp_db() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    dir.join(format!("sidepool-embedded-{}-{}.db", std::process::id(), DB_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)))
+}
+
+fn remove_db(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
+/// An empty store with the schema in place, made once per run: each case's
+/// node opens a copy of it. Creating the schema costs tens of milliseconds of
+/// fsyncs (`synchronous = FULL`); a copy costs none, and the node opens and uses
+/// it exactly as it would a store it had created.
+struct StoreTemplate {
+    path: std::path::PathBuf,
+}
+
+impl StoreTemplate {
+    fn new() -> Result<StoreTemplate, String> {
+        let path = temp_db();
+        // Closed at once: SQLite checkpoints the WAL into the main file on close.
+        crate::node::store::Store::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(StoreTemplate { path })
+    }
+
+    fn copy_to(&self, db: &std::path::Path) -> Result<(), String> {
+        std::fs::copy(&self.path, db).map(|_| ()).map_err(|e| format!("{}: {e}", db.display()))
+    }
+}
+
+impl Drop for StoreTemplate {
+    fn drop(&mut self) {
+        remove_db(&self.path);
+    }
+}
+
 /// A fresh embedded node for one case.
-fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defects::Defect>) -> exec::CaseRun {
+fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defects::Defect>, quiet: Quiet, template: Result<&StoreTemplate, &String>) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
     // A throwaway store per case, so restart cases can run against the embedded node.
-    let db = std::env::temp_dir().join(format!("sidepool-embedded-{}-{}.db", std::process::id(), DB_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+    let db = temp_db();
+    if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
+        return exec::CaseRun { outcome: Outcome::Fail(format!("cannot make the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
+    }
     let core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
     let core = match core.with_store(&db) {
         Ok(c) => c,
@@ -109,10 +169,8 @@ fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defe
     };
     let target = Target { addr: running.listen, node_id: running.shared.node_id() };
     let mut link: Box<dyn AdapterLink> = Box::new(EmbeddedLink::new(&running.shared));
-    let run = run_case_limited(case, target, Some(&mut link), opts.default_wait, opts.case_limit);
+    let run = run_case_quiet(case, target, Some(&mut link), opts.default_wait, opts.case_limit, quiet);
     running.shutdown();
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    remove_db(&db);
     run
 }

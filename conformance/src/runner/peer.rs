@@ -11,6 +11,10 @@ use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+/// `num_pong_bytes` of the runner's own barrier pings, so their pongs are told
+/// apart from the pongs a case asks for (cases use other lengths).
+pub const BARRIER_PONG_LEN: u16 = 13;
+
 /// A message the peer received, kept in arrival order until a step consumes it.
 // Short-lived and few: boxing the decoded message would only add allocations.
 #[allow(clippy::large_enum_variant)]
@@ -58,6 +62,8 @@ impl ScriptedPeer {
         let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
         stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
         stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        // Messages go out as they are written (no Nagle delay behind an unacknowledged one).
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let key = key_for(name);
         let transport = connect(stream, key.clone(), iut).map_err(|e| format!("BOLT 8 handshake failed: {}", e.name()))?;
         Ok(ScriptedPeer {
@@ -142,6 +148,35 @@ impl ScriptedPeer {
             }
         }
         Ok(())
+    }
+
+    /// Pings the IUT and reads until its pong (everything before it goes to the
+    /// inbox). A node answers a connection's messages in order, so when the pong
+    /// is here, every message the peer sent before it has been handled.
+    /// `Ok(false)`: no pong by `deadline`. A closed connection needs no barrier.
+    pub fn barrier(&mut self, deadline: Instant) -> Result<bool, String> {
+        if self.closed {
+            return Ok(true);
+        }
+        if self.send(&Bolt1Message::Ping { num_pong_bytes: BARRIER_PONG_LEN, ignored_len: 0 }.encode()).is_err() {
+            self.closed = true;
+            return Ok(true);
+        }
+        loop {
+            match self.read_one(deadline)? {
+                Some(Incoming::Other { type_id: 19, raw }) if Bolt1Message::decode(&raw) == Ok(Some(Bolt1Message::Pong { ignored_len: BARRIER_PONG_LEN })) => {
+                    return Ok(true)
+                }
+                Some(m) => self.inbox.push_back(m),
+                None => return Ok(self.closed),
+            }
+        }
+    }
+
+    /// Closes the connection (both directions); the peer stays for the transcript.
+    pub fn close(&mut self) {
+        let _ = self.transport.get_ref().shutdown(std::net::Shutdown::Both);
+        self.closed = true;
     }
 
     /// Reads everything that arrives until `deadline` into the inbox; true if the connection closed.

@@ -2,7 +2,9 @@
 //! 2-byte length, then the encrypted, authenticated message; each key rotates
 //! on its own after 1000 uses.
 
-use super::crypto::{decrypt_with_ad, encrypt_with_ad, hkdf, Secret, MAC_LEN};
+use super::crypto::{hkdf, nonce_bytes, Secret, MAC_LEN};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
 use super::error::FrameError;
 use core::fmt;
 
@@ -31,16 +33,40 @@ impl CipherState {
         (*self.ck, *self.key, self.nonce)
     }
 
-    fn encrypt(&mut self, plaintext: &[u8]) -> Vec<u8> {
-        let out = encrypt_with_ad(&self.key, self.nonce, &[], plaintext);
-        self.advance();
-        out
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(Key::from_slice(self.key.as_slice()))
     }
 
-    fn decrypt(&mut self, ciphertext: &[u8]) -> Option<Vec<u8>> {
-        let out = decrypt_with_ad(&self.key, self.nonce, &[], ciphertext).map(|p| p.to_vec());
+    /// `encryptWithAD(k, n, "", plaintext)` appended to `out` (ciphertext, then
+    /// the tag), encrypted in place: no buffer of its own, no copy.
+    fn encrypt_into(&mut self, plaintext: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = match out.get_mut(start..) {
+            // Fails only past ChaCha20's 256 GiB limit; frames hold at most 65535 bytes.
+            Some(buf) => self.cipher().encrypt_in_place_detached(Nonce::from_slice(&nonce_bytes(self.nonce)), &[], buf).ok(),
+            None => None,
+        };
+        match tag {
+            Some(tag) => out.extend_from_slice(&tag),
+            None => out.truncate(start),
+        }
         self.advance();
-        out
+    }
+
+    /// `decryptWithAD(k, n, "", ciphertext)` into `plain` (which must have the
+    /// ciphertext's length less the tag): false if the MAC check fails.
+    fn decrypt_into(&mut self, ciphertext: &[u8], plain: &mut [u8]) -> bool {
+        let ok = match ciphertext.len().checked_sub(MAC_LEN).map(|n| ciphertext.split_at(n)) {
+            Some((body, tag)) if body.len() == plain.len() => {
+                plain.copy_from_slice(body);
+                let nonce = nonce_bytes(self.nonce);
+                self.cipher().decrypt_in_place_detached(Nonce::from_slice(&nonce), &[], plain, Tag::from_slice(tag)).is_ok()
+            }
+            _ => false,
+        };
+        self.advance();
+        ok
     }
 
     fn advance(&mut self) {
@@ -80,10 +106,12 @@ impl Encryptor {
     pub fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, FrameError> {
         // BOLT 8: "The *maximum* size of _any_ Lightning message MUST NOT exceed `65535` bytes."
         let len = u16::try_from(message.len()).map_err(|_| FrameError::TooLarge { len: message.len() })?;
+        // One buffer for the whole frame, each part encrypted in place in it.
+        let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + message.len() + MAC_LEN);
         // BOLT 8: "Serialize `l` into 2 bytes encoded as a big-endian integer."
-        let mut frame = self.state.encrypt(&len.to_be_bytes());
+        self.state.encrypt_into(&len.to_be_bytes(), &mut frame);
         // BOLT 8: "Finally, encrypt the message itself (`m`) using the same procedure used to encrypt the length prefix."
-        frame.extend(self.state.encrypt(message));
+        self.state.encrypt_into(message, &mut frame);
         Ok(frame)
     }
 }
@@ -119,9 +147,10 @@ impl Decryptor {
         if header.len() != FRAME_HEADER_LEN {
             return Err(self.fail(FrameError::ShortHeader { len: header.len() }));
         }
-        let plain = self.state.decrypt(header).ok_or(FrameError::BadHeaderMac);
-        let plain = plain.map_err(|e| self.fail(e))?;
-        let len_bytes: [u8; 2] = plain.as_slice().try_into().map_err(|_| self.fail(FrameError::BadHeaderMac))?;
+        let mut len_bytes = [0u8; 2];
+        if !self.state.decrypt_into(header, &mut len_bytes) {
+            return Err(self.fail(FrameError::BadHeaderMac));
+        }
         // BOLT 8: "Read _exactly_ `l+16` bytes from the network buffer"
         let body_len = usize::from(u16::from_be_bytes(len_bytes)) + MAC_LEN;
         self.phase = Phase::AwaitingBody(body_len);
@@ -136,8 +165,11 @@ impl Decryptor {
         if body.len() != expected {
             return Err(self.fail(FrameError::ShortBody { expected, len: body.len() }));
         }
-        let message = self.state.decrypt(body).ok_or(FrameError::BadBodyMac);
-        let message = message.map_err(|e| self.fail(e))?;
+        // The body is at least the MAC: the header announced `l + 16`.
+        let mut message = vec![0u8; expected.saturating_sub(MAC_LEN)];
+        if !self.state.decrypt_into(body, &mut message) {
+            return Err(self.fail(FrameError::BadBodyMac));
+        }
         self.phase = Phase::AwaitingHeader;
         Ok(message)
     }

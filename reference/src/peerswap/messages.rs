@@ -216,10 +216,12 @@ pub(crate) mod value {
         DecodeError::new(ErrorClass::InvalidValue, format!("{}: {why}", def.name))
     }
 
+    #[inline]
     pub fn array<const N: usize>(def: &TlvDef, v: &[u8]) -> Result<[u8; N], DecodeError> {
         Reader::new(v).array::<N>(def.name)
     }
 
+    #[inline]
     pub fn point(def: &TlvDef, bytes: [u8; 33], which: &str) -> Result<PublicKey, DecodeError> {
         PublicKey::from_bytes(bytes).ok_or_else(|| invalid(def, format!("{which} is not a valid compressed secp256k1 point")))
     }
@@ -230,10 +232,15 @@ pub(crate) mod value {
         let per = r.array::<33>(def.name)?;
         Ok(HtlcPubkeys { ephemeral: point(def, eph, "ephemeral key")?, persistent: point(def, per, "persistent key")? })
     }
-    pub fn encode_pubkeys(k: &HtlcPubkeys) -> Vec<u8> {
-        [k.ephemeral.as_bytes(), k.persistent.as_bytes()].concat()
+    pub fn pubkeys_bytes(k: &HtlcPubkeys) -> [u8; 66] {
+        let mut out = [0u8; 66];
+        let (eph, per) = out.split_at_mut(33);
+        eph.copy_from_slice(&k.ephemeral.as_bytes());
+        per.copy_from_slice(&k.persistent.as_bytes());
+        out
     }
 
+    #[inline]
     pub fn channel_view(def: &TlvDef, v: &[u8]) -> Result<ChannelView, DecodeError> {
         let mut r = Reader::new(v);
         Ok(ChannelView {
@@ -242,9 +249,12 @@ pub(crate) mod value {
             total_capacity: Msat(r.u64(def.name)?),
         })
     }
-    pub fn encode_channel_view(c: &ChannelView) -> Vec<u8> {
-        [c.owned_by_offerrer.0.to_be_bytes(), c.owned_by_acceptor.0.to_be_bytes(), c.total_capacity.0.to_be_bytes()]
-            .concat()
+    pub fn channel_view_bytes(c: &ChannelView) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        for (chunk, v) in out.chunks_exact_mut(8).zip([c.owned_by_offerrer, c.owned_by_acceptor, c.total_capacity]) {
+            chunk.copy_from_slice(&v.0.to_be_bytes());
+        }
+        out
     }
 
     /// Takes a required field that the stream reader has already seen.
@@ -253,7 +263,7 @@ pub(crate) mod value {
     }
 }
 
-use value::{array, channel_view, encode_channel_view, encode_pubkeys, invalid, pubkeys, required};
+use value::{array, channel_view, channel_view_bytes, invalid, pubkeys, pubkeys_bytes, required};
 
 impl PeerswapInit {
     pub const DEF: MessageDef = PEERSWAP_INIT;
@@ -301,18 +311,21 @@ impl PeerswapInit {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let timeouts = [self.timeouts.sidepool.0.to_be_bytes(), self.timeouts.lightning.0.to_be_bytes()].concat();
-        let known = vec![
-            (100000, self.id.0.to_vec()),
-            (100002, encode_pubkeys(&self.pubkeys)),
-            (100004, timeouts),
-            (100008, self.hash.0.to_vec()),
-            (100010, vec![self.hops.0]),
-            (100012, self.amount.0.to_be_bytes().to_vec()),
-            (100014, encode_channel_view(&self.channel_view)),
-            (100016, self.update_counter.get().to_be_bytes().to_vec()),
+        let mut timeouts = [0u8; 8];
+        let (s, l) = timeouts.split_at_mut(4);
+        s.copy_from_slice(&self.timeouts.sidepool.0.to_be_bytes());
+        l.copy_from_slice(&self.timeouts.lightning.0.to_be_bytes());
+        let known: [(u64, &[u8]); 8] = [
+            (100000, &self.id.0),
+            (100002, &pubkeys_bytes(&self.pubkeys)),
+            (100004, &timeouts),
+            (100008, &self.hash.0),
+            (100010, &[self.hops.0]),
+            (100012, &self.amount.0.to_be_bytes()),
+            (100014, &channel_view_bytes(&self.channel_view)),
+            (100016, &self.update_counter.get().to_be_bytes()),
         ];
-        tlv::encode_merged(known, &self.unknown, out);
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -340,9 +353,8 @@ impl PeerswapAccept {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let known =
-            vec![(100200, self.id.0.to_vec()), (100202, self.hash.0.to_vec()), (100204, encode_pubkeys(&self.pubkeys))];
-        tlv::encode_merged(known, &self.unknown, out);
+        let known: [(u64, &[u8]); 3] = [(100200, &self.id.0), (100202, &self.hash.0), (100204, &pubkeys_bytes(&self.pubkeys))];
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -372,14 +384,13 @@ impl PeerswapLightning {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let mut known = vec![(100400, self.id.0.to_vec()), (100402, self.hash.0.to_vec())];
-        if let Some(s) = &self.payment_secret {
-            known.push((100404, s.0.to_vec()));
-        }
-        if let Some(m) = &self.payment_metadata {
-            known.push((100406, m.clone()));
-        }
-        tlv::encode_merged(known, &self.unknown, out);
+        let known: [Option<(u64, &[u8])>; 4] = [
+            Some((100400, &self.id.0)),
+            Some((100402, &self.hash.0)),
+            self.payment_secret.as_ref().map(|s| (100404, s.0.as_slice())),
+            self.payment_metadata.as_ref().map(|m| (100406, m.as_slice())),
+        ];
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }
 
@@ -414,9 +425,12 @@ impl PeerswapSuccess {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let key = [self.ephemeral_privkey.encrypted_key.as_slice(), &self.ephemeral_privkey.encryption_pubkey.as_bytes()].concat();
-        let known = vec![(101000, self.id.0.to_vec()), (101002, self.hash.0.to_vec()), (101004, key)];
-        tlv::encode_merged(known, &self.unknown, out);
+        let mut key = [0u8; 65];
+        let (enc, pk) = key.split_at_mut(32);
+        enc.copy_from_slice(&self.ephemeral_privkey.encrypted_key);
+        pk.copy_from_slice(&self.ephemeral_privkey.encryption_pubkey.as_bytes());
+        let known: [(u64, &[u8]); 3] = [(101000, &self.id.0), (101002, &self.hash.0), (101004, &key)];
+        tlv::write_merged(&known, &self.unknown, out);
     }
 }
 
@@ -452,15 +466,15 @@ impl PeerswapReject {
     }
 
     pub fn encode_tlvs(&self, out: &mut Vec<u8>) {
-        let mut known = vec![
-            (109800, self.id.0.to_vec()),
-            (109802, self.hash.0.to_vec()),
-            (109804, self.reason_code.0.to_be_bytes().to_vec()),
+        let code = self.reason_code.0.to_be_bytes();
+        let view = channel_view_bytes(&self.channel_view);
+        let known: [Option<(u64, &[u8])>; 5] = [
+            Some((109800, &self.id.0)),
+            Some((109802, &self.hash.0)),
+            Some((109804, &code)),
+            self.reason_text.as_ref().map(|t| (109806, t.as_bytes())),
+            Some((109808, &view)),
         ];
-        if let Some(t) = &self.reason_text {
-            known.push((109806, t.as_bytes().to_vec()));
-        }
-        known.push((109808, encode_channel_view(&self.channel_view)));
-        tlv::encode_merged(known, &self.unknown, out);
+        tlv::write_merged(tlv::Records::present(known).as_slice(), &self.unknown, out);
     }
 }

@@ -6,21 +6,23 @@
 use super::error::{DecodeError, ErrorClass};
 use super::reader::Reader;
 
-/// Appends the minimal BigSize encoding of `value`.
+/// Appends the minimal BigSize encoding of `value` (one constant-size copy per
+/// form, which the compiler turns into plain stores).
+#[inline]
 pub fn encode(value: u64, out: &mut Vec<u8>) {
     match value {
         0..=0xfc => out.push(value as u8),
         0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(value as u16).to_be_bytes());
+            let [a, b] = (value as u16).to_be_bytes();
+            out.extend_from_slice(&[0xfd, a, b]);
         }
         0x1_0000..=0xffff_ffff => {
-            out.push(0xfe);
-            out.extend_from_slice(&(value as u32).to_be_bytes());
+            let [a, b, c, d] = (value as u32).to_be_bytes();
+            out.extend_from_slice(&[0xfe, a, b, c, d]);
         }
         _ => {
-            out.push(0xff);
-            out.extend_from_slice(&value.to_be_bytes());
+            let [a, b, c, d, e, f, g, h] = value.to_be_bytes();
+            out.extend_from_slice(&[0xff, a, b, c, d, e, f, g, h]);
         }
     }
 }
@@ -32,6 +34,7 @@ pub fn to_vec(value: u64) -> Vec<u8> {
 }
 
 /// Reads one BigSize; a value that would fit a shorter form is `non_minimal_encoding`.
+#[inline]
 pub fn read(r: &mut Reader<'_>, what: &str) -> Result<u64, DecodeError> {
     let non_minimal = |v: u64| {
         DecodeError::new(ErrorClass::NonMinimalEncoding, format!("{what}: {v} is not minimally encoded"))

@@ -59,6 +59,7 @@ pub struct TlvDef {
 }
 
 impl TlvDef {
+    #[inline]
     pub fn check_length(&self, len: usize) -> Result<(), DecodeError> {
         if self.length.allows(len) {
             Ok(())
@@ -92,17 +93,19 @@ impl MessageDef {
     where
         F: FnMut(&TlvDef, &[u8]) -> Result<(), DecodeError>,
     {
-        let mut seen: Vec<u64> = Vec::new();
-        let unknown = read_stream(bytes, |typ, value| match self.tlv(typ) {
-            Some(def) => {
+        // Bit i: `self.tlvs[i]` was read. A message defines far fewer than 64
+        // TLVs (a test checks every definition), so a bitmask needs no allocation.
+        let mut seen = 0u64;
+        let unknown = read_stream(bytes, |typ, value| match self.tlvs.iter().enumerate().find(|(_, d)| d.typ == typ) {
+            Some((i, def)) => {
                 def.check_length(value.len())?;
                 on_known(def, value)?;
-                seen.push(typ);
+                seen |= index_bit(i);
                 Ok(Known::Yes)
             }
             None => Ok(Known::No),
         })?;
-        if let Some(missing) = self.tlvs.iter().find(|d| d.required && !seen.contains(&d.typ)) {
+        if let Some(missing) = self.tlvs.iter().enumerate().find(|(i, d)| d.required && seen & index_bit(*i) == 0).map(|(_, d)| d) {
             return Err(DecodeError::new(
                 ErrorClass::MissingRequired,
                 format!("{} lacks required {} (type {})", self.name, missing.name, missing.typ),
@@ -110,6 +113,12 @@ impl MessageDef {
         }
         Ok(unknown)
     }
+}
+
+/// The bit for definition index `i` (0 past 63: such a definition could never
+/// be seen, which the test on every definition rules out).
+fn index_bit(i: usize) -> u64 {
+    u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0)
 }
 
 /// Whether the reader's definition knows a type.
@@ -152,7 +161,7 @@ where
         let len = usize::try_from(len).map_err(|_| {
             DecodeError::new(ErrorClass::Truncated, format!("type {typ}: length {len} exceeds the input"))
         })?;
-        let value = r.bytes(len, &format!("value of type {typ}"))?;
+        let value = r.bytes_for(len, || format!("value of type {typ}"))?;
         match classify(typ, value)? {
             Known::Yes => {}
             Known::No if typ % 2 == 0 => {
@@ -168,6 +177,7 @@ where
 }
 
 /// Writes records in the order given; callers pass them sorted by type.
+#[inline]
 pub fn write_stream<'a>(records: impl IntoIterator<Item = (u64, &'a [u8])>, out: &mut Vec<u8>) {
     for (typ, value) in records {
         bigsize::encode(typ, out);
@@ -177,10 +187,50 @@ pub fn write_stream<'a>(records: impl IntoIterator<Item = (u64, &'a [u8])>, out:
 }
 
 /// Encodes a message's known records and kept unknown records, merged in type order.
-pub fn encode_merged(mut known: Vec<(u64, Vec<u8>)>, unknown: &[TlvRecord], out: &mut Vec<u8>) {
-    known.extend(unknown.iter().map(|r| (r.typ, r.value.clone())));
-    known.sort_by_key(|(typ, _)| *typ);
-    write_stream(known.iter().map(|(t, v)| (*t, v.as_slice())), out);
+pub fn encode_merged(known: Vec<(u64, Vec<u8>)>, unknown: &[TlvRecord], out: &mut Vec<u8>) {
+    let known: Vec<(u64, &[u8])> = known.iter().map(|(t, v)| (*t, v.as_slice())).collect();
+    write_merged(&known, unknown, out);
+}
+
+/// [`encode_merged`] over borrowed values: with no unknown records (the usual
+/// case) the known ones, given in type order, are written as they are, with no
+/// allocation; otherwise both are merged by a stable sort on the type, exactly
+/// as [`encode_merged`] orders them.
+pub fn write_merged(known: &[(u64, &[u8])], unknown: &[TlvRecord], out: &mut Vec<u8>) {
+    if unknown.is_empty() && known.windows(2).all(|w| matches!(w, [a, b] if a.0 <= b.0)) {
+        // A type and a length take at most 9 bytes each.
+        out.reserve(known.iter().map(|(_, v)| v.len() + 18).sum());
+        write_stream(known.iter().copied(), out);
+        return;
+    }
+    let mut all: Vec<(u64, &[u8])> = known.to_vec();
+    all.extend(unknown.iter().map(|r| (r.typ, r.value.as_slice())));
+    all.sort_by_key(|(typ, _)| *typ);
+    write_stream(all, out);
+}
+
+/// The records a message writes, some of them optional: kept on the stack.
+pub struct Records<'a, const N: usize> {
+    items: [(u64, &'a [u8]); N],
+    len: usize,
+}
+
+impl<'a, const N: usize> Records<'a, N> {
+    /// The present ones of `items`, in the order given.
+    pub fn present(items: [Option<(u64, &'a [u8])>; N]) -> Records<'a, N> {
+        let mut out = Records { items: [(0, &[][..]); N], len: 0 };
+        for item in items.into_iter().flatten() {
+            if let Some(slot) = out.items.get_mut(out.len) {
+                *slot = item;
+                out.len += 1;
+            }
+        }
+        out
+    }
+
+    pub fn as_slice(&self) -> &[(u64, &'a [u8])] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +254,24 @@ mod tests {
         assert_eq!(all_unknown(&[5, 0, 3, 0]).unwrap_err().class, ErrorClass::TlvOutOfOrder);
         assert_eq!(all_unknown(&[3, 2, 0]).unwrap_err().class, ErrorClass::Truncated);
         assert_eq!(all_unknown(&[0xfd, 0, 3, 0]).unwrap_err().class, ErrorClass::NonMinimalEncoding);
+    }
+
+    #[test]
+    fn every_definition_fits_the_seen_bitmask() {
+        for def in crate::messages::ALL {
+            assert!(def.tlvs.len() <= 64, "{}", def.name);
+        }
+    }
+
+    #[test]
+    fn write_merged_orders_like_encode_merged() {
+        let unknown = [TlvRecord { typ: 3, value: vec![7] }, TlvRecord { typ: 1, value: vec![] }];
+        let known: [(u64, &[u8]); 2] = [(2, &[1, 2]), (4, &[])];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        write_merged(&known, &unknown, &mut a);
+        encode_merged(known.iter().map(|(t, v)| (*t, v.to_vec())).collect(), &unknown, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a, vec![1, 0, 2, 2, 1, 2, 3, 1, 7, 4, 0]);
     }
 
     #[test]
