@@ -297,6 +297,16 @@ impl Message {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_definition_is_found_by_its_name_and_its_sub_id_only() {
+        for def in ALL {
+            assert_eq!(def_by_name(def.name).map(|d| d.sub_id), Some(def.sub_id), "{}", def.name);
+            assert_eq!(def_by_sub_id(def.sub_id).map(|d| d.name), Some(def.name));
+        }
+        assert!(def_by_name("peerswap_fail").is_none());
+        assert!(def_by_name("").is_none());
+    }
+
     use super::*;
     use crate::wire::tlv::reserved_range;
 

@@ -161,4 +161,31 @@ mod tests {
         };
         assert_eq!(aggregate_private_key(&inputs, &off, &eph(3)).err(), Some(AggregateKeyError::AcceptorKeyMismatch));
     }
+
+    /// The musig2 / BIP-341 cross-check refuses a key that matches the output key's x
+    /// coordinate but not its parity, and one that matches the parity but not x: each half
+    /// of the check on its own (a check that needs both to differ would pass either).
+    #[test]
+    fn cross_check_refuses_a_wrong_parity_and_a_wrong_x_each_alone() {
+        let (off, acc) = (eph(21), eph(22));
+        let inputs = HtlcKeyInputs {
+            offerrer_ephemeral: off.public_key(),
+            offerrer_persistent: eph(23).public_key(),
+            acceptor_ephemeral: acc.public_key(),
+            acceptor_persistent: eph(24).public_key(),
+            hash: PaymentHash([9; 32]),
+            lock_time: BlockHeight(800_000),
+        };
+        let htlc = htlc_taproot_key(&inputs).unwrap();
+        let ctx = internal_public_key(&inputs.offerrer_ephemeral, &inputs.acceptor_ephemeral).unwrap();
+        assert!(tweaked_secret(&ctx, &htlc, &off, &acc).is_ok());
+
+        let mut wrong_parity = htlc.clone();
+        wrong_parity.taproot.output_key_parity ^= 1;
+        assert_eq!(tweaked_secret(&ctx, &wrong_parity, &off, &acc).err(), Some(AggregateKeyError::OutputKeyMismatch));
+
+        let mut wrong_x = htlc.clone();
+        wrong_x.taproot.output_key[31] ^= 1;
+        assert_eq!(tweaked_secret(&ctx, &wrong_x, &off, &acc).err(), Some(AggregateKeyError::OutputKeyMismatch));
+    }
 }

@@ -204,6 +204,13 @@ pub fn receive_fail(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mismatches_have_their_log_names() {
+        // The names the node logs and the session engine reports for an ignored resolution.
+        assert_eq!(ResolutionMismatch::PoolId.name(), "pool_id_mismatch");
+        assert_eq!(ResolutionMismatch::Hash.name(), "hash_mismatch");
+    }
+
     use super::*;
     use crate::units::PublicKey;
 
