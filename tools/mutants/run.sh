@@ -19,7 +19,7 @@ command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked --ve
 # config names do not exist, so its baseline is skipped and this one stands in for it.
 tests=(--lib)
 for t in vectors peerswap_vectors htlc_vectors ln_htlc_vectors roundtrip htlc_oracle_props \
-         htlc_props peerswap_rules_props htlc_leaf_execution htlc_spec_quotes; do
+         htlc_props peerswap_rules_props htlc_leaf_execution htlc_spec_quotes diagnostics; do
     tests+=(--test "$t")
 done
 if [[ " $* " != *" --list "* ]]; then

@@ -183,6 +183,7 @@ mod tests {
         assert_eq!(ctx.key_coefficient(1), Some(one));
         assert_ne!(ctx.key_coefficient(0), Some(one));
         assert_eq!(ctx.key_coefficient(3), None);
+        assert_eq!((ctx.len(), ctx.is_empty()), (3, false));
     }
 
     #[test]

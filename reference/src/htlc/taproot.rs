@@ -215,4 +215,17 @@ mod tests {
         }
         assert_eq!(taproot_output(&g, Some(&deep)).err(), Some(TaprootError::TreeTooDeep));
     }
+
+    /// BIP-341: a control block holds at most 128 hashes, so a leaf at depth 128 is fine
+    /// and only one deeper is refused.
+    #[test]
+    fn a_leaf_at_depth_128_is_allowed() {
+        let g = arr32("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+        let mut deep = TapTree::Leaf { script: vec![0x51], version: 0xc0 };
+        for _ in 0..MAX_TREE_DEPTH {
+            deep = TapTree::Branch(Box::new(deep), Box::new(TapTree::Leaf { script: vec![0x52], version: 0xc0 }));
+        }
+        let out = taproot_output(&g, Some(&deep)).unwrap();
+        assert_eq!(out.leaf_hashes.len(), MAX_TREE_DEPTH + 1);
+    }
 }

@@ -94,6 +94,13 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn has_answers_for_exactly_the_bits_set() {
+        let set = FeatureSet::from_bits([1, 7]).with(64);
+        assert!(set.has(1) && set.has(7) && set.has(64));
+        assert!(!set.has(0) && !set.has(6) && !set.has(63) && !FeatureSet::default().has(1));
+    }
+
+    #[test]
     fn the_specs_own_example() {
         // SIDEPOOL-01: "So a feature set with feature bits 1, 2, and 42 will be encoded as the following hex dump:"
         let set = FeatureSet::from_bits([1, 2, 42]);
