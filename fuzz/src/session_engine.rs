@@ -16,7 +16,9 @@
 //!    of the first one completes or its sidepool is removed);
 //! 2. never fulfil an incoming HTLC unless the peer's committed HTLCs of that
 //!    hash reach the agreed-upon amount (for the init sent to that peer and a
-//!    tax given in an expansion outcome of its pool);
+//!    tax given in an expansion outcome of its pool) — for a forwarder, when it
+//!    pays upstream; never fulfil an HTLC that is not there (gone, failed,
+//!    fulfilled already, never committed);
 //! 3. never forward without a persisted record: a forwarded init after a
 //!    `Forward` record for that next hop, an own init after its `SentInit`,
 //!    an accept after `HtlcDetails` (or, forwarded as-is, a `Forward` record),
@@ -100,18 +102,37 @@ struct KeyRing {
 
 impl KeyRing {
     fn ephemeral(&mut self, who: u8, id: PoolId, hash: PaymentHash) -> EphemeralSecretKey {
+        thread_local! {
+            // Across runs: deriving the public key is the costly part, and keys are deterministic.
+            static CACHE: RefCell<BTreeMap<[u8; 32], EphemeralSecretKey>> = Default::default();
+        }
         self.ephemeral
             .entry((who, id, hash))
             .or_insert_with(|| {
-                EphemeralSecretKey::from_bytes(&scalar(1, who, id, hash)).unwrap_or_else(|_| panic!("scalar"))
+                let k = scalar(1, who, id, hash);
+                CACHE.with(|c| {
+                    c.borrow_mut()
+                        .entry(k)
+                        .or_insert_with(|| EphemeralSecretKey::from_bytes(&k).unwrap_or_else(|_| panic!("scalar")))
+                        .clone()
+                })
             })
             .clone()
     }
     fn encryption(&mut self, who: u8, id: PoolId, hash: PaymentHash) -> EncryptionSecretKey {
+        thread_local! {
+            static CACHE: RefCell<BTreeMap<[u8; 32], EncryptionSecretKey>> = Default::default();
+        }
         self.encryption
             .entry((who, id, hash))
             .or_insert_with(|| {
-                EncryptionSecretKey::from_bytes(&scalar(2, who, id, hash)).unwrap_or_else(|_| panic!("scalar"))
+                let k = scalar(2, who, id, hash);
+                CACHE.with(|c| {
+                    c.borrow_mut()
+                        .entry(k)
+                        .or_insert_with(|| EncryptionSecretKey::from_bytes(&k).unwrap_or_else(|_| panic!("scalar")))
+                        .clone()
+                })
             })
             .clone()
     }
@@ -244,6 +265,8 @@ struct World {
     // Invariant state.
     inits_in_party: Vec<(P, PoolId)>,
     live_forwards: Vec<ForwardRecord<P>>,
+    /// (downstream peer, hash) a forwarder has paid upstream for.
+    paid_upstream: Vec<(P, PaymentHash)>,
     reached: Reached,
 }
 
@@ -307,6 +330,7 @@ impl World {
             taxes: BTreeMap::new(),
             inits_in_party: Vec::new(),
             live_forwards: Vec::new(),
+            paid_upstream: Vec::new(),
             reached: Reached::default(),
         };
         let counter = UpdateCounter::new(5).unwrap_or_else(|| panic!("5 fits 11 bits"));
@@ -581,6 +605,13 @@ impl World {
     fn step(&mut self, event: Event<P>) {
         self.before(&event);
         let actions = self.engine.handle(event.clone());
+        if trace() {
+            // For triage: SESSION_ENGINE_TRACE=1 <binary> <crash input>.
+            eprintln!("EVENT {event:?}");
+            for a in &actions {
+                eprintln!("   -> {a:?}");
+            }
+        }
         self.check_and_record(&event, &actions);
     }
 
@@ -626,6 +657,10 @@ impl World {
                 Action::PersistRecord(Record::Forward(r)) => {
                     self.live_forwards.retain(|f| (f.id, f.hash) != (r.id, r.hash));
                     self.live_forwards.push(r.clone());
+                }
+                Action::PersistRecord(Record::ForwardedHtlcs { hash, from, .. }) => {
+                    self.assert_full_amount_held(*from, *hash, "paid upstream for");
+                    self.paid_upstream.push((*from, *hash));
                 }
                 Action::PersistRecord(Record::HtlcDetails(d)) if d.role == Role::UltimateOfferrer => {
                     self.offerrer_details.insert((d.id, d.hash), d.acceptor_pubkeys);
@@ -726,13 +761,29 @@ impl World {
         }
     }
 
-    /// Invariant 2.
+    /// Invariant 2. A forwarder decides when it pays upstream (its
+    /// `ForwardedHtlcs` record): the full amount must be held then, and its
+    /// later fulfil (once upstream is fulfilled) may only name HTLCs still
+    /// there. Anyone else decides when it fulfils: the full amount held now.
     fn check_fulfil(&mut self, peer: P, id: u64) {
         let Some(h) = self.incoming.iter().find(|h| h.peer == peer && h.id == id) else {
             panic!("fulfilled HTLC {id} of peer {peer} that was never added")
         };
         assert!(h.committed && !h.gone && !h.failed && !h.fulfilled, "fulfilled an HTLC not held: {id}");
         let hash = h.htlc.payment_hash;
+        if !self.paid_upstream.contains(&(peer, hash)) {
+            self.assert_full_amount_held(peer, hash, "fulfilled");
+        }
+        if let Some(h) = self.incoming.iter_mut().find(|h| h.peer == peer && h.id == id) {
+            h.fulfilled = true;
+        }
+        self.reached.fulfilled += 1;
+    }
+
+    /// The committed, live HTLCs of `hash` from `peer` reach the agreed-upon
+    /// amount of the init the node sent to `peer` under a tax its pool's
+    /// expansion outcome gave (the smallest, so never a false alarm).
+    fn assert_full_amount_held(&self, peer: P, hash: PaymentHash, what: &str) {
         let held: u64 = self
             .incoming
             .iter()
@@ -748,12 +799,8 @@ impl World {
                 taxes.into_iter().filter_map(move |t| agreed_upon_amount(i.amount, t).ok())
             })
             .min();
-        let Some(agreed) = agreed else { panic!("fulfilled HTLC {id} with no agreed-upon amount") };
-        assert!(held >= agreed.0, "fulfilled with {held} msat held, below the agreed {} msat", agreed.0);
-        if let Some(h) = self.incoming.iter_mut().find(|h| h.peer == peer && h.id == id) {
-            h.fulfilled = true;
-        }
-        self.reached.fulfilled += 1;
+        let Some(agreed) = agreed else { panic!("{what} HTLCs of peer {peer} with no agreed-upon amount") };
+        assert!(held >= agreed.0, "{what} with {held} msat held, below the agreed {} msat", agreed.0);
     }
 
     /// Invariant 4: no private key of the node in a sent message or in any action's text.
@@ -781,6 +828,11 @@ where
         .iter()
         .take_while(|a| !std::ptr::eq(*a, action))
         .any(|a| matches!(a, Action::PersistRecord(r) if is(r)))
+}
+
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("SESSION_ENGINE_TRACE").is_some())
 }
 
 fn pick<T>(items: &[T], selector: u8) -> Option<&T> {
