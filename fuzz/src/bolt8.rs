@@ -47,8 +47,19 @@ impl<'a> Input<'a> {
     }
 }
 
+/// `[byte; 32]` as a key, cached: deriving the public key is the costly part.
 fn key(byte: u8) -> PrivateKey {
-    PrivateKey::from_bytes([byte; 32]).unwrap_or_else(|| panic!("[{byte:#x}; 32] is a valid key"))
+    thread_local! {
+        static KEYS: std::cell::RefCell<std::collections::BTreeMap<u8, PrivateKey>> = Default::default();
+    }
+    KEYS.with(|keys| {
+        keys.borrow_mut()
+            .entry(byte)
+            .or_insert_with(|| {
+                PrivateKey::from_bytes([byte; 32]).unwrap_or_else(|| panic!("[{byte:#x}; 32] is a valid key"))
+            })
+            .clone()
+    })
 }
 
 /// The error contract of the handshake.
