@@ -17,7 +17,8 @@
 # DURATION: seconds, or a number with s/m/h. Environment: FUZZ_SANITIZER
 # (default none), FUZZ_SKIP_BUILD=1, FUZZ_MAX_CRASHES (default 10); for
 # testing this script itself (fuzz/test_campaign.sh): FUZZ_BIN_DIR (the
-# target binaries), FUZZ_ARTIFACTS_DIR, FUZZ_REGRESSIONS_DIR, FUZZ_REGRESSIONS_YAML.
+# target binaries), FUZZ_CORPUS_DIR, FUZZ_ARTIFACTS_DIR, FUZZ_REGRESSIONS_DIR,
+# FUZZ_REGRESSIONS_YAML.
 set -euo pipefail
 
 fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,7 +41,8 @@ if [ "$#" -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(./list_targe
 if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
     cargo fuzz build --sanitizer "$sanitizer"
 fi
-[ -d corpus ] || ./seed_corpora.sh
+corpus="${FUZZ_CORPUS_DIR:-corpus}"
+[ -d "$corpus" ] || ./seed_corpora.sh
 
 bin_dir="${FUZZ_BIN_DIR:-${CARGO_TARGET_DIR:-$fuzz_dir/target}/x86_64-unknown-linux-gnu/release}"
 regressions="${FUZZ_REGRESSIONS_DIR:-$fuzz_dir/regressions}"
@@ -80,10 +82,10 @@ summary=()
 new_regressions=0
 for t in "${targets[@]}"; do
     bin="$bin_dir/$t"
-    mkdir -p "corpus/$t" "$artifacts/$t" "$regressions/$t"
+    mkdir -p "$corpus/$t" "$artifacts/$t" "$regressions/$t"
     log="$artifacts/$t/campaign.log"
     : >"$log"
-    before=$(find "corpus/$t" -type f | wc -l)
+    before=$(find "$corpus/$t" -type f | wc -l)
     start=$(date +%s)
     crashes=0
     echo "== $t: ${seconds}s from $(date -u +%FT%TZ)"
@@ -91,7 +93,7 @@ for t in "${targets[@]}"; do
         left=$(( seconds - ($(date +%s) - start) ))
         [ "$left" -gt 0 ] || break
         status=0
-        "$bin" "corpus/$t" \
+        "$bin" "$corpus/$t" \
             -dict=dict/sidepool.dict \
             -max_total_time="$left" \
             -print_final_stats=1 \
@@ -117,13 +119,15 @@ for t in "${targets[@]}"; do
         fi
     done
     # Minimise the grown corpus in place (merge into a fresh folder, then swap).
-    merged="$(mktemp -d "corpus/.$t.merge.XXXX")"
-    if "$bin" -merge=1 "$merged" "corpus/$t" >>"$log" 2>&1; then
-        rm -rf "corpus/$t" && mv "$merged" "corpus/$t"
+    # Never swap in an empty merge result for a corpus that had inputs.
+    merged="$(mktemp -d "$corpus/.$t.merge.XXXX")"
+    if "$bin" -merge=1 "$merged" "$corpus/$t" >>"$log" 2>&1 &&
+        { [ -n "$(ls -A "$merged")" ] || [ -z "$(ls -A "$corpus/$t")" ]; }; then
+        rm -rf "${corpus:?}/$t" && mv "$merged" "$corpus/$t"
     else
         rm -rf "$merged"
     fi
-    after=$(find "corpus/$t" -type f | wc -l)
+    after=$(find "$corpus/$t" -type f | wc -l)
     execs=$(awk '/^stat::number_of_executed_units:/ {s += $2} END {print s + 0}' "$log")
     elapsed=$(( $(date +%s) - start ))
     summary+=("$(printf '%-30s %13s execs %9s exec/s  corpus %s -> %s  crashes %s' \

@@ -5,7 +5,8 @@
 # it to the vector file as a fuzz_regression case that `vectors lint` and
 # `vectors check` accept (the synthetic input is a harmless BigSize, so the
 # real check passes), and a second campaign must not append it twice.
-# Everything happens in a temporary folder; the repository is not touched.
+# Everything happens in a temporary folder (binaries, corpus, artifacts,
+# regressions, vector file); the repository is not touched.
 #
 #   fuzz/test_campaign.sh
 set -euo pipefail
@@ -14,7 +15,8 @@ fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$fuzz_dir")"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/bin"
+mkdir -p "$tmp/bin" "$tmp/corpus/bigsize"
+printf '\x01' >"$tmp/corpus/bigsize/seed"
 cp "$root/vectors/fuzz/regressions.yaml" "$tmp/regressions.yaml"
 before=$(grep -c '^      - tcId:' "$tmp/regressions.yaml")
 
@@ -47,7 +49,7 @@ SH
 chmod +x "$tmp/bin/bigsize"
 
 run_campaign() {
-    FUZZ_SKIP_BUILD=1 FUZZ_BIN_DIR="$tmp/bin" FUZZ_ARTIFACTS_DIR="$tmp/artifacts" \
+    FUZZ_SKIP_BUILD=1 FUZZ_BIN_DIR="$tmp/bin" FUZZ_CORPUS_DIR="$tmp/corpus" FUZZ_ARTIFACTS_DIR="$tmp/artifacts" \
         FUZZ_REGRESSIONS_DIR="$tmp/regressions" FUZZ_REGRESSIONS_YAML="$tmp/regressions.yaml" \
         "$fuzz_dir/campaign.sh" 2s bigsize
 }
