@@ -629,7 +629,7 @@ impl World {
             }
             Event::ChannelsUpdated { peer, channels, .. } => {
                 if let Some(c) = channels.first() {
-                    self.channels.insert(*peer, c.clone());
+                    self.channels.insert(*peer, *c);
                 }
             }
             Event::BlockHeight(h) => self.height = h.0,
