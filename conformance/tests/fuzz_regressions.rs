@@ -24,7 +24,9 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn every_regression_input_passes_its_target_check() {
     let mut replayed = 0;
-    for dir in files_in(&fuzz_dir().join("regressions")) {
+    // The committed seeds (fuzz/seeds/<target>/) are replayed the same way.
+    let seeds = files_in(&fuzz_dir().join("seeds"));
+    for dir in files_in(&fuzz_dir().join("regressions")).into_iter().chain(seeds) {
         if !dir.is_dir() {
             continue;
         }
@@ -137,4 +139,48 @@ fn the_checks_reject_a_broken_invariant() {
         ))
     });
     assert!(broken.is_err(), "an empty detail must fail the error contract");
+}
+
+/// The session_engine seeds: the committed files are `seed_scripts()` (set
+/// SIDEPOOL_WRITE_SEEDS=1 to rewrite them), and each gets as far as it says.
+#[test]
+fn session_engine_seeds_are_committed_and_reach_the_end_of_a_swap() {
+    use checks::session_engine::{run, seed_scripts, Reached};
+    let dir = fuzz_dir().join("seeds").join("session_engine");
+    if std::env::var_os("SIDEPOOL_WRITE_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in seed_scripts() {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    let on_disk: Vec<String> =
+        files_in(&dir).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = seed_scripts().iter().map(|(n, _)| (*n).to_owned()).collect();
+    names.sort();
+    assert_eq!(on_disk, names, "fuzz/seeds/session_engine/ differs from seed_scripts()");
+    for (name, bytes) in seed_scripts() {
+        assert_eq!(std::fs::read(dir.join(name)).unwrap(), bytes, "fuzz/seeds/session_engine/{name} is stale");
+        let r = run(&bytes);
+        let expected = match name {
+            // Three parts of 9833334 msat held, then success and three fulfils.
+            "offerrer_happy_path" => Reached { inits_sent: 1, fulfilled: 3, successes_sent: 1, ..Reached::default() },
+            // Accept, pay in three parts, claim on success.
+            "acceptor_happy_path" => Reached { accepts_sent: 1, htlcs_added: 3, claims: 1, ..Reached::default() },
+            // Forward the init and the accept, pay upstream once all three downstream parts are in,
+            // fulfil downstream once upstream is fulfilled, pass the success on.
+            "forwarder_happy_path" => Reached {
+                inits_sent: 1,
+                accepts_sent: 1,
+                htlcs_added: 3,
+                fulfilled: 3,
+                successes_sent: 1,
+                claims: 0,
+            },
+            "deferred_then_resumed" => Reached { accepts_sent: 1, htlcs_added: 3, ..Reached::default() },
+            // Two offers to the same peer, the second after the contraction.
+            "offerrer_hold_timeout" => Reached { inits_sent: 2, ..Reached::default() },
+            other => panic!("no expectation for seed {other}"),
+        };
+        assert_eq!(r, expected, "seed {name}");
+    }
 }

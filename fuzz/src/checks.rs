@@ -46,7 +46,18 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("roundtrip_message", roundtrip_message),
     ("vector_yaml", vector_yaml),
     ("decode_cli", decode_cli),
+    ("bolt8_responder", bolt8::bolt8_responder),
+    ("adapter_json", adapter_json),
+    ("case_yaml", case_yaml),
+    ("session_engine", session_engine::session_engine),
 ];
+
+// The larger targets live in their own files (paths relative to this one, so
+// the regression test's `#[path]` include finds them too).
+#[path = "bolt8.rs"]
+pub mod bolt8;
+#[path = "session_engine.rs"]
+pub mod session_engine;
 
 pub fn check_by_name(name: &str) -> Option<Check> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
@@ -221,5 +232,77 @@ pub fn decode_cli(data: &[u8]) {
             assert!(json["error"]["detail"].as_str().is_some_and(|d| !d.is_empty()), "empty detail: {json}");
         }
         Ok((json, code)) => panic!("decode exited {code} with {json}"),
+    }
+}
+
+/// The adapter's JSON-lines input, read as the server reads it: lines capped
+/// in length, each decoded as a request (and, as the runner would, as an
+/// incoming line). A request that parses re-serialises and re-parses equal;
+/// a refused one is a typed error with a message, and its error line parses
+/// back to the same error.
+pub fn adapter_json(data: &[u8]) {
+    use sidepool_conformance::adapter::codec::{self, Incoming, Line};
+    // A small cap so the too-long path is reachable; the real one is MAX_LINE_BYTES.
+    let mut reader = std::io::BufReader::with_capacity(64, data);
+    loop {
+        match codec::read_line(&mut reader, 4096) {
+            Ok(Line::Text(line)) => adapter_line(&line),
+            Ok(Line::TooLong) => {
+                let r = codec::too_long_rejection();
+                assert!(r.id.is_none() && !r.error.message.is_empty());
+            }
+            Ok(Line::Eof) => break,
+            Err(e) => panic!("reading from a byte slice failed: {e}"),
+        }
+    }
+
+    fn adapter_line(line: &[u8]) {
+        match codec::decode_request(line) {
+            Ok((id, request)) => {
+                assert!(sidepool_conformance::adapter::Request::METHODS.contains(&request.method()));
+                let encoded = codec::encode_request(id, &request);
+                assert!(encoded.ends_with('\n') && !encoded[..encoded.len() - 1].contains('\n'));
+                let again = codec::decode_request(encoded.trim_end_matches('\n').as_bytes());
+                assert_eq!(again, Ok((id, request)), "request does not re-parse equal from {encoded}");
+            }
+            Err(rejection) => {
+                assert!(!rejection.error.message.is_empty(), "rejection without a message");
+                let answer = codec::encode_response(rejection.id, &Err(rejection.error.clone()));
+                let back = codec::decode_incoming(answer.trim_end_matches('\n').as_bytes());
+                assert_eq!(
+                    back,
+                    Ok(Incoming::Response { id: rejection.id, result: Err(rejection.error) }),
+                    "the error line does not parse back"
+                );
+            }
+        }
+        match codec::decode_incoming(line) {
+            Ok(Incoming::Event(event)) => {
+                let encoded = codec::encode_event(&event);
+                let again = codec::decode_incoming(encoded.trim_end_matches('\n').as_bytes());
+                assert_eq!(again, Ok(Incoming::Event(event)), "event does not re-parse equal from {encoded}");
+            }
+            Ok(Incoming::UnknownEvent(name)) => {
+                assert!(!sidepool_conformance::adapter::Event::NAMES.contains(&name.as_str()))
+            }
+            Ok(Incoming::Response { .. }) => {}
+            Err(why) => assert!(!why.is_empty(), "an incoming line refused without a reason"),
+        }
+    }
+}
+
+/// The runner's case loader (`runner::case::parse_case_file`, what `load_dir`
+/// runs on each file) on arbitrary text: no panic; a loaded file has every
+/// fixture spliced in.
+pub fn case_yaml(data: &[u8]) {
+    use sidepool_conformance::runner::case::{parse_case_file, Step};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match parse_case_file(text) {
+        Ok(file) => {
+            for case in &file.cases {
+                assert!(!case.steps.iter().any(|s| matches!(s, Step::Fixture(_))), "a fixture step was left in");
+            }
+        }
+        Err(why) => assert!(!why.is_empty(), "a case file refused without a reason"),
     }
 }

@@ -188,14 +188,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, CaseFile)>, String> {
     let mut ids = std::collections::BTreeSet::new();
     for p in paths {
         let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-        // Through a JSON value: serde_yaml reads enums only from YAML tags, the JSON
-        // model takes the one-key-map form (`- send: {...}`) the case files use.
-        let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-        // `<<: *anchor` merge keys let a case override one field of a shared message.
-        yaml.apply_merge().map_err(|e| format!("{}: {e}", p.display()))?;
-        let value: Value = serde_json::to_value(&yaml).map_err(|e| format!("{}: {e}", p.display()))?;
-        let mut file: CaseFile = serde_json::from_value(value).map_err(|e| format!("{}: {e}", p.display()))?;
-        expand_fixtures(&mut file).map_err(|e| format!("{}: {e}", p.display()))?;
+        let file = parse_case_file(&text).map_err(|e| format!("{}: {e}", p.display()))?;
         for c in &file.cases {
             if !ids.insert(c.id.clone()) {
                 return Err(format!("{}: case id {} is not unique", p.display(), c.id));
@@ -204,6 +197,20 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, CaseFile)>, String> {
         out.push((p, file));
     }
     Ok(out)
+}
+
+/// One case file's text, parsed, with its fixtures spliced in (the fuzz
+/// target `case_yaml` runs this on arbitrary text).
+pub fn parse_case_file(text: &str) -> Result<CaseFile, String> {
+    // Through a JSON value: serde_yaml reads enums only from YAML tags, the JSON
+    // model takes the one-key-map form (`- send: {...}`) the case files use.
+    let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    // `<<: *anchor` merge keys let a case override one field of a shared message.
+    yaml.apply_merge().map_err(|e| e.to_string())?;
+    let value: Value = serde_json::to_value(&yaml).map_err(|e| e.to_string())?;
+    let mut file: CaseFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    expand_fixtures(&mut file)?;
+    Ok(file)
 }
 
 /// Replaces every `fixture` step by the fixture's steps (fixtures may not nest).

@@ -17,6 +17,7 @@ mod bip341_script_tree;
 mod bolt8_transport;
 mod envelope;
 mod feature_set;
+mod fuzz_regression;
 mod ln_common;
 mod ln_hold_sequence;
 mod ln_htlc_fields;
@@ -55,6 +56,7 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bip341_script_tree", bip341_script_tree::check),
     ("bolt8_transport", bolt8_transport::check),
     ("session_script", session_script::check),
+    ("fuzz_regression", fuzz_regression::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {

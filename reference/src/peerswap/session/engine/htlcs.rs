@@ -178,6 +178,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 self.forwarder_actions(&key, &mut s, actions, out);
             }
         }
+        // Gone for good: no later fulfil or fail may name it (a forwarder that has
+        // already paid upstream would otherwise fulfil it with the others; found
+        // by the session_engine fuzz target, fuzz/regressions/session_engine/).
+        s.incoming.retain(|(i, _, _)| *i != id);
         self.sessions.insert(key, s);
     }
 
