@@ -195,3 +195,23 @@ fn every_diagnostic_is_a_distinct_sentence_within_its_type() {
     let dupes: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dupes.is_empty(), "variants that print the same text: {dupes:?}");
 }
+
+/// `RejectCode::meaning` is the SIDEPOOL-10 reject-code table, row by row, cell for cell.
+#[test]
+fn reject_code_meanings_are_the_spec_table() {
+    use sidepool_reference::peerswap::messages::RejectCode;
+    let spec = include_str!("../../spec-mirror/10-peerswap-in-sidepool.md");
+    let row = |code: u16| -> Option<String> {
+        spec.lines().find_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells.len() >= 3 && cells[1] == code.to_string()).then(|| cells[2].to_string())
+        })
+    };
+    for code in (0..=7).chain([65535]) {
+        let want = row(code).unwrap_or_else(|| panic!("code {code} not in the spec's table"));
+        assert_eq!(RejectCode(code).meaning(), Some(want.as_str()), "code {code}");
+    }
+    for code in [8, 9, 1000, 65534] {
+        assert_eq!(RejectCode(code).meaning(), None, "code {code} is not in the table");
+    }
+}
