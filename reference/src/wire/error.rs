@@ -90,3 +90,17 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_round_trips_through_its_name() {
+        for class in ErrorClass::ALL {
+            assert_eq!(ErrorClass::from_name(class.name()), Some(class));
+        }
+        assert_eq!(ErrorClass::from_name("Truncated"), None);
+        assert_eq!(ErrorClass::from_name(""), None);
+    }
+}

@@ -84,3 +84,25 @@ impl<'a> Reader<'a> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::error::ErrorClass;
+
+    #[test]
+    fn reads_big_endian_and_tracks_where_it_is() {
+        let buf = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+        let mut r = Reader::new(&buf);
+        assert_eq!((r.position(), r.remaining(), r.is_empty()), (0, 9, false));
+        assert_eq!(r.u16("a").unwrap(), 0x0102);
+        assert_eq!(r.position(), 2);
+        assert_eq!(r.array::<3>("b").unwrap(), [3, 4, 5]);
+        assert_eq!((r.position(), r.remaining()), (5, 4));
+        let e = r.u64("c").unwrap_err();
+        assert_eq!(e.class, ErrorClass::Truncated);
+        assert!(e.detail.contains('c'), "{e}");
+        assert_eq!(r.rest(), &[6, 7, 8, 9]);
+        assert_eq!((r.position(), r.remaining(), r.is_empty()), (9, 0, true));
+    }
+}

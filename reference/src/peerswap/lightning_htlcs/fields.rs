@@ -318,6 +318,14 @@ mod tests {
         assert_eq!(r.classify(&scid), Incoming::Malformed(V::ShortChannelIdPresent));
         let open = HtlcRules { payment_secret: None, ..rules() };
         assert_eq!(open.classify(&r.build(Msat(9))), Incoming::Malformed(V::PaymentSecretUnexpected));
+
+        // The same for payment_metadata: named by the peerswap, it identifies; not named,
+        // an HTLC carrying one is still this peerswap's, and breaks a rule.
+        let with_meta = HtlcRules { payment_metadata: Some(vec![7, 7]), ..rules() };
+        let mut other_meta = with_meta.build(Msat(9));
+        other_meta.onion.payment_metadata = Some(vec![7, 8]);
+        assert_eq!(with_meta.classify(&other_meta), Incoming::NotThisPeerswap);
+        assert_eq!(r.classify(&with_meta.build(Msat(9))), Incoming::Malformed(V::PaymentMetadataUnexpected));
     }
 
     #[test]

@@ -197,6 +197,17 @@ mod tests {
     use super::*;
     use OutgoingEvent as E;
 
+    /// A fulfil reported for a part that already failed is stale news: it is not a payment,
+    /// and the acceptor still waits for the failed parts to be removed.
+    #[test]
+    fn a_fulfil_after_a_failure_does_not_count() {
+        let mut out = OutgoingParts::new(Msat(1_000));
+        assert_eq!(out.handle(offer(1, 1_000)), Ok(None));
+        assert_eq!(out.handle(E::Failed { htlc: HtlcRef(1) }), Ok(None));
+        assert_eq!(out.handle(E::Fulfilled { htlc: HtlcRef(1) }), Ok(None));
+        assert_eq!(out.handle(E::RemovalCommitted { htlc: HtlcRef(1) }), Ok(Some(OutgoingOutcome::AllFailedAndRemoved)));
+    }
+
     fn offer(h: u64, a: u64) -> OutgoingEvent {
         E::Offered { htlc: HtlcRef(h), amount: Msat(a) }
     }
