@@ -54,11 +54,17 @@ def load_outcomes(dirs):
         if not path.exists():
             path = Path(d) / "mutants.out" / "outcomes.json"
         data = json.loads(path.read_text())
+        this_run = OrderedDict()
         for o in data["outcomes"]:
             m = o["scenario"].get("Mutant") if isinstance(o["scenario"], dict) else None
             if m is None or any(p.search(m["name"]) for p in excluded):
                 continue
-            by_name[m["name"]] = (m, o["summary"])
+            this_run[m["name"]] = (m, o["summary"])
+        # A later run's verdict replaces an earlier one for the same mutant, matched without
+        # line:col because edits between runs move lines.
+        newer = {stable_name(n) for n in this_run}
+        by_name = OrderedDict((n, v) for n, v in by_name.items() if stable_name(n) not in newer)
+        by_name.update(this_run)
     return by_name
 
 
