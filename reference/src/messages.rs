@@ -298,6 +298,18 @@ impl Message {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_tlv_stream_is_the_message_after_its_envelope() {
+        // README's example: my_sidepool_features with bits 1, 2 and 42.
+        let bytes = hex::decode("d1690065fd277403010027").unwrap();
+        let message = match Message::decode(&bytes).unwrap() {
+            Decoded::Known(m) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(crate::hex::encode(&message.encode_tlvs()), "fd277403010027");
+        assert_eq!(message.encode(), bytes);
+    }
+
+    #[test]
     fn every_definition_is_found_by_its_name_and_its_sub_id_only() {
         for def in ALL {
             assert_eq!(def_by_name(def.name).map(|d| d.sub_id), Some(def.sub_id), "{}", def.name);
