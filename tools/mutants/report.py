@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Turn cargo-mutants results into docs/mutation-report.md's tables.
 
-usage: tools/mutants/report.py OUTCOMES_DIR... > section.md
+usage: tools/mutants/report.py OUTCOMES_DIR... [--rerun OUTCOMES_DIR]... > section.md
 
-Each OUTCOMES_DIR is a cargo-mutants output directory (the one holding outcomes.json; shards of
-one run may be given together; a later directory's outcome for a mutant replaces an earlier one,
-so an `--iterate` re-run goes last). Survivors named in tools/mutants/equivalent.toml are shown as
+Each OUTCOMES_DIR is a cargo-mutants output directory (the one holding outcomes.json); shards are
+combined by mutant name. A `--rerun` directory holds re-runs of earlier survivors after edits that
+moved lines: its verdicts replace earlier ones matched by file, mutation and function (no line). Survivors named in tools/mutants/equivalent.toml are shown as
 equivalent with their reason; the rest are listed as live. Exit status 1 when the score over
 viable, non-equivalent mutants is below 90 %. Stdlib only.
 """
@@ -49,7 +49,7 @@ def excluded_patterns():
 def load_outcomes(dirs):
     excluded = excluded_patterns()
     by_name = OrderedDict()
-    for d in dirs:
+    for d, rerun in dirs:
         path = Path(d) / "outcomes.json"
         if not path.exists():
             path = Path(d) / "mutants.out" / "outcomes.json"
@@ -60,10 +60,10 @@ def load_outcomes(dirs):
             if m is None or any(p.search(m["name"]) for p in excluded):
                 continue
             this_run[m["name"]] = (m, o["summary"])
-        # A later run's verdict replaces an earlier one for the same mutant, matched without
-        # line:col because edits between runs move lines.
-        newer = {stable_name(n) for n in this_run}
-        by_name = OrderedDict((n, v) for n, v in by_name.items() if stable_name(n) not in newer)
+        if rerun:
+            # Re-runs replace earlier verdicts matched without line:col (edits moved lines).
+            newer = {stable_name(n) for n in this_run}
+            by_name = OrderedDict((n, v) for n, v in by_name.items() if stable_name(n) not in newer)
         by_name.update(this_run)
     return by_name
 
@@ -72,7 +72,16 @@ def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(argv) >= 2 else 2
-    outcomes = load_outcomes(argv[1:])
+    dirs, args = [], iter(argv[1:])
+    for a in args:
+        if a == "--rerun":
+            dirs.append((next(args, None), True))
+        else:
+            dirs.append((a, False))
+    if any(d is None for d, _ in dirs):
+        print("--rerun needs a directory", file=sys.stderr)
+        return 2
+    outcomes = load_outcomes(dirs)
     equivalent = {}
     eq_file = HERE / "equivalent.toml"
     if eq_file.exists():
