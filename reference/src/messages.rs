@@ -182,15 +182,7 @@ impl Message {
     /// Property tests and fuzz targets use it before `decode(encode(m)) == m`.
     pub fn make_encodable(&mut self) {
         let def = self.def();
-        let unknown: &mut Vec<TlvRecord> = match self {
-            Message::MySidepoolFeatures(x) => &mut x.unknown,
-            Message::SwapPartyBegin(x) => &mut x.unknown,
-            Message::PeerswapInit(x) => &mut x.unknown,
-            Message::PeerswapAccept(x) => &mut x.unknown,
-            Message::PeerswapLightning(x) => &mut x.unknown,
-            Message::PeerswapSuccess(x) => &mut x.unknown,
-            Message::PeerswapReject(x) => &mut x.unknown,
-        };
+        let unknown = self.unknown_mut();
         unknown.retain(|r| r.typ % 2 == 1 && def.tlv(r.typ).is_none());
         unknown.sort_by_key(|r| r.typ);
         unknown.dedup_by_key(|r| r.typ);
@@ -233,6 +225,19 @@ impl Message {
 
     pub fn name(&self) -> &'static str {
         self.def().name
+    }
+
+    /// The unknown odd TLV records this message carries (kept for a byte-identical re-encode).
+    pub fn unknown_mut(&mut self) -> &mut Vec<TlvRecord> {
+        match self {
+            Message::MySidepoolFeatures(x) => &mut x.unknown,
+            Message::SwapPartyBegin(x) => &mut x.unknown,
+            Message::PeerswapInit(x) => &mut x.unknown,
+            Message::PeerswapAccept(x) => &mut x.unknown,
+            Message::PeerswapLightning(x) => &mut x.unknown,
+            Message::PeerswapSuccess(x) => &mut x.unknown,
+            Message::PeerswapReject(x) => &mut x.unknown,
+        }
     }
 
     pub fn sub_id(&self) -> u16 {

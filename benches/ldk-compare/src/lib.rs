@@ -321,15 +321,7 @@ impl Ldk {
 /// `m` without its unknown odd records (LDK does not keep them), and whether it had any.
 pub fn without_unknown(m: &Message) -> (Message, bool) {
     let mut m = m.clone();
-    let unknown = match &mut m {
-        Message::MySidepoolFeatures(x) => &mut x.unknown,
-        Message::SwapPartyBegin(x) => &mut x.unknown,
-        Message::PeerswapInit(x) => &mut x.unknown,
-        Message::PeerswapAccept(x) => &mut x.unknown,
-        Message::PeerswapLightning(x) => &mut x.unknown,
-        Message::PeerswapSuccess(x) => &mut x.unknown,
-        Message::PeerswapReject(x) => &mut x.unknown,
-    };
+    let unknown = m.unknown_mut();
     let had = !unknown.is_empty();
     unknown.clear();
     (m, had)
