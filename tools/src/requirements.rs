@@ -24,7 +24,7 @@ pub const REQUIREMENTS_FILE: &str = "spec-mirror/requirements.yaml";
 #[derive(Clone, Copy, Debug)]
 pub struct Scope {
     pub doc: &'static str,
-    /// Top-level (`===`) sections included; empty means the whole document.
+    /// Sections (any level) included, with everything under them; empty means the whole document.
     pub include: &'static [&'static str],
     /// Sections (any level) left out even when under an included one.
     pub exclude: &'static [&'static str],
@@ -280,8 +280,8 @@ pub fn build_doc(
         let in_scope = !headings.is_empty()
             && (b.scope.include.is_empty()
                 || headings
-                    .first()
-                    .is_some_and(|(l, t)| *l == 1 && b.scope.include.contains(&t.as_str())))
+                    .iter()
+                    .any(|(_, t)| b.scope.include.contains(&t.as_str())))
             && !headings
                 .iter()
                 .any(|(_, t)| b.scope.exclude.contains(&t.as_str()));
@@ -512,6 +512,22 @@ fn quote_end(blocks: &[Block], idx: usize) -> usize {
     end
 }
 
+/// Every section a scope names is a heading of its document: a misspelt or
+/// renamed one would otherwise drop its rules from the index without a word.
+fn check_scope_headings(scope: &Scope, source: &str) -> Result<(), String> {
+    let headings: Vec<String> = markdown::parse(source)
+        .into_iter()
+        .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
+        .map(|b| b.text)
+        .collect();
+    for name in scope.include.iter().chain(scope.exclude) {
+        if !headings.iter().any(|h| h == name) {
+            return Err(format!("{}: the scope names section `{name}`, which is no heading of the document", scope.doc));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the whole index from the pinned texts under `repo_root`.
 pub fn generate(repo_root: &Path) -> Result<RequirementsFile, String> {
     let mut documents = Vec::new();
@@ -526,6 +542,7 @@ pub fn generate(repo_root: &Path) -> Result<RequirementsFile, String> {
             continue;
         }
         let source = docs::read(&path)?;
+        check_scope_headings(scope, &source)?;
         let (reqs, nn, c) = build_doc(doc, scope, &source);
         documents.push(DocScopeEntry {
             document: doc.name(),
@@ -578,6 +595,25 @@ mod tests {
         include: &[],
         exclude: &[],
     };
+
+    /// A scope may name a `---` section under a `===` one (SIDEPOOL-06's
+    /// "Private Key Handover" under "Overview"); naming a heading the
+    /// document does not have is an error, not an empty section.
+    #[test]
+    fn scope_sections_of_any_level_and_unknown_names() {
+        let src = "Overview\n========\n\nIntro MUST be skipped.\n\nHandover\n--------\n\nNodes MUST NOT reuse keys.\n\nOther\n=====\n\nThis MUST be skipped.\n";
+        let scope = Scope { doc: "SIDEPOOL-99", include: &["Handover"], exclude: &[] };
+        let (reqs, _, _) = build_doc(&DOC, &scope, src);
+        let quotes: Vec<&str> = reqs.iter().map(|r| r.quote.as_str()).collect();
+        assert_eq!(quotes, ["Nodes MUST NOT reuse keys."]);
+        assert_eq!(reqs[0].id, "sp99.handover.1");
+        assert!(check_scope_headings(&scope, src).is_ok());
+        let typo = Scope { doc: "SIDEPOOL-99", include: &["Hand over"], exclude: &[] };
+        let err = check_scope_headings(&typo, src).unwrap_err();
+        assert!(err.contains("`Hand over`"), "{err}");
+        let bad_exclude = Scope { doc: "SIDEPOOL-99", include: &[], exclude: &["Nope"] };
+        assert!(check_scope_headings(&bad_exclude, src).is_err());
+    }
 
     #[test]
     fn lead_in_items_inherit_and_carry_context() {
