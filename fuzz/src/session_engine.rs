@@ -27,7 +27,9 @@
 //!    Debug text holds the bytes of any private key the caller's keys hold
 //!    (the SIDEPOOL-06 handover sends the ephemeral key XOR-encrypted), and a
 //!    `peerswap_success` the engine originates decrypts, with the receiver's
-//!    ephemeral key, to the engine's own ephemeral key.
+//!    ephemeral key, to the engine's own ephemeral key of that hop; an own
+//!    init or accept carries the ephemeral key of its hop (the peer it goes
+//!    to), so no two peerswaps share one (SIDEPOOL-06, ERRATA E-95).
 //!
 //! Plus the engine's own `debug_assert!`s (on in fuzz builds).
 
@@ -149,8 +151,8 @@ impl KeyRing {
     }
     /// The node's own secrets handed out so far (what must never be sent).
     fn node_secrets(&self) -> Vec<[u8; 32]> {
-        let own_eph = self.ephemeral.iter().filter(|((w, _, _), _)| *w == ME || *w == 0x80 | ME);
-        let own_enc = self.encryption.iter().filter(|((w, _, _), _)| *w == ME);
+        let own_eph = self.ephemeral.iter().filter(|((w, _, _), _)| is_node_hop(*w) || *w == 0x80 | ME);
+        let own_enc = self.encryption.iter().filter(|((w, _, _), _)| is_node_hop(*w));
         own_eph.map(|(_, k)| *k.expose_secret()).chain(own_enc.map(|(_, k)| *k.expose_secret())).collect()
     }
 }
@@ -166,25 +168,36 @@ fn output_key(id: PoolId, hash: PaymentHash, amount: Sat) -> OutputKey {
     OutputKey(k)
 }
 
+/// The key owner for the node's keys on its hop with `peer`: every hop gets
+/// its own ephemeral key, as SIDEPOOL-06 wants (ERRATA E-95).
+fn node_hop(peer: P) -> u8 {
+    0x40 | peer
+}
+fn is_node_hop(who: u8) -> bool {
+    who & 0xc0 == 0x40
+}
+
 /// The node's [`SessionKeys`]: real SIDEPOOL-06 keys and handover.
 struct FuzzKeys {
     ring: Rc<RefCell<KeyRing>>,
 }
 
-impl SessionKeys for FuzzKeys {
-    fn htlc_pubkeys(&self, swap: PeerswapRef) -> HtlcPubkeys {
-        self.ring.borrow_mut().pubkeys(ME, swap.id, swap.hash)
-    }
-    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+impl SessionKeys<P> for FuzzKeys {
+    fn htlc_pubkeys(&self, swap: PeerswapRef, peer: &P) -> HtlcPubkeys {
         let mut ring = self.ring.borrow_mut();
-        let own = ring.ephemeral(ME, swap.id, swap.hash);
-        let enc = ring.encryption(ME, swap.id, swap.hash);
+        let ephemeral = ring.ephemeral(node_hop(*peer), swap.id, swap.hash).public_key();
+        HtlcPubkeys { ephemeral, persistent: ring.persistent(ME).public_key() }
+    }
+    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, peer: &P, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+        let mut ring = self.ring.borrow_mut();
+        let own = ring.ephemeral(node_hop(*peer), swap.id, swap.hash);
+        let enc = ring.encryption(node_hop(*peer), swap.id, swap.hash);
         handover::encrypt(own, to, &enc).map(|t| t.value).map_err(|e| e.to_string())
     }
-    fn htlc_output_key(&self, details: &HtlcDetails) -> OutputKey {
+    fn htlc_output_key(&self, details: &HtlcDetails<P>) -> OutputKey {
         output_key(details.id, details.hash, details.amount)
     }
-    fn lightning_fields(&self, swap: PeerswapRef, to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
+    fn lightning_fields(&self, swap: PeerswapRef, _peer: &P, to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
         let tag = match to_hop {
             Role::UltimateOfferrer => 0x51,
             Role::Forwarder => 0x52,
@@ -256,7 +269,7 @@ struct World {
     sent_lightning: Vec<(P, PeerswapLightning)>,
     accepts_sent: Vec<(P, PeerswapAccept)>,
     /// The acceptor keys of the offers the node recorded (HtlcDetails, role ultimate offerrer).
-    offerrer_details: BTreeMap<(PoolId, PaymentHash), HtlcPubkeys>,
+    offerrer_details: BTreeMap<(P, PoolId, PaymentHash), HtlcPubkeys>,
     requested_outputs: Vec<(PoolId, OutputKey, Sat)>,
     added: Vec<HtlcRef>,
     incoming: Vec<InHtlc>,
@@ -663,7 +676,7 @@ impl World {
                     self.paid_upstream.push((*from, *hash));
                 }
                 Action::PersistRecord(Record::HtlcDetails(d)) if d.role == Role::UltimateOfferrer => {
-                    self.offerrer_details.insert((d.id, d.hash), d.acceptor_pubkeys);
+                    self.offerrer_details.insert((d.peer, d.id, d.hash), d.acceptor_pubkeys);
                 }
                 Action::DeleteRecord { id, hash } => self.live_forwards.retain(|f| (f.id, f.hash) != (*id, *hash)),
                 Action::RequestExpansionOutput { id, output_key, amount, .. } => {
@@ -713,6 +726,7 @@ impl World {
                         matches!(r, Record::SentInit { to: t, init: i } if *t == to && i == init)
                     });
                     assert!(recorded, "an own peerswap_init sent before its SentInit record");
+                    self.assert_hop_key(to, init.id, init.hash, &init.pubkeys.ephemeral, "peerswap_init");
                 } else {
                     let recorded = self
                         .live_forwards
@@ -732,6 +746,9 @@ impl World {
                     .iter()
                     .any(|f| f.id == accept.id && f.hash == accept.hash && f.upstream == to);
                 assert!(own || forwarded, "peerswap_accept to {to} without HtlcDetails or a Forward record");
+                if own {
+                    self.assert_hop_key(to, accept.id, accept.hash, &accept.pubkeys.ephemeral, "peerswap_accept");
+                }
                 self.accepts_sent.push((to, accept.clone()));
                 self.reached.accepts_sent += 1;
             }
@@ -746,19 +763,26 @@ impl World {
                 // Originated here: it must decrypt, with the ephemeral key of the accept the
                 // node took (its HtlcDetails record), to the node's own ephemeral key of this
                 // swap (SIDEPOOL-06).
-                let Some(acceptor) = self.offerrer_details.get(&(success.id, success.hash)).copied() else {
+                let Some(acceptor) = self.offerrer_details.get(&(to, success.id, success.hash)).copied() else {
                     panic!("peerswap_success sent for a swap the node never recorded as its own offer")
                 };
                 let mut keys = self.keys();
                 let Some(receiver) = keys.secret_behind(&acceptor.ephemeral, success.id, success.hash) else {
                     return;
                 };
-                let own = keys.ephemeral(ME, success.id, success.hash);
+                let own = keys.ephemeral(node_hop(to), success.id, success.hash);
                 let got = handover::decrypt(&success.ephemeral_privkey, &receiver, &own.public_key());
                 assert!(got.is_ok_and(|k| k == own), "the handed-over key does not decrypt to the node's own");
             }
             _ => {}
         }
+    }
+
+    /// Invariant 4: the node's own ephemeral key in an init or accept to `to`
+    /// is the one for that hop, never another hop's (SIDEPOOL-06: keys are not reused).
+    fn assert_hop_key(&self, to: P, id: PoolId, hash: PaymentHash, sent: &PublicKey, what: &str) {
+        let hop = self.keys().ephemeral(node_hop(to), id, hash).public_key();
+        assert_eq!(*sent, hop, "{what} to {to} carries an ephemeral key that is not this hop's");
     }
 
     /// Invariant 2. A forwarder decides when it pays upstream (its

@@ -37,26 +37,28 @@ use std::sync::Arc;
 /// The engine's keys, shared with the core (which needs the preimages).
 pub struct SharedKeys(pub Arc<NodeKeys>);
 
-impl SessionKeys for SharedKeys {
-    fn htlc_pubkeys(&self, swap: PeerswapRef) -> sidepool_reference::peerswap::messages::HtlcPubkeys {
-        self.0.htlc_pubkeys(swap)
+impl SessionKeys<PublicKey> for SharedKeys {
+    fn htlc_pubkeys(&self, swap: PeerswapRef, peer: &PublicKey) -> sidepool_reference::peerswap::messages::HtlcPubkeys {
+        self.0.htlc_pubkeys(swap, peer)
     }
     fn encrypted_ephemeral_privkey(
         &self,
         swap: PeerswapRef,
+        peer: &PublicKey,
         to: &PublicKey,
     ) -> Result<sidepool_reference::peerswap::messages::EncryptedPrivkey, String> {
-        self.0.encrypted_ephemeral_privkey(swap, to)
+        self.0.encrypted_ephemeral_privkey(swap, peer, to)
     }
-    fn htlc_output_key(&self, details: &sidepool_reference::peerswap::session::HtlcDetails) -> OutputKey {
+    fn htlc_output_key(&self, details: &sidepool_reference::peerswap::session::HtlcDetails<PublicKey>) -> OutputKey {
         self.0.htlc_output_key(details)
     }
     fn lightning_fields(
         &self,
         swap: PeerswapRef,
+        peer: &PublicKey,
         to_hop: sidepool_reference::peerswap::session::Role,
     ) -> (Option<sidepool_reference::units::PaymentSecret>, Option<Vec<u8>>) {
-        self.0.lightning_fields(swap, to_hop)
+        self.0.lightning_fields(swap, peer, to_hop)
     }
 }
 

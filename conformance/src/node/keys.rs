@@ -74,8 +74,17 @@ impl NodeKeys {
         }
     }
 
-    fn ephemeral(&self, swap: PeerswapRef) -> EphemeralSecretKey {
-        let bytes = tagged("sidepool-conformance ephemeral", &[self.ephemeral_seed.0.as_slice(), &swap.id.0, &swap.hash.0]);
+    /// One ephemeral key per hop: the same pool id and hash may come from two
+    /// offerrers (SIDEPOOL-10), and a key handed over on one hop must not be
+    /// the key of another (ERRATA E-95).
+    // SIDEPOOL-06: "Due to using private key handover, HTLC offerrers and HTLC acceptors MUST NOT use non-hardened derivation to generate ephemeral keys for the keyspend path of HTLCs."
+    // A tagged hash of an in-memory seed is no BIP-32 derivation at all, and no child reveals the seed.
+    // SIDEPOOL-06: "HTLC offerrers and HTLC acceptors MAY use hardened derivation at the last branch of a BIP-32 derivation path, provided that they ensure that they do not reuse derivation indexes."
+    // The "index" here is (pool id, hash, peer), one per hop: never reused.
+    fn ephemeral(&self, swap: PeerswapRef, peer: &PublicKey) -> EphemeralSecretKey {
+        let peer = peer.as_bytes();
+        let parts = [self.ephemeral_seed.0.as_slice(), &swap.id.0, &swap.hash.0, peer.as_slice()];
+        let bytes = tagged("sidepool-conformance ephemeral", &parts);
         scalar(bytes, |b| EphemeralSecretKey::from_bytes(b).ok())
     }
 
@@ -105,12 +114,14 @@ impl NodeKeys {
     }
 }
 
-impl SessionKeys for NodeKeys {
-    fn htlc_pubkeys(&self, swap: PeerswapRef) -> HtlcPubkeys {
-        HtlcPubkeys { ephemeral: self.ephemeral(swap).public_key(), persistent: self.persistent_public(swap) }
+// The persistent key stays one per (pool id, hash): it is never handed over, and a restart
+// re-derives it from the stored HTLC details, which carry no peer.
+impl SessionKeys<PublicKey> for NodeKeys {
+    fn htlc_pubkeys(&self, swap: PeerswapRef, peer: &PublicKey) -> HtlcPubkeys {
+        HtlcPubkeys { ephemeral: self.ephemeral(swap, peer).public_key(), persistent: self.persistent_public(swap) }
     }
 
-    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, peer: &PublicKey, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
         let n = self.counter.lock().map(|mut c| {
             *c += 1;
             *c
@@ -118,10 +129,10 @@ impl SessionKeys for NodeKeys {
         let n = n.unwrap_or(u64::MAX);
         let bytes = tagged("sidepool-conformance encryption", &[self.ephemeral_seed.0.as_slice(), &swap.id.0, &swap.hash.0, &n.to_be_bytes()]);
         let encryption_key = scalar(bytes, |b| EncryptionSecretKey::from_bytes(b).ok());
-        encrypt(self.ephemeral(swap), to, &encryption_key).map(|t| t.value).map_err(|e| e.to_string())
+        encrypt(self.ephemeral(swap, peer), to, &encryption_key).map(|t| t.value).map_err(|e| e.to_string())
     }
 
-    fn htlc_output_key(&self, details: &HtlcDetails) -> OutputKey {
+    fn htlc_output_key(&self, details: &HtlcDetails<PublicKey>) -> OutputKey {
         let inputs = HtlcKeyInputs {
             offerrer_ephemeral: details.offerrer_pubkeys.ephemeral,
             offerrer_persistent: details.offerrer_pubkeys.persistent,
@@ -136,7 +147,7 @@ impl SessionKeys for NodeKeys {
         htlc_taproot_key(&inputs).map(|k| OutputKey(k.output_key())).unwrap_or(OutputKey([0; 32]))
     }
 
-    fn lightning_fields(&self, swap: PeerswapRef, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
+    fn lightning_fields(&self, swap: PeerswapRef, _peer: &PublicKey, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
         let secret = tagged("sidepool-conformance payment secret", &[self.persistent_seed.0.as_slice(), &swap.id.0, &swap.hash.0]);
         (Some(PaymentSecret(*secret)), None)
     }
@@ -148,22 +159,37 @@ mod tests {
     use sidepool_reference::htlc::decrypt;
     use sidepool_reference::units::PoolId;
 
+    fn node(n: u8) -> PublicKey {
+        EphemeralSecretKey::from_bytes(&[n; 32]).unwrap().public_key()
+    }
+
     #[test]
     fn handed_over_key_decrypts_to_the_advertised_ephemeral_key() {
         let offerrer = NodeKeys::new([1; 32], &[2; 32]);
         let acceptor = NodeKeys::new([3; 32], &[4; 32]);
+        let (offerrer_id, acceptor_id) = (node(7), node(8));
         let swap = PeerswapRef { id: PoolId([5; 16]), hash: offerrer.new_payment_hash() };
-        let acc_eph = acceptor.ephemeral(swap);
-        let value = offerrer.encrypted_ephemeral_privkey(swap, &acc_eph.public_key()).unwrap();
-        let got = decrypt(&value, &acc_eph, &offerrer.htlc_pubkeys(swap).ephemeral).unwrap();
-        assert_eq!(got.public_key(), offerrer.htlc_pubkeys(swap).ephemeral);
+        let acc_eph = acceptor.ephemeral(swap, &offerrer_id);
+        let value = offerrer.encrypted_ephemeral_privkey(swap, &acceptor_id, &acc_eph.public_key()).unwrap();
+        let own = offerrer.htlc_pubkeys(swap, &acceptor_id).ephemeral;
+        let got = decrypt(&value, &acc_eph, &own).unwrap();
+        assert_eq!(got.public_key(), own);
+    }
+
+    #[test]
+    fn two_hops_of_one_pool_id_and_hash_get_two_ephemeral_keys() {
+        let keys = NodeKeys::new([1; 32], &[2; 32]);
+        let swap = PeerswapRef { id: PoolId([5; 16]), hash: PaymentHash([6; 32]) };
+        let (alice, bob) = (keys.htlc_pubkeys(swap, &node(7)), keys.htlc_pubkeys(swap, &node(8)));
+        assert_ne!(alice.ephemeral, bob.ephemeral);
+        assert_eq!(alice.persistent, bob.persistent);
     }
 
     #[test]
     fn ephemeral_keys_do_not_survive_a_new_seed_but_persistent_keys_do() {
         let swap = PeerswapRef { id: PoolId([5; 16]), hash: PaymentHash([6; 32]) };
-        let before = NodeKeys::new([1; 32], &[2; 32]).htlc_pubkeys(swap);
-        let after_restart = NodeKeys::new([9; 32], &[2; 32]).htlc_pubkeys(swap);
+        let before = NodeKeys::new([1; 32], &[2; 32]).htlc_pubkeys(swap, &node(7));
+        let after_restart = NodeKeys::new([9; 32], &[2; 32]).htlc_pubkeys(swap, &node(7));
         assert_ne!(before.ephemeral, after_restart.ephemeral);
         assert_eq!(before.persistent, after_restart.persistent);
     }

@@ -159,9 +159,12 @@ pub fn check(got: Option<&Value>, matcher: &Value, captures: &mut Captures, path
         }
         "differs_from" => {
             let name = arg.as_str().ok_or("differs_from: needs a capture path")?;
+            // Nothing captured is a broken case, not a pass: a misspelt capture would
+            // otherwise make the check vacuous.
             match captured(captures, name.trim_start_matches('$')) {
+                None => Err(format!("nothing captured as {name}")),
                 Some(other) if other == g => Err(format!("{path} is {g}, the same as {name}")),
-                _ => Ok(()),
+                Some(_) => Ok(()),
             }
         }
         "same_as" => {
@@ -201,5 +204,9 @@ mod tests {
         assert_eq!(substitute(&json!("$x*1000"), &caps).unwrap(), json!(7000));
         // An object that is a plain value, not a matcher, matches exactly.
         assert!(ok(json!({"sidepool": 5}), "t", &mut caps).is_ok());
+        assert!(ok(json!({"differs_from": "x"}), "h", &mut caps).is_ok());
+        assert!(ok(json!({"differs_from": "x"}), "n", &mut caps).is_err(), "7 is what x holds");
+        let vacuous = ok(json!({"differs_from": "nope"}), "h", &mut caps).unwrap_err();
+        assert!(vacuous.contains("nothing captured as nope"), "{vacuous}");
     }
 }

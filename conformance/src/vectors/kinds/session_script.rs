@@ -39,17 +39,17 @@ struct VectorKeys {
     payment_metadata: Option<Vec<u8>>,
 }
 
-impl SessionKeys for VectorKeys {
-    fn htlc_pubkeys(&self, _swap: PeerswapRef) -> HtlcPubkeys {
+impl SessionKeys<P> for VectorKeys {
+    fn htlc_pubkeys(&self, _swap: PeerswapRef, _peer: &P) -> HtlcPubkeys {
         self.pubkeys
     }
-    fn encrypted_ephemeral_privkey(&self, _swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+    fn encrypted_ephemeral_privkey(&self, _swap: PeerswapRef, _peer: &P, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
         Ok(EncryptedPrivkey { encrypted_key: self.encrypted_key, encryption_pubkey: *to })
     }
-    fn htlc_output_key(&self, _details: &HtlcDetails) -> OutputKey {
+    fn htlc_output_key(&self, _details: &HtlcDetails<P>) -> OutputKey {
         self.output_key
     }
-    fn lightning_fields(&self, _swap: PeerswapRef, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
+    fn lightning_fields(&self, _swap: PeerswapRef, _peer: &P, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
         (self.payment_secret, self.payment_metadata.clone())
     }
 }

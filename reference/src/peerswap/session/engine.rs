@@ -133,16 +133,17 @@ pub struct PeerswapEngine<P, K> {
 }
 
 /// Adapts the caller's keys to `resolution::KeyHandover` for one peerswap.
-struct Handover<'a, K> {
+struct Handover<'a, K, P> {
     keys: &'a K,
     swap: PeerswapRef,
+    peer: &'a P,
     to: crate::units::PublicKey,
 }
 
-impl<K: SessionKeys> KeyHandover for Handover<'_, K> {
+impl<P, K: SessionKeys<P>> KeyHandover for Handover<'_, K, P> {
     type Error = String;
     fn encrypted_ephemeral_privkey(&self) -> Result<EncryptedPrivkey, String> {
-        self.keys.encrypted_ephemeral_privkey(self.swap, &self.to)
+        self.keys.encrypted_ephemeral_privkey(self.swap, self.peer, &self.to)
     }
 }
 
@@ -168,7 +169,7 @@ fn channels_to(channels: &[Channel]) -> Vec<ChannelToOfferrer> {
         .collect()
 }
 
-impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
+impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> {
     pub fn new(config: EngineConfig<P>, keys: K, height: BlockHeight, now: Timestamp) -> Self {
         PeerswapEngine {
             config,

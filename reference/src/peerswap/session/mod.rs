@@ -75,9 +75,13 @@ pub struct OutputKey(pub [u8; 32]);
 /// The in-sidepool HTLC details an endpoint stores (SIDEPOOL-06) and from
 /// which the caller derives the output key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HtlcDetails {
+pub struct HtlcDetails<P> {
     pub id: PoolId,
     pub hash: PaymentHash,
+    /// The direct peer of this hop: the acceptor we sent `peerswap_init` to, or
+    /// the offerrer we received it from. Two peerswaps may share the pool id and
+    /// hash (SIDEPOOL-10 "from two different offerrers"); the peer tells them apart.
+    pub peer: P,
     /// Our role: [`Role::UltimateOfferrer`] or [`Role::UltimateAcceptor`] (a forwarder keeps a [`ForwardRecord`]).
     pub role: Role,
     pub offerrer_pubkeys: HtlcPubkeys,
@@ -87,16 +91,22 @@ pub struct HtlcDetails {
 }
 
 /// The caller's keys and randomness (SIDEPOOL-06 lives in another module).
-pub trait SessionKeys {
-    /// Our ephemeral and persistent public keys for the in-sidepool HTLC of `swap`.
-    fn htlc_pubkeys(&self, swap: PeerswapRef) -> HtlcPubkeys;
+///
+/// Every key is asked for one *hop*: the peerswap `swap` with the direct peer
+/// `peer`. The pool id and hash alone do not name a peerswap: the node may
+/// accept the same pair from two offerrers (SIDEPOOL-10), and each must get
+/// its own ephemeral key, or handing one over (SIDEPOOL-06) would give away
+/// the other (ERRATA E-95).
+pub trait SessionKeys<P> {
+    /// Our ephemeral and persistent public keys for the in-sidepool HTLC of `swap` with `peer`.
+    fn htlc_pubkeys(&self, swap: PeerswapRef, peer: &P) -> HtlcPubkeys;
     /// SIDEPOOL-06 Secure Private Key Handover: our ephemeral private key for
-    /// `swap`, encrypted to the other endpoint's ephemeral public key `to`.
-    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String>;
+    /// `swap` with `peer`, encrypted to the other endpoint's ephemeral public key `to`.
+    fn encrypted_ephemeral_privkey(&self, swap: PeerswapRef, peer: &P, to: &PublicKey) -> Result<EncryptedPrivkey, String>;
     /// SIDEPOOL-06 HTLC Taproot Public Key of the in-sidepool HTLC, as an opaque value.
-    fn htlc_output_key(&self, details: &HtlcDetails) -> OutputKey;
-    /// The `payment_secret` and `payment_metadata` to put in a `peerswap_lightning` we send.
-    fn lightning_fields(&self, swap: PeerswapRef, to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>);
+    fn htlc_output_key(&self, details: &HtlcDetails<P>) -> OutputKey;
+    /// The `payment_secret` and `payment_metadata` to put in a `peerswap_lightning` we send to `peer`.
+    fn lightning_fields(&self, swap: PeerswapRef, peer: &P, to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>);
 }
 
 /// One input to the engine.
@@ -189,7 +199,7 @@ pub enum Record<P> {
     /// The ultimate offerrer's record of the `peerswap_init` it sent.
     SentInit { to: P, init: PeerswapInit },
     /// An endpoint's in-sidepool HTLC details (SIDEPOOL-06).
-    HtlcDetails(HtlcDetails),
+    HtlcDetails(HtlcDetails<P>),
     /// The `payment_secret` / `payment_metadata` of a `peerswap_lightning`
     /// received from (`sent: false`) or sent to (`sent: true`) `peer`.
     Lightning {

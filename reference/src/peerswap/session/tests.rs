@@ -30,36 +30,46 @@ fn point(seed: u8) -> PublicKey {
 
 /// Test keys: the "ephemeral private key" of a node is `[seed; 32]`; its
 /// handover is that XOR 0x5a (a stand-in for SIDEPOOL-06, never the raw key).
+/// With `per_hop`, the seed is first XORed with the peer's name length, so
+/// each hop has its own key and a test can tell which hop a key was asked for.
 #[derive(Clone)]
 pub(crate) struct TestKeys {
     pub seed: u8,
+    pub per_hop: bool,
 }
 
 impl TestKeys {
-    pub fn secret(&self) -> [u8; 32] {
-        [self.seed; 32]
+    pub fn secret(&self, peer: &P) -> [u8; 32] {
+        [self.hop_seed(peer); 32]
+    }
+    fn hop_seed(&self, peer: &P) -> u8 {
+        if self.per_hop {
+            self.seed ^ peer.len() as u8
+        } else {
+            self.seed
+        }
     }
 }
 
-impl SessionKeys for TestKeys {
-    fn htlc_pubkeys(&self, _swap: PeerswapRef) -> HtlcPubkeys {
-        HtlcPubkeys { ephemeral: point(self.seed), persistent: point(self.seed.wrapping_add(100)) }
+impl SessionKeys<P> for TestKeys {
+    fn htlc_pubkeys(&self, _swap: PeerswapRef, peer: &P) -> HtlcPubkeys {
+        HtlcPubkeys { ephemeral: point(self.hop_seed(peer)), persistent: point(self.seed.wrapping_add(100)) }
     }
-    fn encrypted_ephemeral_privkey(&self, _swap: PeerswapRef, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
-        let mut enc = self.secret();
+    fn encrypted_ephemeral_privkey(&self, _swap: PeerswapRef, peer: &P, to: &PublicKey) -> Result<EncryptedPrivkey, String> {
+        let mut enc = self.secret(peer);
         enc.iter_mut().for_each(|b| *b ^= 0x5a);
         Ok(EncryptedPrivkey { encrypted_key: enc, encryption_pubkey: *to })
     }
-    fn htlc_output_key(&self, d: &HtlcDetails) -> OutputKey {
+    fn htlc_output_key(&self, d: &HtlcDetails<P>) -> OutputKey {
         output_key(d)
     }
-    fn lightning_fields(&self, _swap: PeerswapRef, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
+    fn lightning_fields(&self, _swap: PeerswapRef, _peer: &P, _to_hop: Role) -> (Option<PaymentSecret>, Option<Vec<u8>>) {
         (Some(PaymentSecret([!self.seed; 32])), None)
     }
 }
 
 /// A deterministic stand-in for the SIDEPOOL-06 output key: the same on every node.
-pub(crate) fn output_key(d: &HtlcDetails) -> OutputKey {
+pub(crate) fn output_key<Q>(d: &HtlcDetails<Q>) -> OutputKey {
     let mut k = d.hash.0;
     let (o, a) = (d.offerrer_pubkeys.ephemeral.as_bytes(), d.acceptor_pubkeys.ephemeral.as_bytes());
     for i in 0..32 {
@@ -86,8 +96,12 @@ pub(crate) fn chan(ours: u64, max_htlc: u64) -> Channel {
 pub(crate) type Engine = PeerswapEngine<P, TestKeys>;
 
 pub(crate) fn engine(me: P, seed: u8, forward: bool, participants: &[P]) -> Engine {
+    engine_with(me, TestKeys { seed, per_hop: false }, forward, participants)
+}
+
+pub(crate) fn engine_with(me: P, keys: TestKeys, forward: bool, participants: &[P]) -> Engine {
     let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
-    let mut e = PeerswapEngine::new(cfg, TestKeys { seed }, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
+    let mut e = PeerswapEngine::new(cfg, keys, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
     let view = PoolView {
         id: POOL,
         participants: participants.to_vec(),
@@ -593,6 +607,66 @@ fn one_init_per_peer_per_party() {
         Event::OfferNow { peer: "adam", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 },
     );
     assert_eq!(net.names_of("olive").iter().filter(|n| *n == "send:peerswap_init").count(), 2);
+}
+
+/// ERRATA E-95: "alice" and "bob" both offer "carol" the same pool id and
+/// hash. Carol accepts both (SIDEPOOL-10: "The receiver SHOULD accept the
+/// second `peerswap_init` even if it has the same hash"), each with the
+/// ephemeral key of its own hop, and both swaps complete.
+#[test]
+fn same_pool_id_and_hash_from_two_offerrers_gets_two_ephemeral_keys() {
+    let members = ["alice", "bob", "carol", "leader"];
+    let mut carol = engine_with("carol", TestKeys { seed: 33, per_hop: true }, false, &members);
+    let mut nodes = vec![];
+    for (name, seed) in [("alice", 11), ("bob", 12)] {
+        let mut e = engine(name, seed, false, &members);
+        link(&mut e, "carol", 20_000_000, 10_000_000);
+        link(&mut carol, name, 80_000_000, 10_000_000);
+        nodes.push((name, e));
+    }
+    nodes.push(("carol", carol));
+    let mut net = Net::new(nodes);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "alice", "carol");
+    offer(&mut net, "bob", "carol");
+    net.run();
+    let accepts: Vec<(P, PublicKey)> = net
+        .actions_of("carol")
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { to, msg: Message::PeerswapAccept(m) } => Some((*to, m.pubkeys.ephemeral)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(accepts, [("alice", point(33 ^ 5)), ("bob", point(33 ^ 3))]);
+    net.expansion(true);
+    net.run();
+    let success_keys: Vec<[u8; 32]> = ["alice", "bob"]
+        .iter()
+        .flat_map(|n| sent_msgs(&net.actions_of(n)).into_iter().cloned().collect::<Vec<_>>())
+        .filter_map(|m| if let Message::PeerswapSuccess(s) = m { Some(s.ephemeral_privkey.encrypted_key) } else { None })
+        .collect();
+    assert_eq!(success_keys, [[11 ^ 0x5a; 32], [12 ^ 0x5a; 32]]);
+    let claims = net.actions_of("carol").iter().filter(|a| matches!(a, Action::ClaimInSidepool { .. })).count();
+    assert_eq!(claims, 2, "both peerswaps complete");
+}
+
+/// ERRATA E-95: an own offer never reuses a hash another peerswap has: the
+/// one preimage would unlock both in-sidepool HTLCs.
+#[test]
+fn an_own_offer_never_reuses_a_hash_in_use() {
+    let members = ["olive", "adam", "bea", "leader"];
+    let mut o = engine("olive", 11, false, &members);
+    link(&mut o, "adam", 20_000_000, 10_000_000);
+    link(&mut o, "bea", 20_000_000, 10_000_000);
+    o.handle(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    let first = o.handle(Event::OfferNow { peer: "adam", pool: POOL, hash: HASH, amount: None, hops_random: 0 });
+    assert_eq!(sent_msgs(&first).len(), 1);
+    let again = o.handle(Event::OfferNow { peer: "bea", pool: POOL, hash: HASH, amount: None, hops_random: 0 });
+    assert!(sent_msgs(&again).is_empty(), "{again:?}");
+    assert!(again.iter().any(|a| matches!(a, Action::Log { text, .. } if text.contains("hash_in_use"))));
+    let other = o.handle(Event::OfferNow { peer: "bea", pool: POOL, hash: PaymentHash([9; 32]), amount: None, hops_random: 0 });
+    assert_eq!(sent_msgs(&other).len(), 1, "another hash is offered");
 }
 
 mod props {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
+impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> {
     // ---- peerswap_lightning -----------------------------------------------------------
 
     pub(super) fn on_lightning_msg(&mut self, from: P, msg: PeerswapLightning, out: &mut Vec<Action<P>>) {
@@ -53,8 +53,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 let dkey = (msg.id, msg.hash, record.downstream.clone());
                 let Some(d) = self.sessions.get_mut(&dkey) else { return };
                 // SIDEPOOL-10: "A forwarder MUST NOT copy the `peerswap_lightning` message verbatim."
-                let (secret, metadata) =
-                    self.keys.lightning_fields(PeerswapRef { id: msg.id, hash: msg.hash }, Role::Forwarder);
+                let (secret, metadata) = self.keys.lightning_fields(
+                    PeerswapRef { id: msg.id, hash: msg.hash },
+                    &record.downstream,
+                    Role::Forwarder,
+                );
                 let own = PeerswapLightning {
                     id: msg.id,
                     hash: msg.hash,
@@ -211,7 +214,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                         continue;
                     }
                     let Some(acceptor) = s.acceptor_pubkeys else { continue };
-                    let handover = Handover { keys: &self.keys, swap: s.swap(), to: acceptor.ephemeral };
+                    let handover = Handover { keys: &self.keys, swap: s.swap(), peer: &key.2, to: acceptor.ephemeral };
                     match resolution::success_path(s.swap(), &htlcs, &handover) {
                         Ok(steps) => {
                             for step in steps {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
+impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> {
     // ---- messages ---------------------------------------------------------------------
 
     pub(super) fn on_message(&mut self, from: P, msg: Message, out: &mut Vec<Action<P>>) {
@@ -202,10 +202,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
     /// Accept at this node: persist the HTLC details, then send `peerswap_accept`.
     pub(super) fn accept_here(&mut self, from: P, init: PeerswapInit, out: &mut Vec<Action<P>>) {
         let swap = PeerswapRef { id: init.id, hash: init.hash };
-        let own = self.keys.htlc_pubkeys(swap);
+        let own = self.keys.htlc_pubkeys(swap, &from);
         let details = HtlcDetails {
             id: init.id,
             hash: init.hash,
+            peer: from.clone(),
             role: Role::UltimateAcceptor,
             offerrer_pubkeys: init.pubkeys,
             acceptor_pubkeys: own,
@@ -257,7 +258,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
         };
         let swap = PeerswapRef { id: pool, hash };
         let Some((counter, _)) = party else { return };
-        let who = InitIdentity { id: pool, pubkeys: self.keys.htlc_pubkeys(swap), hash, update_counter: counter };
+        let who = InitIdentity { id: pool, pubkeys: self.keys.htlc_pubkeys(swap, &peer), hash, update_counter: counter };
         let init = match build_init(&plan, &who) {
             Ok(i) => i,
             Err(why) => {
@@ -265,8 +266,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 return;
             }
         };
-        if self.sessions.contains_key(&(pool, hash, peer.clone())) {
-            out.push(log(LogLevel::Warn, "a peerswap with this pool, hash and peer exists; not offering"));
+        // The hash is ours, and so is its one preimage: offered twice (to two peers, or in two
+        // pools), the first acceptor to learn the preimage could hand it to the second, who
+        // would claim its in-sidepool HTLC by the hashlock without paying (ERRATA E-95).
+        if self.sessions.keys().any(|(_, h, _)| *h == hash) {
+            out.push(log(LogLevel::Warn, format!("not offering to {peer:?}: hash_in_use (another peerswap has this hash)")));
             return;
         }
         // SIDEPOOL-10: "In case the node is a participant of multiple sidepools, and the peer is also a participant of multiple sidepools, the node MUST NOT send this message to a peer more than once until the swap party that triggered the first send has completed or that specific sidepool has aborted."
@@ -315,6 +319,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
                 let details = HtlcDetails {
                     id: msg.id,
                     hash: msg.hash,
+                    peer: key.2.clone(),
                     role: Role::UltimateOfferrer,
                     offerrer_pubkeys: s.init.pubkeys,
                     acceptor_pubkeys: msg.pubkeys,
@@ -410,6 +415,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             let details = HtlcDetails {
                 id: s.init.id,
                 hash: s.init.hash,
+                peer: key.2.clone(),
                 role: if role == Role::UltimateOfferrer { Role::UltimateOfferrer } else { Role::UltimateAcceptor },
                 offerrer_pubkeys: s.init.pubkeys,
                 acceptor_pubkeys: acceptor,
@@ -442,7 +448,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys> PeerswapEngine<P, K> {
             s.agreed = Some(agreed);
             if role == Role::UltimateOfferrer {
                 // SIDEPOOL-10: "After the offerrer has completed the expansion phase state validation and provided its signature for the expansion phase state, the offerrer proceeds to the in-Lightning HTLC propagation step."
-                let (secret, metadata) = self.keys.lightning_fields(s.swap(), Role::UltimateOfferrer);
+                let (secret, metadata) = self.keys.lightning_fields(s.swap(), &key.2, Role::UltimateOfferrer);
                 let l = PeerswapLightning {
                     id: key.0,
                     hash: key.1,
