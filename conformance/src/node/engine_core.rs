@@ -362,6 +362,7 @@ impl EngineCore {
                     Record::HtlcDetails(d) => {
                         let details = StoreHtlcDetails {
                             swap: StoreRef { id: d.id, hash: d.hash },
+                            peer: Some(d.peer),
                             role: if d.role == sidepool_reference::peerswap::session::Role::UltimateOfferrer { HtlcRole::Offerrer } else { HtlcRole::Acceptor },
                             offerrer: d.offerrer_pubkeys,
                             acceptor: d.acceptor_pubkeys,

@@ -316,14 +316,15 @@ impl Store {
     pub fn put_htlc_details(&mut self, d: &HtlcDetails) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
-                "INSERT OR REPLACE INTO htlc_details (pool_id, hash, role, offerrer_ephemeral_pubkey, \
+                "INSERT OR REPLACE INTO htlc_details (pool_id, hash, role, peer, offerrer_ephemeral_pubkey, \
                  offerrer_persistent_pubkey, acceptor_ephemeral_pubkey, acceptor_persistent_pubkey, \
                  timeout, internal_pubkey, own_persistent_key_index) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     d.swap.id.0.as_slice(),
                     d.swap.hash.0.as_slice(),
                     load::role_name(d.role),
+                    load::peer_column(d.peer),
                     d.offerrer.ephemeral.as_bytes().as_slice(),
                     d.offerrer.persistent.as_bytes().as_slice(),
                     d.acceptor.ephemeral.as_bytes().as_slice(),
@@ -339,11 +340,11 @@ impl Store {
 
     /// SIDEPOOL-06: "The participants MAY delete the information if one of the conditions below are true:"
     /// Returns whether there was anything to delete.
-    pub fn delete_htlc_details(&mut self, swap: PeerswapRef, role: HtlcRole) -> Result<bool, StoreError> {
+    pub fn delete_htlc_details(&mut self, swap: PeerswapRef, peer: Option<NodeId>, role: HtlcRole) -> Result<bool, StoreError> {
         self.write(|tx| {
             Ok(tx.execute(
-                "DELETE FROM htlc_details WHERE pool_id = ?1 AND hash = ?2 AND role = ?3",
-                params![swap.id.0.as_slice(), swap.hash.0.as_slice(), load::role_name(role)],
+                "DELETE FROM htlc_details WHERE pool_id = ?1 AND hash = ?2 AND role = ?3 AND peer = ?4",
+                params![swap.id.0.as_slice(), swap.hash.0.as_slice(), load::role_name(role), load::peer_column(peer)],
             )? > 0)
         })
     }

@@ -64,6 +64,16 @@ pub(crate) fn get_opt_key(row: &Row<'_>, col: Col) -> Result<Option<PublicKey>, 
     get_opt_array::<33>(row, col)?.map(|b| PublicKey::from_bytes(b).ok_or(col.corrupt())).transpose()
 }
 
+/// A key column where the empty blob means "not known" (a NOT NULL key column).
+pub(crate) fn get_key_or_empty(row: &Row<'_>, col: Col) -> Result<Option<PublicKey>, StoreError> {
+    let bytes: Vec<u8> = row.get(col.index).map_err(|_| col.corrupt())?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let array = <[u8; 33]>::try_from(bytes.as_slice()).map_err(|_| col.corrupt())?;
+    PublicKey::from_bytes(array).map(Some).ok_or(col.corrupt())
+}
+
 /// Decodes a text enum column through `parse`.
 pub(crate) fn get_enum<T>(row: &Row<'_>, col: Col, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
     parse(&get_text(row, col)?).ok_or(col.corrupt())

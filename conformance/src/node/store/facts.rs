@@ -95,6 +95,9 @@ pub struct KeyIndex(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HtlcDetails {
     pub swap: PeerswapRef,
+    /// The direct peer of this hop (ERRATA E-95: one pool id and hash may be two
+    /// peerswaps); `None` only for a row a schema-1 store wrote.
+    pub peer: Option<NodeId>,
     pub role: HtlcRole,
     /// SIDEPOOL-06: "Offerrer ephemeral public key."
     /// SIDEPOOL-06: "Offerrer persistent public key."

@@ -9,10 +9,12 @@ use sidepool_reference::peerswap::messages::{HtlcPubkeys, Timeouts};
 use sidepool_reference::peerswap::response::SentInit;
 use sidepool_reference::units::{BlockHeight, Msat, PaymentHash, PaymentSecret, PoolId, Sat, UpdateCounter};
 
-use super::columns::{get_array, get_enum, get_key, get_opt_array, get_opt_blob, get_opt_key, get_u32, get_u64, Col};
+use super::columns::{
+    get_array, get_enum, get_key, get_key_or_empty, get_opt_array, get_opt_blob, get_opt_key, get_u32, get_u64, Col,
+};
 use super::error::StoreError;
 use super::facts::{
-    swap_of, DownstreamHtlcState, ForwardedLightning, HtlcDetails, HtlcRole, KeyIndex, ReceivedLightningParams,
+    swap_of, DownstreamHtlcState, NodeId, ForwardedLightning, HtlcDetails, HtlcRole, KeyIndex, ReceivedLightningParams,
     SentInitRecord, StoredForward, StoredHtlc, StoredState, UpstreamHtlcState,
 };
 
@@ -197,33 +199,40 @@ fn load_sent_inits(conn: &Connection) -> Result<Vec<SentInitRecord>, StoreError>
     Ok(all)
 }
 
+/// The `peer` column of `htlc_details`: the node id, or the empty blob for a
+/// row schema 1 wrote (its peer unknown).
+pub(crate) fn peer_column(peer: Option<NodeId>) -> Vec<u8> {
+    peer.map(|p| p.as_bytes().to_vec()).unwrap_or_default()
+}
+
 fn load_htlc_details(conn: &Connection) -> Result<Vec<HtlcDetails>, StoreError> {
     const T: &str = "htlc_details";
     let mut all = rows(
         conn,
-        "SELECT pool_id, hash, role, offerrer_ephemeral_pubkey, offerrer_persistent_pubkey, \
+        "SELECT pool_id, hash, role, peer, offerrer_ephemeral_pubkey, offerrer_persistent_pubkey, \
          acceptor_ephemeral_pubkey, acceptor_persistent_pubkey, timeout, internal_pubkey, \
-         own_persistent_key_index FROM htlc_details ORDER BY pool_id, hash, role",
+         own_persistent_key_index FROM htlc_details ORDER BY pool_id, hash, role, peer",
         |r| {
             let (id, hash) = key(r, T)?;
             Ok(HtlcDetails {
                 swap: swap_of(id, hash),
+                peer: get_key_or_empty(r, col(T, "peer", 3))?,
                 role: get_enum(r, col(T, "role", 2), role)?,
                 offerrer: HtlcPubkeys {
-                    ephemeral: get_key(r, col(T, "offerrer_ephemeral_pubkey", 3))?,
-                    persistent: get_key(r, col(T, "offerrer_persistent_pubkey", 4))?,
+                    ephemeral: get_key(r, col(T, "offerrer_ephemeral_pubkey", 4))?,
+                    persistent: get_key(r, col(T, "offerrer_persistent_pubkey", 5))?,
                 },
                 acceptor: HtlcPubkeys {
-                    ephemeral: get_key(r, col(T, "acceptor_ephemeral_pubkey", 5))?,
-                    persistent: get_key(r, col(T, "acceptor_persistent_pubkey", 6))?,
+                    ephemeral: get_key(r, col(T, "acceptor_ephemeral_pubkey", 6))?,
+                    persistent: get_key(r, col(T, "acceptor_persistent_pubkey", 7))?,
                 },
-                timeout: BlockHeight(get_u32(r, col(T, "timeout", 7))?),
-                internal_key: get_opt_key(r, col(T, "internal_pubkey", 8))?,
-                own_persistent_key: KeyIndex(get_u32(r, col(T, "own_persistent_key_index", 9))?),
+                timeout: BlockHeight(get_u32(r, col(T, "timeout", 8))?),
+                internal_key: get_opt_key(r, col(T, "internal_pubkey", 9))?,
+                own_persistent_key: KeyIndex(get_u32(r, col(T, "own_persistent_key_index", 10))?),
             })
         },
     )?;
-    all.sort_by_key(|d| (d.swap.id, d.swap.hash, d.role));
+    all.sort_by_key(|d| (d.swap.id, d.swap.hash, d.role, d.peer));
     Ok(all)
 }
 

@@ -10,11 +10,11 @@ use super::error::StoreError;
 pub const APPLICATION_ID: i32 = 0x5350_4C31;
 
 /// The schema version this code writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1. Keys are (pool_id, hash), the pair every peerswap message
 /// carries. Lengths are checked by the database as well as by the decoder.
-const MIGRATION_1: &str = r#"
+pub(crate) const MIGRATION_1: &str = r#"
 CREATE TABLE schema_version (
     version INTEGER NOT NULL
 );
@@ -97,8 +97,34 @@ CREATE TABLE lightning_params (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 2 (ERRATA E-95): HTLC details per hop. Two peerswaps may share the
+/// pool id and hash (SIDEPOOL-10 "from two different offerrers"); keyed by
+/// (pool_id, hash, role) the second overwrote the first. `peer` is the direct
+/// peer of the hop; a row written by version 1 has the empty blob (unknown).
+const MIGRATION_2: &str = r#"
+CREATE TABLE htlc_details_v2 (
+    pool_id BLOB NOT NULL CHECK (length(pool_id) = 16),
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    role TEXT NOT NULL CHECK (role IN ('offerrer', 'acceptor')),
+    peer BLOB NOT NULL CHECK (length(peer) IN (0, 33)),
+    offerrer_ephemeral_pubkey BLOB NOT NULL CHECK (length(offerrer_ephemeral_pubkey) = 33),
+    offerrer_persistent_pubkey BLOB NOT NULL CHECK (length(offerrer_persistent_pubkey) = 33),
+    acceptor_ephemeral_pubkey BLOB NOT NULL CHECK (length(acceptor_ephemeral_pubkey) = 33),
+    acceptor_persistent_pubkey BLOB NOT NULL CHECK (length(acceptor_persistent_pubkey) = 33),
+    timeout INTEGER NOT NULL,
+    internal_pubkey BLOB CHECK (internal_pubkey IS NULL OR length(internal_pubkey) = 33),
+    own_persistent_key_index INTEGER NOT NULL,
+    PRIMARY KEY (pool_id, hash, role, peer)
+) WITHOUT ROWID;
+INSERT INTO htlc_details_v2 SELECT pool_id, hash, role, X'', offerrer_ephemeral_pubkey,
+    offerrer_persistent_pubkey, acceptor_ephemeral_pubkey, acceptor_persistent_pubkey, timeout,
+    internal_pubkey, own_persistent_key_index FROM htlc_details;
+DROP TABLE htlc_details;
+ALTER TABLE htlc_details_v2 RENAME TO htlc_details;
+"#;
+
 /// Migrations by the version they produce; index 0 makes version 1.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// Opens (creating if absent) and prepares the database at `path`.
 pub(crate) fn open(path: &std::path::Path) -> Result<Connection, StoreError> {

@@ -91,6 +91,7 @@ fn sent_init(to: u8, pool: u8) -> SentInitRecord {
 fn details(role: HtlcRole, internal: Option<PublicKey>) -> HtlcDetails {
     HtlcDetails {
         swap: swap(7),
+        peer: Some(key(16)),
         role,
         offerrer: HtlcPubkeys { ephemeral: key(11), persistent: key(12) },
         acceptor: HtlcPubkeys { ephemeral: key(13), persistent: key(14) },
@@ -115,7 +116,7 @@ fn open_sets_wal_synchronous_full_and_schema_version() {
     assert_eq!((mode.as_str(), app), ("wal", APPLICATION_ID));
     drop(raw);
     let store = Store::open(db.path()).unwrap();
-    assert_eq!((store.synchronous().unwrap(), store.schema_version().unwrap()), (2, 1));
+    assert_eq!((store.synchronous().unwrap(), store.schema_version().unwrap()), (2, SCHEMA_VERSION));
 }
 
 #[test]
@@ -344,9 +345,57 @@ fn htlc_details_round_trip_for_both_roles() {
     drop(store);
     let mut store = Store::open(db.path()).unwrap();
     assert_eq!(store.load_all().unwrap().htlc_details, vec![offerrer, acceptor]);
-    assert!(store.delete_htlc_details(swap(7), HtlcRole::Offerrer).unwrap());
-    assert!(!store.delete_htlc_details(swap(7), HtlcRole::Offerrer).unwrap());
+    assert!(!store.delete_htlc_details(swap(7), Some(key(17)), HtlcRole::Offerrer).unwrap(), "another hop's");
+    assert!(store.delete_htlc_details(swap(7), Some(key(16)), HtlcRole::Offerrer).unwrap());
+    assert!(!store.delete_htlc_details(swap(7), Some(key(16)), HtlcRole::Offerrer).unwrap());
     assert_eq!(store.load_all().unwrap().htlc_details, vec![acceptor]);
+}
+
+/// ERRATA E-95: one pool id and hash accepted from two offerrers is two rows.
+#[test]
+fn htlc_details_of_two_hops_with_one_pool_id_and_hash_are_both_kept() {
+    let db = TempDb::new("details-hops");
+    let mut store = Store::open(db.path()).unwrap();
+    let alice = details(HtlcRole::Acceptor, None);
+    let bob = HtlcDetails { peer: Some(key(17)), acceptor: HtlcPubkeys { ephemeral: key(18), ..alice.acceptor }, ..alice };
+    store.put_htlc_details(&alice).unwrap();
+    store.put_htlc_details(&bob).unwrap();
+    drop(store);
+    let store = Store::open(db.path()).unwrap();
+    let mut want = vec![alice, bob];
+    want.sort_by_key(|d| d.peer);
+    assert_eq!(store.load_all().unwrap().htlc_details, want);
+}
+
+/// A schema-1 file opens as schema 2: its HTLC details keep every column, with the peer unknown.
+#[test]
+fn a_schema_1_store_migrates_and_keeps_its_htlc_details() {
+    let db = TempDb::new("migrate-1");
+    let raw = rusqlite::Connection::open(db.path()).unwrap();
+    raw.execute_batch(super::schema::MIGRATION_1).unwrap();
+    raw.execute("INSERT INTO schema_version (version) VALUES (1)", []).unwrap();
+    raw.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+    let d = details(HtlcRole::Offerrer, Some(key(15)));
+    raw.execute(
+        "INSERT INTO htlc_details VALUES (?1, ?2, 'offerrer', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        rusqlite::params![
+            d.swap.id.0.as_slice(),
+            d.swap.hash.0.as_slice(),
+            d.offerrer.ephemeral.as_bytes().as_slice(),
+            d.offerrer.persistent.as_bytes().as_slice(),
+            d.acceptor.ephemeral.as_bytes().as_slice(),
+            d.acceptor.persistent.as_bytes().as_slice(),
+            d.timeout.0,
+            d.internal_key.map(|k| k.as_bytes().to_vec()),
+            d.own_persistent_key.0,
+        ],
+    )
+    .unwrap();
+    drop(raw);
+    let mut store = Store::open(db.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.load_all().unwrap().htlc_details, vec![HtlcDetails { peer: None, ..d }]);
+    assert!(store.delete_htlc_details(d.swap, None, HtlcRole::Offerrer).unwrap());
 }
 
 #[test]
@@ -397,11 +446,11 @@ fn a_newer_schema_is_refused() {
     let db = TempDb::new("newer");
     drop(Store::open(db.path()).unwrap());
     let raw = rusqlite::Connection::open(db.path()).unwrap();
-    raw.execute("UPDATE schema_version SET version = 2", []).unwrap();
+    raw.execute("UPDATE schema_version SET version = 3", []).unwrap();
     drop(raw);
     assert!(matches!(
         Store::open(db.path()),
-        Err(StoreError::UnsupportedSchemaVersion { found: 2, supported: 1 })
+        Err(StoreError::UnsupportedSchemaVersion { found: 3, supported: 2 })
     ));
 }
 
@@ -578,6 +627,7 @@ mod props_endpoints {
             let swap = PeerswapRef { id: PoolId(ids.0), hash: PaymentHash(ids.1) };
             let d = HtlcDetails {
                 swap,
+                peer: forwarded.then(|| key(keys[5])),
                 role: if internal { HtlcRole::Offerrer } else { HtlcRole::Acceptor },
                 offerrer: HtlcPubkeys { ephemeral: key(keys[0]), persistent: key(keys[1]) },
                 acceptor: HtlcPubkeys { ephemeral: key(keys[2]), persistent: key(keys[3]) },
