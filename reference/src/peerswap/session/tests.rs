@@ -547,6 +547,46 @@ fn forwarded_happy_path_persists_before_forwarding() {
     assert_eq!(l_to_bea.payment_secret, Some(PaymentSecret([!33; 32])));
 }
 
+/// ERRATA E-95: "otto" offers "fred" the pool id and hash fred is already
+/// forwarding for "olive": fred accepts otto's here rather than keep two
+/// forwards of one pair (it could have forwarded it to "bob").
+#[test]
+fn a_second_offerrer_of_a_pair_being_forwarded_is_accepted_here() {
+    let members = ["olive", "otto", "fred", "bea", "bob", "leader"];
+    let mut net = chain();
+    for name in ["olive", "fred", "bea"] {
+        let view = PoolView { id: POOL, participants: members.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
+        net.deliver(name, Event::PoolUpdated(view));
+    }
+    let mut otto = engine("otto", 55, false, &members);
+    link(&mut otto, "fred", 20_000_000, 20_000_000);
+    // bob is a next hop fred could forward otto's offer to.
+    let mut bob = engine("bob", 66, false, &members);
+    link(&mut bob, "fred", 80_000_000, 20_000_000);
+    let fred = net.nodes.get_mut("fred").unwrap();
+    link(fred, "otto", 80_000_000, 20_000_000);
+    link(fred, "bob", 20_000_000, 20_000_000);
+    net.nodes.insert("otto", otto);
+    net.nodes.insert("bob", bob);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "fred");
+    offer(&mut net, "otto", "fred");
+    net.run();
+    let fred = net.actions_of("fred");
+    let forwards = fred.iter().filter(|a| matches!(a, Action::PersistRecord(Record::Forward(_)))).count();
+    assert_eq!(forwards, 1, "only olive's offer is forwarded");
+    let to_otto: Vec<&str> = fred
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { to: "otto", msg } => Some(msg.name()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to_otto, ["peerswap_accept"]);
+    assert_eq!(net.nodes["fred"].role(POOL, HASH, &"otto"), Some(Role::UltimateAcceptor));
+    assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::Forwarder));
+}
+
 #[test]
 fn next_hop_reject_deletes_the_record_then_accepts_here() {
     let mut net = chain();

@@ -124,6 +124,15 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         out: &mut Vec<Action<P>>,
     ) -> bool {
         let pool = init.id;
+        // One forward per (pool id, hash): the forwarding record and its deletion are keyed by the
+        // pair, as the spec's stored items are. A second offerrer of a pair already being
+        // forwarded is accepted here instead, with its own keys (ERRATA E-95).
+        let forwarding = self.sessions.iter().any(|((id, hash, _), s)| {
+            (*id, *hash) == (pool, init.hash) && matches!(s.side, Side::Acceptor { forward: Some(_) })
+        });
+        if forwarding {
+            return false;
+        }
         let Some(view) = self.pools.get(&pool) else { return false };
         let mut candidates: Vec<P> =
             view.participants.iter().filter(|p| **p != self.config.me && *p != from).cloned().collect();
