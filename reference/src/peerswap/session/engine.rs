@@ -311,6 +311,27 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         }
     }
 
+    /// Remembers a `peerswap_init` sent, replacing an earlier one to the same
+    /// peer for the same pool id and hash (a forgotten peerswap's).
+    fn remember_sent_init(&mut self, sent: SentInit<P>) {
+        self.sent_inits.retain(|s| !(s.to == sent.to && s.id == sent.id && s.hash == sent.hash));
+        self.sent_inits.push(sent);
+    }
+
+    /// Forgets the `peerswap_init` sent on the hop `key`: no answer to it counts any more.
+    fn forget_sent_init(&mut self, key: &Key<P>) {
+        self.sent_inits.retain(|s| !(s.to == key.2 && s.id == key.0 && s.hash == key.1));
+    }
+
+    /// Whether the hop `key` is one where we sent `peerswap_init` and wait for the answer.
+    /// A session where we *received* the init from that peer is not: the peer cannot
+    /// answer its own offer.
+    fn awaits_answer(&self, key: &Key<P>) -> bool {
+        self.sessions
+            .get(key)
+            .is_some_and(|s| s.phase == Phase::AwaitingAnswer && matches!(s.side, Side::Offerrer { .. }))
+    }
+
     fn end_party(&mut self, pool: PoolId) {
         self.audit.inits_sent.retain(|(_, p)| *p != pool);
         self.parties.remove(&pool);

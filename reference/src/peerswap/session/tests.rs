@@ -587,6 +587,49 @@ fn a_second_offerrer_of_a_pair_being_forwarded_is_accepted_here() {
     assert_eq!(net.nodes["fred"].role(POOL, HASH, &"olive"), Some(Role::Forwarder));
 }
 
+/// Found by the session_engine fuzz target: fred forwarded olive's offer to
+/// bea and forgot it when the expansion phase lacked the output. bea then
+/// offers fred the same pool id and hash, which fred forwards to bob. bea
+/// cannot answer her own offer: a `peerswap_accept` from her is ignored, not
+/// matched against the forgotten `peerswap_init` fred once sent her and
+/// passed on to olive.
+#[test]
+fn an_accept_from_the_peer_whose_offer_we_forward_is_ignored() {
+    let members = ["olive", "fred", "bea", "bob", "leader"];
+    let mut net = chain();
+    for name in ["olive", "fred", "bea"] {
+        let view = PoolView { id: POOL, participants: members.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
+        net.deliver(name, Event::PoolUpdated(view));
+    }
+    let mut bob = engine("bob", 66, false, &members);
+    link(&mut bob, "fred", 80_000_000, 20_000_000);
+    net.nodes.insert("bob", bob);
+    link(net.nodes.get_mut("fred").unwrap(), "bob", 20_000_000, 20_000_000);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "fred");
+    net.run();
+    let forwarded = net
+        .actions_of("fred")
+        .into_iter()
+        .find_map(|a| if let Action::Send { to: "bea", msg: Message::PeerswapInit(i) } = a { Some(i) } else { None })
+        .unwrap();
+    let bea_accept = net
+        .actions_of("bea")
+        .into_iter()
+        .find_map(|a| if let Action::Send { msg: Message::PeerswapAccept(m), .. } = a { Some(m) } else { None })
+        .unwrap();
+    net.expansion(false);
+    net.run();
+    // bea now has the larger share towards fred's view, and offers fred the same pair.
+    link(net.nodes.get_mut("fred").unwrap(), "bea", 80_000_000, 20_000_000);
+    let fred = net.nodes.get_mut("fred").unwrap();
+    let actions = fred.handle(Event::Received { from: "bea", msg: Message::PeerswapInit(forwarded) });
+    assert!(sent_msgs(&actions).iter().any(|m| matches!(m, Message::PeerswapInit(_))), "forwarded to bob: {actions:?}");
+    let actions = fred.handle(Event::Received { from: "bea", msg: Message::PeerswapAccept(bea_accept) });
+    assert!(sent_msgs(&actions).is_empty(), "nothing goes to olive: {actions:?}");
+    assert!(actions.iter().any(|a| matches!(a, Action::Log { text, .. } if text.contains("peerswap_accept ignored"))));
+}
+
 #[test]
 fn next_hop_reject_deletes_the_record_then_accepts_here() {
     let mut net = chain();

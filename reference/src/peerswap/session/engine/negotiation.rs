@@ -172,7 +172,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                 ForwardAction::SendInit { to, init } => {
                     let htlc_max = self.balance(&to).and_then(|b| b.min_htlc_maximum_from_peer).unwrap_or(Msat::ZERO);
                     let _ = self.sent.record(to.clone(), init.id);
-                    self.sent_inits.push(SentInit {
+                    self.remember_sent_init(SentInit {
                         to: to.clone(),
                         id: init.id,
                         hash: init.hash,
@@ -287,7 +287,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             out.push(log(LogLevel::Info, "peerswap_init already sent to this peer in this swap party"));
             return;
         }
-        self.sent_inits.push(SentInit {
+        self.remember_sent_init(SentInit {
             to: peer.clone(),
             id: pool,
             hash,
@@ -305,7 +305,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
 
     pub(super) fn on_accept_msg(&mut self, from: P, msg: PeerswapAccept, out: &mut Vec<Action<P>>) {
         let key = (msg.id, msg.hash, from.clone());
-        let answered = self.sessions.get(&key).is_some_and(|s| s.phase == Phase::AwaitingAnswer);
+        let answered = self.awaits_answer(&key);
         let decision = if answered {
             on_accept(&self.sent_inits, &from, &msg)
         } else {
@@ -320,6 +320,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                 // SIDEPOOL-10: "If the above validation fails, the receiver of the message MUST abort the sidepool."
                 out.push(Action::AbortSidepool { id: msg.id, reason: why.name().into() });
                 self.sessions.remove(&key);
+                self.forget_sent_init(&key);
             }
             AcceptDecision::CreateSidepoolHtlc => {
                 let Some(s) = self.sessions.get_mut(&key) else { return };
@@ -360,7 +361,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
 
     pub(super) fn on_reject_msg(&mut self, from: P, msg: PeerswapReject, out: &mut Vec<Action<P>>) {
         let key = (msg.id, msg.hash, from.clone());
-        let answered = self.sessions.get(&key).is_some_and(|s| s.phase == Phase::AwaitingAnswer);
+        let answered = self.awaits_answer(&key);
         let decision = if answered {
             on_reject(&self.sent_inits, &from, &msg)
         } else {
@@ -374,12 +375,12 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             RejectDecision::Forget => {
                 out.push(log(LogLevel::Info, format!("peerswap rejected by {from:?} with code {}", msg.reason_code.0)));
                 self.sessions.remove(&key);
-                self.sent_inits.retain(|s| !(s.to == from && s.id == msg.id && s.hash == msg.hash));
+                self.forget_sent_init(&key);
                 out.push(Action::ForgetPeerswap { id: msg.id, hash: msg.hash, peer: from });
             }
             RejectDecision::NextHopRejected { upstream } => {
                 self.sessions.remove(&key);
-                self.sent_inits.retain(|s| !(s.to == from && s.id == msg.id && s.hash == msg.hash));
+                self.forget_sent_init(&key);
                 out.push(Action::ForgetPeerswap { id: msg.id, hash: msg.hash, peer: from });
                 let ukey = (msg.id, msg.hash, upstream.clone());
                 let Some(u) = self.sessions.get(&ukey) else { return };
@@ -447,6 +448,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                         "in-sidepool HTLC output missing or of another amount".into()
                     };
                     out.push(log(LogLevel::Info, format!("forgetting peerswap: {why}")));
+                    self.forget_sent_init(&key);
                     if let Side::Acceptor { forward: Some(_) } = s.side {
                         out.push(Action::DeleteRecord { id: key.0, hash: key.1 });
                     }
