@@ -216,6 +216,36 @@ mod tests {
         assert_eq!(taproot_output(&g, Some(&deep)).err(), Some(TaprootError::TreeTooDeep));
     }
 
+    /// The codes are the names vectors and the `htlc-key` command print
+    /// (through `HtlcKeyError::Taproot`): fixed, and one per error.
+    #[test]
+    fn error_codes_are_the_documented_names() {
+        let codes = [
+            TaprootError::InvalidInternalKey,
+            TaprootError::InvalidLeafVersion(0xc1),
+            TaprootError::TreeTooDeep,
+            TaprootError::InvalidTweak,
+        ]
+        .map(|e| e.code());
+        assert_eq!(codes, ["invalid_internal_key", "invalid_leaf_version", "tree_too_deep", "invalid_tweak"]);
+    }
+
+    /// The depth limit counts both sides: a tree that only grows to the right is
+    /// refused one level past 128 too.
+    #[test]
+    fn a_right_deep_tree_is_limited_like_a_left_deep_one() {
+        let g = arr32("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+        let right_deep = |levels: usize| {
+            let mut t = TapTree::Leaf { script: vec![0x51], version: 0xc0 };
+            for _ in 0..levels {
+                t = TapTree::Branch(Box::new(TapTree::Leaf { script: vec![0x52], version: 0xc0 }), Box::new(t));
+            }
+            t
+        };
+        assert_eq!(taproot_output(&g, Some(&right_deep(MAX_TREE_DEPTH))).map(|o| o.leaf_hashes.len()), Ok(MAX_TREE_DEPTH + 1));
+        assert_eq!(taproot_output(&g, Some(&right_deep(MAX_TREE_DEPTH + 1))).err(), Some(TaprootError::TreeTooDeep));
+    }
+
     /// BIP-341: a control block holds at most 128 hashes, so a leaf at depth 128 is fine
     /// and only one deeper is refused.
     #[test]
