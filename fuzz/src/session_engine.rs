@@ -383,7 +383,7 @@ impl World {
                 let peer = peer_of(s.byte());
                 let preset = s.byte();
                 let raw = [s.byte(), s.byte(), s.byte()];
-                let supports_feature = !s.byte().is_multiple_of(8);
+                let supports_feature = s.byte() % 8 != 0;
                 Event::ChannelsUpdated { peer, channels: vec![channel(preset, raw)], supports_feature }
             }
             3 => Event::BlockHeight(BlockHeight(START_HEIGHT + u32::from(s.byte()))),
