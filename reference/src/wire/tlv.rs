@@ -274,6 +274,49 @@ mod tests {
         assert_eq!(a, vec![1, 0, 2, 2, 1, 2, 3, 1, 7, 4, 0]);
     }
 
+    /// `MessageDef::read` itself enforces required records (the message
+    /// decoders check again, so the vectors alone would not notice a gap here).
+    #[test]
+    fn read_reports_the_first_missing_required_record() {
+        static TLVS: [TlvDef; 3] = [
+            TlvDef { name: "a", typ: 2, length: Length::Exact(1), required: true },
+            TlvDef { name: "b", typ: 4, length: Length::Variable, required: false },
+            TlvDef { name: "c", typ: 6, length: Length::Range { min: 1, max: 2 }, required: true },
+        ];
+        let def = MessageDef { name: "m", sub_id: 1, tlvs: &TLVS };
+        let mut seen = Vec::new();
+        let unknown = def.read(&[2, 1, 9, 5, 0, 6, 1, 8], |d, v| {
+            seen.push((d.name, v.to_vec()));
+            Ok(())
+        });
+        assert_eq!(unknown, Ok(vec![TlvRecord { typ: 5, value: vec![] }]));
+        assert_eq!(seen, [("a", vec![9]), ("c", vec![8])]);
+        let no_c = def.read(&[2, 1, 9, 4, 0], |_, _| Ok(())).unwrap_err();
+        assert_eq!((no_c.class, no_c.detail.as_str()), (ErrorClass::MissingRequired, "m lacks required c (type 6)"));
+        let no_a = def.read(&[6, 1, 8], |_, _| Ok(())).unwrap_err();
+        assert_eq!(no_a.detail, "m lacks required a (type 2)");
+        let long_c = def.read(&[2, 1, 9, 6, 3, 1, 2, 3], |_, _| Ok(())).unwrap_err();
+        assert_eq!((long_c.class, long_c.detail.as_str()), (ErrorClass::BadLength, "c (type 6) has length 3, expected 1..=2"));
+        let short_a = def.read(&[2, 0, 6, 1, 8], |_, _| Ok(())).unwrap_err();
+        assert_eq!(short_a.detail, "a (type 2) has length 0, expected 1");
+    }
+
+    #[test]
+    fn tlv_finds_each_definition_by_its_type_only() {
+        for def in crate::messages::ALL {
+            for tlv in def.tlvs {
+                assert_eq!(def.tlv(tlv.typ), Some(tlv), "{} {}", def.name, tlv.name);
+            }
+            assert_eq!(def.tlv(1), None, "{}: type 1 is no sidepool TLV", def.name);
+        }
+    }
+
+    #[test]
+    fn lengths_print_as_in_the_errors() {
+        let shown = [Length::Exact(32), Length::Range { min: 1, max: 255 }, Length::Variable].map(|l| l.to_string());
+        assert_eq!(shown, ["32", "1..=255", "variable"]);
+    }
+
     #[test]
     fn reserved_range_follows_the_convention() {
         // SIDEPOOL-01: "For example, if a sidepool message ID is 42, then the TLVs for it are numbered from 4200 to 4299, inclusive."
