@@ -204,6 +204,7 @@ mod tests {
     #[test]
     fn completes_at_agreed_amount() {
         let mut m = IncomingHold::new(Msat(1_000), HoldRole::UltimateOfferrer);
+        assert_eq!((m.agreed(), m.role()), (Msat(1_000), HoldRole::UltimateOfferrer));
         assert_eq!(m.handle(commit(1, 600, 10)), vec![hold(600, 70)]);
         assert_eq!(
             m.handle(commit(2, 400, 69)),

@@ -230,14 +230,17 @@ mod tests {
         o.handle(offer(2, 500)).unwrap();
         assert!(!o.may_offer());
         o.handle(E::Failed { htlc: HtlcRef(1) }).unwrap();
+        assert_eq!(o.outcome(), None, "undecided until the fulfil");
         assert_eq!(o.handle(E::Fulfilled { htlc: HtlcRef(2) }), Ok(Some(OutgoingOutcome::AnyFulfilled)));
         assert_eq!(o.handle(E::RemovalCommitted { htlc: HtlcRef(1) }), Ok(None));
+        assert_eq!(o.outcome(), Some(OutgoingOutcome::AnyFulfilled), "the decision is kept");
     }
 
     #[test]
     fn stopping_with_nothing_offered_fails_at_once() {
         let mut o = OutgoingParts::new(Msat(1_000));
         assert_eq!(o.handle(E::Stopped), Ok(Some(OutgoingOutcome::AllFailedAndRemoved)));
+        assert_eq!(o.outcome(), Some(OutgoingOutcome::AllFailedAndRemoved));
     }
 
     #[test]
