@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Turn cargo-mutants results into docs/mutation-report.md's tables.
 
-usage: tools/mutants/report.py OUTCOMES_DIR... [--rerun OUTCOMES_DIR]... > section.md
+usage: tools/mutants/report.py OUTCOMES_DIR... [--rerun OUTCOMES_DIR]... [--scope LIST_JSON] > section.md
 
 Each OUTCOMES_DIR is a cargo-mutants output directory (the one holding outcomes.json); shards are
 combined by mutant name. A `--rerun` directory holds re-runs of earlier survivors after edits that
-moved lines: its verdicts replace earlier ones matched by file, mutation and function (no line). Survivors named in tools/mutants/equivalent.toml are shown as
+moved lines: each of its verdicts replaces the earlier one of the same name, else one earlier
+survivor matched by file, mutation and function (no line). Survivors named in tools/mutants/equivalent.toml are shown as
 equivalent with their reason; the rest are listed as live. Exit status 1 when the score over
 viable, non-equivalent mutants is below 90 %. Stdlib only.
+
+`--scope LIST_JSON` (the output of `cargo mutants --list --json` on the code being reported) counts
+each mutant of today's scope exactly once: it takes the verdict of the same name, else (the code
+moved since that run) an unused verdict of the same file, mutation and function; a mutant with no
+verdict at all is listed as not run and fails the report. Without it, every verdict counts, so a
+mutant run before and after its lines moved counts twice.
 """
 import json
 import re
@@ -61,27 +68,75 @@ def load_outcomes(dirs):
                 continue
             this_run[m["name"]] = (m, o["summary"])
         if rerun:
-            # Re-runs replace earlier verdicts matched without line:col (edits moved lines).
-            newer = {stable_name(n) for n in this_run}
-            by_name = OrderedDict((n, v) for n, v in by_name.items() if stable_name(n) not in newer)
+            # A re-run verdict replaces the earlier verdict of the same name, else (edits moved
+            # lines) one earlier *survivor* of the same file, mutation and function: a function
+            # may hold several mutants of one stable name, and only its survivors were re-run.
+            for n in this_run:
+                if n in by_name:
+                    del by_name[n]
+                    continue
+                old = next((o for o, (_, summary) in by_name.items()
+                            if stable_name(o) == stable_name(n) and summary == "MissedMutant"), None)
+                if old is not None:
+                    del by_name[old]
         by_name.update(this_run)
     return by_name
+
+
+def restrict_to_scope(outcomes, scope):
+    """One verdict per mutant of `scope`: exact name first, then same stable name; and the names never run."""
+    picked, used = {}, set()
+    for m in scope:
+        if m["name"] in outcomes:
+            picked[m["name"]] = outcomes[m["name"]]
+            used.add(m["name"])
+    spare = OrderedDict()
+    for n in outcomes:
+        if n not in used:
+            spare.setdefault(stable_name(n), []).append(n)
+    not_run = []
+    for m in scope:
+        if m["name"] in picked:
+            continue
+        candidates = spare.get(stable_name(m["name"]), [])
+        if candidates:
+            verdict_of = candidates.pop()  # the latest run's
+            picked[m["name"]] = (m, outcomes[verdict_of][1])
+        else:
+            not_run.append(m["name"])
+    ordered = OrderedDict((m["name"], picked[m["name"]]) for m in scope if m["name"] in picked)
+    return ordered, not_run
 
 
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(argv) >= 2 else 2
-    dirs, args = [], iter(argv[1:])
+    dirs, scope_file, args = [], None, iter(argv[1:])
     for a in args:
         if a == "--rerun":
             dirs.append((next(args, None), True))
+        elif a == "--scope":
+            scope_file = next(args, None)
+            if scope_file is None:
+                print("--scope needs a file", file=sys.stderr)
+                return 2
         else:
             dirs.append((a, False))
     if any(d is None for d, _ in dirs):
         print("--rerun needs a directory", file=sys.stderr)
         return 2
     outcomes = load_outcomes(dirs)
+    not_run = []
+    if scope_file is not None:
+        try:
+            scope = json.loads(Path(scope_file).read_text())
+        except (OSError, ValueError) as e:
+            print(f"--scope {scope_file}: {e}", file=sys.stderr)
+            return 2
+        excluded = excluded_patterns()
+        scope = [m for m in scope if not any(p.search(m["name"]) for p in excluded)]
+        outcomes, not_run = restrict_to_scope(outcomes, scope)
     equivalent = {}
     eq_file = HERE / "equivalent.toml"
     if eq_file.exists():
@@ -121,6 +176,10 @@ def main(argv):
     out.append("")
     out.append(f"Score over viable, non-equivalent mutants: **{score:.1%}** ({killed} of {viable}); "
                f"counting equivalent mutants as missed: {raw:.1%} ({killed} of {raw_viable}). Goal: {GOAL:.0%}.")
+    if scope_file is not None:
+        out.append("")
+        out.append(f"Scope: {len(outcomes) + len(not_run)} mutants, {len(outcomes)} with a verdict, {len(not_run)} not run.")
+        out.extend(f"- not run: `{n}`" for n in not_run)
     out.append("")
     out.append(f"### Live mutants ({len(live)})")
     out.append("")
@@ -134,7 +193,7 @@ def main(argv):
     else:
         out.append("None.")
     print("\n".join(out))
-    return 0 if score >= GOAL else 1
+    return 0 if score >= GOAL and not not_run else 1
 
 
 def row(label, c):
