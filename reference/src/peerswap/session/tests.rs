@@ -547,27 +547,34 @@ fn forwarded_happy_path_persists_before_forwarding() {
     assert_eq!(l_to_bea.payment_secret, Some(PaymentSecret([!33; 32])));
 }
 
+/// [`chain`] plus "bob", a second next hop for fred, and `extra` members of
+/// the pool (nodes the test adds itself); returns the pool's members.
+fn chain_with_bob(extra: &[P]) -> (Net, Vec<P>) {
+    let mut members = vec!["olive", "fred", "bea", "bob", "leader"];
+    members.extend_from_slice(extra);
+    let mut net = chain();
+    let view = PoolView { id: POOL, participants: members.clone(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
+    for name in ["olive", "fred", "bea"] {
+        net.deliver(name, Event::PoolUpdated(view.clone()));
+    }
+    let mut bob = engine("bob", 66, false, &members);
+    link(&mut bob, "fred", 80_000_000, 20_000_000);
+    net.nodes.insert("bob", bob);
+    link(net.nodes.get_mut("fred").unwrap(), "bob", 20_000_000, 20_000_000);
+    (net, members)
+}
+
 /// ERRATA E-95: "otto" offers "fred" the pool id and hash fred is already
 /// forwarding for "olive": fred accepts otto's here rather than keep two
 /// forwards of one pair (it could have forwarded it to "bob").
 #[test]
 fn a_second_offerrer_of_a_pair_being_forwarded_is_accepted_here() {
-    let members = ["olive", "otto", "fred", "bea", "bob", "leader"];
-    let mut net = chain();
-    for name in ["olive", "fred", "bea"] {
-        let view = PoolView { id: POOL, participants: members.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
-        net.deliver(name, Event::PoolUpdated(view));
-    }
+    // bob is a next hop fred could forward otto's offer to.
+    let (mut net, members) = chain_with_bob(&["otto"]);
     let mut otto = engine("otto", 55, false, &members);
     link(&mut otto, "fred", 20_000_000, 20_000_000);
-    // bob is a next hop fred could forward otto's offer to.
-    let mut bob = engine("bob", 66, false, &members);
-    link(&mut bob, "fred", 80_000_000, 20_000_000);
-    let fred = net.nodes.get_mut("fred").unwrap();
-    link(fred, "otto", 80_000_000, 20_000_000);
-    link(fred, "bob", 20_000_000, 20_000_000);
+    link(net.nodes.get_mut("fred").unwrap(), "otto", 80_000_000, 20_000_000);
     net.nodes.insert("otto", otto);
-    net.nodes.insert("bob", bob);
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "fred");
     offer(&mut net, "otto", "fred");
@@ -595,16 +602,7 @@ fn a_second_offerrer_of_a_pair_being_forwarded_is_accepted_here() {
 /// passed on to olive.
 #[test]
 fn an_accept_from_the_peer_whose_offer_we_forward_is_ignored() {
-    let members = ["olive", "fred", "bea", "bob", "leader"];
-    let mut net = chain();
-    for name in ["olive", "fred", "bea"] {
-        let view = PoolView { id: POOL, participants: members.to_vec(), leader: "leader", update_counter: UpdateCounter::new(5).unwrap() };
-        net.deliver(name, Event::PoolUpdated(view));
-    }
-    let mut bob = engine("bob", 66, false, &members);
-    link(&mut bob, "fred", 80_000_000, 20_000_000);
-    net.nodes.insert("bob", bob);
-    link(net.nodes.get_mut("fred").unwrap(), "bob", 20_000_000, 20_000_000);
+    let (mut net, _) = chain_with_bob(&[]);
     net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
     offer(&mut net, "olive", "fred");
     net.run();
