@@ -124,12 +124,25 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
             (Verdict::NonStrict, _) => "SHOULD",
             (Verdict::Informational, _) => "INFO",
             (Verdict::Unsupported, _) => "UNSUP",
+            (Verdict::Error, _) => "ERROR",
         };
         let _ = writeln!(out, "[{:>3}/{total}] {tag:<6} {:<48} {:>5} ms", i + 1, r.case.id, r.run.duration.as_millis());
-        if let Some(reason) = &r.reason {
-            if r.verdict != Verdict::Unsupported {
-                let _ = writeln!(out, "             {}", report::sanitize(reason));
+        match r.verdict {
+            Verdict::Pass | Verdict::Unsupported => {}
+            Verdict::Error => {
+                if let Some(reason) = &r.reason {
+                    let _ = writeln!(out, "             {}", report::sanitize(reason));
+                }
             }
+            _ => {
+                // One line per graded finding: what was seen, at which level, and what the reference does.
+                for f in &r.run.findings {
+                    let _ = writeln!(out, "             {}", report::sanitize(&f.line()));
+                }
+            }
+        }
+        for n in &r.run.notes {
+            let _ = writeln!(out, "             note: {}", report::sanitize(n));
         }
     });
     println!();
@@ -189,12 +202,13 @@ fn conclude(results: &[CaseResult], known: &[String], strict: bool) -> i32 {
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     println!(
-        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported{}",
+        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported, {} error{}",
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::NonStrict),
         count(Verdict::Informational),
         count(Verdict::Unsupported),
+        count(Verdict::Error),
         if known.is_empty() { String::new() } else { format!(", {} known failures", failing.len() - new_failures.len()) }
     );
     println!("{} passed, {} failed, {} skipped", count(Verdict::Pass), new_failures.len(), count(Verdict::Unsupported));

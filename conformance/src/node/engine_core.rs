@@ -248,6 +248,24 @@ impl EngineCore {
         }
     }
 
+    /// The optional capabilities this node declares in `hello`.
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        let mut caps = Vec::new();
+        // SIDEPOOL-10: "Sidepool participants SHOULD implement forwardable peerswaps in sidepools."
+        if self.forwards_peerswaps() {
+            caps.push("forwarding");
+        }
+        if self.store.is_some() {
+            caps.push("restart");
+        }
+        caps
+    }
+
+    /// Whether this node forwards peerswaps (a conforming variant may not).
+    fn forwards_peerswaps(&self) -> bool {
+        true
+    }
+
     /// The same node with a deliberate defect, to prove the suite catches it.
     pub fn with_defect(mut self, defect: Option<Defect>) -> EngineCore {
         self.defect = defect;
@@ -481,11 +499,14 @@ impl EngineCore {
     fn request(&mut self, req: Request, out: &mut Vec<CoreAction>) -> Result<Response, AdapterError> {
         req.validate().map_err(AdapterError::invalid_request)?;
         match req {
-            Request::Hello(_) => Ok(Response::Hello(HelloResult::new(
-                "sidepool-conformance reference node",
-                env!("CARGO_PKG_VERSION"),
-                &Request::METHODS.iter().copied().filter(|m| *m != "restart").collect::<Vec<_>>(),
-            ))),
+            Request::Hello(_) => Ok(Response::Hello(
+                HelloResult::new(
+                    "sidepool-conformance reference node",
+                    env!("CARGO_PKG_VERSION"),
+                    &Request::METHODS.iter().copied().filter(|m| *m != "restart" || self.store.is_some()).collect::<Vec<_>>(),
+                )
+                .with_capabilities(&self.capabilities()),
+            )),
             Request::Identity(_) => Ok(Response::Identity(IdentityResult { node_id: self.me, listen: self.listen.clone() })),
             Request::Reset(_) => {
                 // ADAPTER.md: "Wipe all state — pools, channels, peerswaps, HTLCs, forwarding records".

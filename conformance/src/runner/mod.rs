@@ -6,6 +6,7 @@
 pub mod case;
 pub mod crypto;
 pub mod exec;
+pub mod grade;
 pub mod matcher;
 pub mod peer;
 pub mod report;
@@ -16,7 +17,7 @@ use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use case::Case;
-use exec::{run_case_quiet, AdapterLink, Outcome, Quiet, Target};
+use exec::{run_case_quiet, AdapterLink, CaseRun, Outcome, Quiet, Target};
 use report::{section_of, verdict, CaseResult, Verdict};
 use std::time::Duration;
 
@@ -63,18 +64,31 @@ pub fn run_cases_quiet(
                 run_embedded(case, opts, *defect, quiet, template)
             }
             TargetSpec::External { target, adapter } => {
+                let mut stale = Vec::new();
                 if let Some(link) = adapter.as_mut() {
-                    // Each case starts from a reset IUT.
-                    if let Err(e) = link.call("reset", &serde_json::json!({})) {
-                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {e:?}")), transcript: Vec::new(), duration: Duration::ZERO };
-                        out.push(result(case, r, opts));
+                    // Each case starts from a reset IUT. Events an IUT emits before it
+                    // answers `reset` belong to earlier cases: they are dropped here, and
+                    // the report says so, so that no case can pass on another's evidence.
+                    let reset = link.call("reset", &serde_json::json!({}));
+                    while let Some(ev) = link.next_event(std::time::Instant::now()) {
+                        stale.push(ev);
+                    }
+                    if let Err(e) = reset {
+                        let why = match e {
+                            exec::AdapterError::Unsupported(m) | exec::AdapterError::Failed(m) => m,
+                        };
+                        out.push(result(case, CaseRun::ended(Outcome::Error(format!("adapter reset failed: {why}"))), opts));
                         if let Some(last) = out.last() {
                             on_result(i, last);
                         }
                         continue;
                     }
                 }
-                run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet)
+                let mut run = run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet);
+                if let Some(first) = stale.first() {
+                    run.notes.push(format!("{} event(s) from before this case's reset were ignored (the first: {})", stale.len(), report::sanitize(&first.to_string())));
+                }
+                run
             }
         };
         out.push(result(case, run, opts));
@@ -86,11 +100,8 @@ pub fn run_cases_quiet(
 }
 
 fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
-    let v = verdict(case.level, &run.outcome);
-    let reason = match &run.outcome {
-        Outcome::Pass => None,
-        Outcome::Fail(r) | Outcome::Unsupported(r) => Some(r.clone()),
-    };
+    let v = verdict(&run);
+    let reason = run.reason();
     CaseResult {
         section: section_of(&case.id),
         verdict: v,
@@ -154,17 +165,17 @@ fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defe
     // A throwaway store per case, so restart cases can run against the embedded node.
     let db = temp_db();
     if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
-        return exec::CaseRun { outcome: Outcome::Fail(format!("cannot make the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
+        return CaseRun::ended(Outcome::Error(format!("cannot make the embedded node's store: {e}")));
     }
     let core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
     let core = match core.with_store(&db) {
         Ok(c) => c,
-        Err(e) => return exec::CaseRun { outcome: Outcome::Fail(format!("cannot open the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO },
+        Err(e) => return CaseRun::ended(Outcome::Error(format!("cannot open the embedded node's store: {e}"))),
     };
     let running = match node::start_with(config, move |listen| Box::new(core.listening_on(listen))) {
         Ok(n) => n,
         Err(e) => {
-            return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
+            return CaseRun::ended(Outcome::Error(format!("cannot start the embedded node: {e}")))
         }
     };
     let target = Target { addr: running.listen, node_id: running.shared.node_id() };
