@@ -320,7 +320,7 @@ pub fn run(data: &[u8]) -> Reached {
 
 impl World {
     fn new(forward: bool) -> World {
-        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
+        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), choices: Default::default() };
         let ring = Rc::new(RefCell::new(KeyRing::default()));
         let keys = FuzzKeys { ring: Rc::clone(&ring) };
         let engine = PeerswapEngine::new(config, keys, BlockHeight(START_HEIGHT), Timestamp(START_TIME));

@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Known failures of this IUT (a `--json` report or {"known_failures": [ids]}): reported, not failing.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Start the embedded node as a conforming variant (another choice the spec allows; no MUST case may fail).
+    #[arg(long, value_enum, conflicts_with = "defect")]
+    pub variant: Option<crate::node::variants::Variant>,
     /// Test-only: start the embedded node with a deliberate defect.
     #[arg(long, hide = true, value_enum)]
     pub defect: Option<crate::node::defects::Defect>,
@@ -181,9 +184,12 @@ fn choose_target(args: &RunArgs) -> Result<(TargetSpec, serde_json::Value), Stri
             Ok((TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, iut))
         }
         _ => Ok((
-            TargetSpec::Embedded(args.defect),
+            match args.variant {
+                Some(v) => TargetSpec::EmbeddedVariant(v),
+                None => TargetSpec::Embedded(args.defect),
+            },
             json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION"),
-                   "defect": args.defect.map(|d| format!("{d:?}"))}),
+                   "defect": args.defect.map(|d| format!("{d:?}")), "variant": args.variant.map(|v| format!("{v:?}"))}),
         )),
     }
 }

@@ -8,6 +8,7 @@
 
 use super::core::{CoreAction, NodeCore};
 use super::defects::Defect;
+use super::variants::Variant;
 use super::keys::NodeKeys;
 use super::restart::{self, Restored, Settle};
 use super::store::{
@@ -100,6 +101,8 @@ pub struct EngineCore {
     hop_counter: u8,
     /// A deliberate defect (tests of the suite only).
     defect: Option<Defect>,
+    /// A conforming variant: another choice the spec allows (tests of the suite only).
+    variant: Option<Variant>,
     /// Test-only: stop the process right after persisting this fact (crash tests).
     pause_after: Option<PausePoint>,
 }
@@ -131,7 +134,7 @@ impl EngineCore {
     pub fn new(me: PublicKey, listen: String, node_secret: [u8; 32]) -> EngineCore {
         let keys = Arc::new(NodeKeys::new(fresh_seed(), &node_secret));
         let world = default_world();
-        let engine = Self::engine_for(me, &world, &keys);
+        let engine = Self::engine_for(me, &world, &keys, None);
         EngineCore {
             me,
             listen,
@@ -150,6 +153,7 @@ impl EngineCore {
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
+            variant: None,
             pause_after: None,
         }
     }
@@ -263,7 +267,7 @@ impl EngineCore {
 
     /// Whether this node forwards peerswaps (a conforming variant may not).
     fn forwards_peerswaps(&self) -> bool {
-        true
+        self.variant.is_none_or(Variant::forwards)
     }
 
     /// The same node with a deliberate defect, to prove the suite catches it.
@@ -272,8 +276,22 @@ impl EngineCore {
         self
     }
 
-    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>) -> PeerswapEngine<PublicKey, SharedKeys> {
-        let config = EngineConfig { me, forward: true, cltv_delta: world.cltv_delta, final_cltv_delta: world.final_cltv_delta };
+    /// The same node taking another choice the spec allows, to prove the suite
+    /// fails no conforming implementation.
+    pub fn with_variant(mut self, variant: Option<Variant>) -> EngineCore {
+        self.variant = variant;
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, variant);
+        self
+    }
+
+    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, variant: Option<Variant>) -> PeerswapEngine<PublicKey, SharedKeys> {
+        let config = EngineConfig {
+            me,
+            forward: variant.is_none_or(Variant::forwards),
+            cltv_delta: world.cltv_delta,
+            final_cltv_delta: world.final_cltv_delta,
+            choices: variant.map(Variant::choices).unwrap_or_default(),
+        };
         PeerswapEngine::new(config, SharedKeys(Arc::clone(keys)), world.height, world.now)
     }
 
@@ -296,7 +314,7 @@ impl EngineCore {
 
     /// Rebuilds the engine from the world (after reset, a settings change or a restart).
     fn rebuild(&mut self, out: &mut Vec<CoreAction>) {
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.variant);
         self.incoming.clear();
         self.outgoing.clear();
         self.learned.clear();
@@ -337,7 +355,15 @@ impl EngineCore {
             Some(d) => d.event(event),
             None => event,
         };
+        let event = match self.variant {
+            Some(v) => v.event(event),
+            None => event,
+        };
         for action in self.engine.handle(event) {
+            let action = match self.variant {
+                Some(v) => v.action(action),
+                None => action,
+            };
             let action = match self.defect {
                 Some(d) => d.action(action),
                 None => Some(action),
@@ -735,6 +761,12 @@ impl NodeCore for EngineCore {
         self.ready.insert(peer, features.has(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT));
         let mut out = Vec::new();
         self.push_channels(peer, &mut out);
+        out
+    }
+
+    fn malformed_init(&mut self, peer: PublicKey, init: sidepool_reference::peerswap::malformed::MalformedInit) -> Vec<CoreAction> {
+        let mut out = Vec::new();
+        self.feed(Event::ReceivedMalformedInit { from: peer, init }, &mut out);
         out
     }
 

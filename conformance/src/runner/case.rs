@@ -218,6 +218,9 @@ pub enum Step {
     /// collected until they total `amount_msat`, each checked against the spec's
     /// per-payment rules, then no further part (conformance/CASES.md).
     ExpectPayment(ExpectPaymentStep),
+    /// Runs its (stimulus) steps once for each item of a captured list, the
+    /// item captured under `as` (`- for_each: {in: up, as: part, steps: [...]}`).
+    ForEach(ForEachStep),
     /// A liveness probe: a `ping` on the peer's connection and its matching
     /// `pong`, so that an absence asserted before it is the IUT's choice, not a
     /// hang (BOLT 1 via SIDEPOOL-01's "normal Lightning Network communications protocol").
@@ -249,12 +252,13 @@ impl Step {
             Step::InOrder(_) => "in_order",
             Step::ExpectPayment(_) => "expect_payment",
             Step::Alive { .. } => "alive",
+            Step::ForEach(_) => "for_each",
         }
     }
 
     /// Whether the step acts on the IUT (its evidence window starts new expectations).
     pub fn is_stimulus(&self) -> bool {
-        matches!(self, Step::Connect(_) | Step::Disconnect { .. } | Step::Send(_) | Step::Adapter { .. } | Step::AdvanceClock { .. })
+        matches!(self, Step::Connect(_) | Step::Disconnect { .. } | Step::Send(_) | Step::Adapter { .. } | Step::AdvanceClock { .. } | Step::ForEach(_))
     }
 
     /// Whether the step asserts something about the IUT (and so carries a grade).
@@ -364,6 +368,19 @@ pub struct ExpectEventStep {
     pub within_ms: Option<u64>,
     #[serde(default)]
     pub capture: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEachStep {
+    /// A captured list (e.g. `payment`, the parts an `expect_payment` saw).
+    #[serde(rename = "in")]
+    pub list: String,
+    /// The capture name each item is given in turn.
+    #[serde(rename = "as")]
+    pub item: String,
+    /// Stimulus steps only (`send`, `adapter`, `advance_clock`).
+    pub steps: Vec<StepSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

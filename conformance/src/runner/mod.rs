@@ -25,9 +25,17 @@ use std::time::Duration;
 pub enum TargetSpec {
     /// A fresh in-process reference node per case (with a deliberate defect, to test the suite).
     Embedded(Option<crate::node::defects::Defect>),
+    /// The same, taking another choice the spec allows (a conforming variant, to test the suite).
+    EmbeddedVariant(crate::node::variants::Variant),
     /// An IUT at an address, with its adapter link (none: passive mode), reset before each case.
     External { target: Target, adapter: Option<Box<dyn AdapterLink>> },
 }
+
+/// How far past a deadline ("hold for up to 60 seconds", "defer ... for up to
+/// 5 minutes") a timer may fire and still conform, in seconds of the IUT's
+/// clock. Cases require the timer's effect by the deadline plus this, and not
+/// before the deadline.
+pub const TIMER_TOLERANCE_S: u64 = 5;
 
 pub struct RunOptions {
     pub filters: Vec<String>,
@@ -61,7 +69,11 @@ pub fn run_cases_quiet(
         let run = match target {
             TargetSpec::Embedded(defect) => {
                 let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
-                run_embedded(case, opts, *defect, quiet, template)
+                run_embedded(case, opts, *defect, None, quiet, template)
+            }
+            TargetSpec::EmbeddedVariant(variant) => {
+                let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
+                run_embedded(case, opts, None, Some(*variant), quiet, template)
             }
             TargetSpec::External { target, adapter } => {
                 let mut stale = Vec::new();
@@ -157,7 +169,15 @@ impl Drop for StoreTemplate {
 }
 
 /// A fresh embedded node for one case.
-fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defects::Defect>, quiet: Quiet, template: Result<&StoreTemplate, &String>) -> exec::CaseRun {
+#[allow(clippy::too_many_arguments)]
+fn run_embedded(
+    case: &Case,
+    opts: &RunOptions,
+    defect: Option<crate::node::defects::Defect>,
+    variant: Option<crate::node::variants::Variant>,
+    quiet: Quiet,
+    template: Result<&StoreTemplate, &String>,
+) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
@@ -167,7 +187,7 @@ fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defe
     if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
         return CaseRun::ended(Outcome::Error(format!("cannot make the embedded node's store: {e}")));
     }
-    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
+    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_variant(variant);
     let core = match core.with_store(&db) {
         Ok(c) => c,
         Err(e) => return CaseRun::ended(Outcome::Error(format!("cannot open the embedded node's store: {e}"))),

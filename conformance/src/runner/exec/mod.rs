@@ -598,6 +598,23 @@ impl Exec<'_> {
                 Ok(())
             }
             Step::AdvanceClock { seconds } => self.adapter_call("advance_clock", &json!({"seconds": seconds})).map(|_| ()),
+            Step::ForEach(f) => {
+                let items = match matcher::captured(&self.captures, &f.list) {
+                    Some(Value::Array(items)) => items.clone(),
+                    Some(other) => return Err(StepError::Error(format!("for_each: {} is {other}, not a list", f.list))),
+                    None => return Err(StepError::Error(format!("nothing captured as {}", f.list))),
+                };
+                for item in items {
+                    self.captures.insert(f.item.clone(), item);
+                    for inner in &f.steps {
+                        if !matches!(inner.step, Step::Send(_) | Step::Adapter { .. } | Step::AdvanceClock { .. }) {
+                            return Err(StepError::Error("for_each holds only send, adapter and advance_clock steps".into()));
+                        }
+                        self.step(&inner.step, &inner.meta)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

@@ -372,6 +372,7 @@ fn engine(node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), Str
         forward: field(node, "forward")?.as_bool().ok_or("`forward` is not a boolean")?,
         cltv_delta: BlockDelta(u32_of(node, "cltv_delta")?),
         final_cltv_delta: BlockDelta(u32_of(node, "final_cltv_delta")?),
+        choices: Default::default(),
     };
     let mut e = PeerswapEngine::new(cfg, vk, BlockHeight(u32_of(node, "height")?), Timestamp(u64_of(node, "now")?));
     let counter =

@@ -14,6 +14,7 @@
 //! downstream HTLCs only from their outcome (see [`super::Forwarder`]). HTLCs
 //! committed after completion or after the timeout are failed on arrival.
 
+use crate::peerswap::choices::LateHtlc;
 use crate::units::Msat;
 
 use super::HtlcRef;
@@ -62,6 +63,9 @@ pub enum HoldAction {
     FailAll { htlcs: Vec<HtlcRef> },
     /// An HTLC arrived after the timeout or after completion: fail it.
     FailLate { htlc: HtlcRef },
+    /// Ultimate offerrer whose choice is [`LateHtlc::Fulfil`]: an HTLC arrived
+    /// after completion: fulfil it too.
+    FulfilLate { htlc: HtlcRef },
 }
 
 /// Where the hold stands.
@@ -86,11 +90,20 @@ pub struct IncomingHold {
     now: Seconds,
     held: Vec<(HtlcRef, Msat)>,
     seen: Vec<HtlcRef>,
+    late: LateHtlc,
 }
 
 impl IncomingHold {
     pub fn new(agreed: Msat, role: HoldRole) -> IncomingHold {
-        IncomingHold { agreed, role, state: HoldState::Waiting, now: Seconds(0), held: Vec::new(), seen: Vec::new() }
+        IncomingHold { agreed, role, state: HoldState::Waiting, now: Seconds(0), held: Vec::new(), seen: Vec::new(), late: LateHtlc::Fail }
+    }
+
+    /// The same hold, treating HTLCs after completion as `late` says (an
+    /// ultimate offerrer's choice; a forwarder always fails them: it never pays
+    /// them upstream).
+    pub fn with_late(mut self, late: LateHtlc) -> IncomingHold {
+        self.late = late;
+        self
     }
 
     pub fn state(&self) -> HoldState {
@@ -163,8 +176,14 @@ impl IncomingHold {
                 return;
             }
             HoldState::Completed { .. } => {
-                // Beyond what completed the hold: never forwarded, never claimed (ERRATA E-64).
-                actions.push(HoldAction::FailLate { htlc });
+                // Beyond what completed the hold: the reference fails it (ERRATA E-64);
+                // an ultimate offerrer may fulfil it instead:
+                // SIDEPOOL-10: "The ultimate offerrer MUST also fulfill each of the incoming in-Lightning HTLCs."
+                if self.role == HoldRole::UltimateOfferrer && self.late == LateHtlc::Fulfil {
+                    actions.push(HoldAction::FulfilLate { htlc });
+                } else {
+                    actions.push(HoldAction::FailLate { htlc });
+                }
                 return;
             }
             HoldState::Waiting => {

@@ -100,7 +100,7 @@ pub(crate) fn engine(me: P, seed: u8, forward: bool, participants: &[P]) -> Engi
 }
 
 pub(crate) fn engine_with(me: P, keys: TestKeys, forward: bool, participants: &[P]) -> Engine {
-    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
+    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), choices: Default::default() };
     let mut e = PeerswapEngine::new(cfg, keys, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
     let view = PoolView {
         id: POOL,
