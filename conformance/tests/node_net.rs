@@ -364,3 +364,31 @@ fn a_peer_on_another_chain_is_refused_with_a_warning_and_a_common_one_is_kept() 
     }
     node.shutdown();
 }
+
+#[test]
+fn the_node_command_names_the_chain_given_by_network() {
+    const SIGNET: &str = "f61eee3b63a380a477a063af32b2bbc97c9ff9f01f2c4225e973988108000000";
+    let exe = env!("CARGO_BIN_EXE_sidepool-conformance");
+    let mut child = std::process::Command::new(exe)
+        .args(["node", "--listen", "127.0.0.1:0", "--node-key", &"42".repeat(32), "--network", "signet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let announce: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let addr: std::net::SocketAddr = announce["listen"][0].as_str().unwrap().parse().unwrap();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(GUARD)).unwrap();
+    let mut t = connect(stream, key(0x27), key(0x42).public_key()).unwrap();
+    let first = Bolt1Message::decode(&t.recv().unwrap());
+    // A regtest peer is refused: signet is the node's only chain.
+    t.send(&init_bytes(&[1263], networks_tlv(&[REGTEST]))).unwrap();
+    let refused = until_closed(&mut t);
+    let _ = child.kill();
+    let _ = child.wait();
+    let Ok(Some(Bolt1Message::Init(init))) = first else { panic!("{first:?}") };
+    assert_eq!(hex::encode(&init.tlvs), format!("0120{SIGNET}"));
+    assert!(the_warning(&refused).contains("no common chain"));
+}
