@@ -1,11 +1,13 @@
 //! Interop with Core Lightning's own wire protocol code: `tests/pyln/interop.py`
 //! connects to the reference node with pyln-proto and checks the BOLT 8
 //! handshake, `init` (1263, `networks`), ping/pong, the SIDEPOOL-01
-//! `my_sidepool_features` exchange, and the warnings before a refusal.
+//! `my_sidepool_features` exchange, a reconnect as Core Lightning does it, and
+//! the warnings before a refusal.
 //!
 //! Where pyln-proto is not importable the test says so and skips, except in CI
 //! (`CI=true`), where `.ci/run` installs it and its absence is a failure.
 
+use sidepool_conformance::node::core::CoreAction;
 use sidepool_conformance::node::engine_core::EngineCore;
 use sidepool_conformance::node::{self, NodeConfig};
 use sidepool_conformance::session::machine::SessionConfig;
@@ -13,7 +15,10 @@ use sidepool_conformance::transport::PrivateKey;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use sidepool_reference::messages::SwapPartyBegin;
+use sidepool_reference::units::PoolId;
+use sidepool_reference::Message;
+use std::time::{Duration, Instant};
 
 /// The version `.ci/run` installs.
 const PYLN_PROTO: &str = "pyln-proto==26.6.9";
@@ -73,6 +78,7 @@ fn pyln_proto_handshakes_exchanges_init_pings_and_sidepool_features_with_the_ref
         }
     });
 
+    let ready_ids = || -> Vec<String> { running.shared.connected_peers().iter().map(|p| hex::encode(p.as_bytes())).collect() };
     let mut lines = Vec::new();
     let mut pyln_peer = None;
     while let Ok(line) = rx.recv_timeout(GUARD) {
@@ -80,8 +86,22 @@ fn pyln_proto_handshakes_exchanges_init_pings_and_sidepool_features_with_the_ref
             // pyln's connection is up and past the feature exchange: the node
             // counts it as a sidepool-ready peer.
             pyln_peer = Some(id.to_owned());
-            let ready: Vec<String> = running.shared.connected_peers().iter().map(|p| hex::encode(p.as_bytes())).collect();
-            assert_eq!(ready, vec![id.to_owned()], "the node registered pyln's connection as sidepool-ready");
+            assert_eq!(ready_ids(), vec![id.to_owned()], "the node registered pyln's connection as sidepool-ready");
+            writeln!(stdin, "go on").unwrap();
+        }
+        if let Some(id) = line.strip_prefix("RECONNECTED ") {
+            // pyln's new connection is ready and its old one closed: once the node
+            // has noticed the close, the peer is still registered, and a message
+            // the node sends on its own reaches it (the script checks it arrives).
+            let deadline = Instant::now() + GUARD;
+            while !running.shared.settled(1) {
+                assert!(Instant::now() < deadline, "the node did not notice the old connection close");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(ready_ids(), vec![id.to_owned()], "the reconnected peer is still registered");
+            let peer = running.shared.connected_peers()[0];
+            let begin = SwapPartyBegin { id: PoolId([5; 16]), irregular_authorization: None, unknown: Vec::new() };
+            running.shared.route(vec![CoreAction::Send { peer, message: Box::new(Message::SwapPartyBegin(begin)) }]);
             writeln!(stdin, "go on").unwrap();
         }
         lines.push(line);
@@ -102,6 +122,8 @@ fn pyln_proto_handshakes_exchanges_init_pings_and_sidepool_features_with_the_ref
         "bolt1.pong-size-and-zeros",
         "bolt1.no-pong-for-65532",
         "bolt1.still-connected",
+        "reconnect.new-connection-still-served",
+        "reconnect.new-connection-answers",
         "refuse.unknown-even-feature.warning-says-why",
         "refuse.missing-dependency.warning-says-why",
         "refuse.no-common-chain.warning-says-why",

@@ -10,13 +10,17 @@ code on our side of the wire:
     expected chain;
   * ping/pong (BOLT 1): a pong of the asked size, none for 65532;
   * the SIDEPOOL-01 `my_sidepool_features` exchange on message 53609;
+  * a reconnect as Core Lightning does it (the new connection is ready, then
+    the old one closes): the node still sends to the peer on the new one;
   * the node refusing, with a connection-level `warning` first, an init with
     an unknown even feature, a feature without its BOLT 9 dependency, an init
     on another chain, and an unknown even message type.
 
-After the exchange the script prints `READY <its node id>` and waits for one
-line on stdin, so the driving test (conformance/tests/pyln.rs) can look at the
-node while the connection is up. Every check prints `ok <name>`; the last line
+After the exchange the script prints `READY <its node id>`, and after the
+reconnect `RECONNECTED <its node id>`, and each time waits for one line on
+stdin, so the driving test (conformance/tests/pyln.rs) can look at the node
+while the connection is up (and, after the reconnect, have the node send the
+peer a `swap_party_begin`, sub-id 400). Every check prints `ok <name>`; the last line
 is `PASSED <count>`. Any failure exits 1 with the reason on stderr.
 
 Usage: interop.py --node-id HEX --host HOST --port PORT [--chain HEX]
@@ -72,6 +76,7 @@ REGTEST = "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f"
 MAINNET = "6fe28c0ab6f1b372c1a6a246ae63f74f931e8365e15a089c68d6190000000000"
 SIDEPOOL_BOLT_BIT = 1263
 MY_SIDEPOOL_FEATURES = 101
+SWAP_PARTY_BEGIN = 400
 PEERSWAP_IN_SIDEPOOL_BIT = 1
 # The script's own node key: fixed, so the driving test knows the node id.
 OUR_KEY = bytes([0x33] * 32)
@@ -138,6 +143,18 @@ def sidepool_set_encode(bits):
 
 # ---- one connection ----
 
+class OtherSidepool:
+    """A 53609 message this script has no format for: only its sub-id."""
+    class messagetype:
+        name = "sidepool_other"
+
+    def __init__(self, sub_id):
+        self.fields = {"sub_id": sub_id}
+
+    def to_py(self):
+        return self.fields
+
+
 class Peer:
     def __init__(self, host, port, node_id):
         self.conn = connect(PrivateKey(OUR_KEY), PublicKey(bytes.fromhex(node_id)), host, port)
@@ -152,11 +169,14 @@ class Peer:
         self.conn.send_message(raw)
 
     def recv(self):
-        """The next message, decoded by pyln; None when the node closed the connection."""
+        """The next message, decoded by pyln; None when the node closed the connection.
+        A 53609 message other than `my_sidepool_features` comes back as `OtherSidepool`."""
         try:
             raw = self.conn.read_message()
         except (ValueError, ConnectionError):
             return None
+        if raw[:2] == (53609).to_bytes(2, "big") and raw[2:4] != MY_SIDEPOOL_FEATURES.to_bytes(2, "big"):
+            return OtherSidepool(int.from_bytes(raw[2:4], "big"))
         return Message.read(NS, io.BytesIO(raw))
 
     def recv_type(self, name, skip=()):
@@ -176,6 +196,34 @@ class Peer:
 
     def close(self):
         self.conn.connection.close()
+
+
+def ready_peer(args):
+    """A connection past init and the feature exchange, proven handled by a pong."""
+    peer = Peer(args.host, args.port, args.node_id)
+    peer.recv_type("init")
+    peer.send_init({8, 14, 17, SIDEPOOL_BOLT_BIT}, [args.chain])
+    peer.recv_type("sidepool")
+    peer.send("sidepool", sub_id=MY_SIDEPOOL_FEATURES,
+              tlvs={"my_sidepool_features_set": {"set": sidepool_set_encode({PEERSWAP_IN_SIDEPOOL_BIT})}})
+    peer.send("ping", num_pong_bytes=2, ignored=b"")
+    peer.recv_type("pong", skip=("sidepool", "sidepool_other"))
+    return peer
+
+
+def reconnect(args):
+    """Core Lightning's way: a new connection gets ready, then the old one closes."""
+    old = ready_peer(args)
+    new = ready_peer(args)
+    old.close()
+    print(f"RECONNECTED {PrivateKey(OUR_KEY).public_key().serializeCompressed().hex()}", flush=True)
+    sys.stdin.readline()
+    m = new.recv_type("sidepool_other", skip=("sidepool", "pong"))
+    check(m.fields["sub_id"] == SWAP_PARTY_BEGIN, "reconnect.new-connection-still-served", m.to_py())
+    new.send("ping", num_pong_bytes=4, ignored=b"")
+    new.recv_type("pong", skip=("sidepool", "sidepool_other"))
+    ok("reconnect.new-connection-answers")
+    new.close()
 
 
 def the_exchange(args):
@@ -207,11 +255,11 @@ def the_exchange(args):
 
     # BOLT 1 ping/pong. The node may send other 53609 messages once ready.
     peer.send("ping", num_pong_bytes=10, ignored=bytes(4))
-    pong = peer.recv_type("pong", skip=("sidepool",))
+    pong = peer.recv_type("pong", skip=("sidepool", "sidepool_other"))
     check(bytes(pong.fields["ignored"]) == bytes(10), "bolt1.pong-size-and-zeros", pong.to_py())
     peer.send("ping", num_pong_bytes=65532, ignored=b"")
     peer.send("ping", num_pong_bytes=7, ignored=b"")
-    pong = peer.recv_type("pong", skip=("sidepool",))
+    pong = peer.recv_type("pong", skip=("sidepool", "sidepool_other"))
     check(len(pong.fields["ignored"]) == 7, "bolt1.no-pong-for-65532", pong.to_py())
 
     # The node has handled our features (they came before the pings): the
@@ -220,7 +268,7 @@ def the_exchange(args):
     sys.stdin.readline()
     # Still answering after the look.
     peer.send("ping", num_pong_bytes=1, ignored=b"")
-    peer.recv_type("pong", skip=("sidepool",))
+    peer.recv_type("pong", skip=("sidepool", "sidepool_other"))
     ok("bolt1.still-connected")
     peer.close()
 
@@ -254,6 +302,7 @@ def main():
     other = MAINNET if args.chain != MAINNET else REGTEST
 
     the_exchange(args)
+    reconnect(args)
     refused(args, "refuse.unknown-even-feature",
             lambda peer: peer.send_init({100, SIDEPOOL_BOLT_BIT}, [args.chain]), "100")
     refused(args, "refuse.missing-dependency",
