@@ -319,6 +319,11 @@ fn a_feature_without_its_dependency_is_refused_with_a_warning() {
     let (node, _) = start_node();
     let (mut t, _) = raw_peer(&node, 0x22);
     t.send(&init_bytes(&[17, 1263], Vec::new())).unwrap();
+    // More right behind it, as a peer that does not wait sends: still unread when
+    // the node closes, which must not cost the warning.
+    for _ in 0..20 {
+        let _ = t.send(&Bolt1Message::Ping { num_pong_bytes: 3, ignored_len: 500 }.encode());
+    }
     let text = the_warning(&until_closed(&mut t));
     assert!(text.contains("17") && text.contains("payment_secret"), "{text}");
     node.shutdown();
