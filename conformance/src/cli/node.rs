@@ -12,6 +12,10 @@ pub struct NodeArgs {
     /// Address for BOLT 8 connections; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "HOST:PORT")]
     pub listen: SocketAddr,
+    /// The chain the node names in its `init` (`networks`) and requires a peer's
+    /// `networks`, when sent, to include: bitcoin, testnet, testnet4, signet or regtest.
+    #[arg(long, default_value = "regtest", value_name = "CHAIN")]
+    pub network: bitcoin::Network,
     /// The node's static private key (32-byte hex); random when absent.
     #[arg(long, value_name = "HEX")]
     pub node_key: Option<String>,
@@ -50,7 +54,7 @@ pub fn run(args: &NodeArgs) -> i32 {
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let defect = args.defect;
-    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
+    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::for_network(args.network), verbose: true };
     let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_variant(args.variant).pausing_after(args.pause_after);
     if let Some(db) = &args.db {
         core = match core.with_store(db) {
