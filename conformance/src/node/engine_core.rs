@@ -103,6 +103,10 @@ pub struct EngineCore {
     defect: Option<Defect>,
     /// A conforming variant: another choice the spec allows (tests of the suite only).
     variant: Option<Variant>,
+    /// Actions a defect holds back until the next event.
+    held_back: Vec<Action<PublicKey>>,
+    /// The last `peerswap_lightning` received (a defect copies it verbatim).
+    last_lightning_received: Option<sidepool_reference::peerswap::messages::PeerswapLightning>,
     /// Test-only: stop the process right after persisting this fact (crash tests).
     pause_after: Option<PausePoint>,
 }
@@ -154,6 +158,8 @@ impl EngineCore {
             hop_counter: 0,
             defect: None,
             variant: None,
+            held_back: Vec::new(),
+            last_lightning_received: None,
             pause_after: None,
         }
     }
@@ -351,6 +357,27 @@ impl EngineCore {
 
     /// Feeds one event to the engine and carries out its actions.
     fn feed(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
+        let Some(defect) = self.defect else {
+            return self.feed_one(event, out);
+        };
+        // A record the defect held back goes out now, after what it should have preceded.
+        for action in std::mem::take(&mut self.held_back) {
+            self.carry_out(action, out);
+        }
+        if defect.ignores_reject(&event) {
+            return;
+        }
+        for e in defect.before(&event) {
+            self.feed_one(e, out);
+        }
+        let after = defect.after(&event);
+        self.feed_one(event, out);
+        for e in after {
+            self.feed_one(e, out);
+        }
+    }
+
+    fn feed_one(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
         let event = match self.defect {
             Some(d) => d.event(event),
             None => event,
@@ -359,7 +386,14 @@ impl EngineCore {
             Some(v) => v.event(event),
             None => event,
         };
-        for action in self.engine.handle(event) {
+        if let (Some(Defect::CopyLightningVerbatim), Event::Received { msg: Message::PeerswapLightning(l), .. }) = (self.defect, &event) {
+            self.last_lightning_received = Some(l.clone());
+        }
+        let mut actions = self.engine.handle(event);
+        if let Some(d) = self.defect {
+            actions = d.batch(actions);
+        }
+        for action in actions {
             let action = match self.variant {
                 Some(v) => v.action(action),
                 None => action,
@@ -368,8 +402,17 @@ impl EngineCore {
                 Some(d) => d.action(action),
                 None => Some(action),
             };
-            if let Some(action) = action {
-                self.carry_out(action, out);
+            match (self.defect, action) {
+                (Some(Defect::PersistAfterForward), Some(a @ Action::PersistRecord(Record::Forward(_)))) => self.held_back.push(a),
+                (Some(Defect::CopyLightningVerbatim), Some(Action::Send { to, msg: Message::PeerswapLightning(own) })) => {
+                    let msg = match &self.last_lightning_received {
+                        Some(l) if l.hash == own.hash => l.clone(),
+                        _ => own,
+                    };
+                    self.carry_out(Action::Send { to, msg: Message::PeerswapLightning(msg) }, out);
+                }
+                (_, Some(action)) => self.carry_out(action, out),
+                (_, None) => {}
             }
         }
     }
@@ -440,14 +483,19 @@ impl EngineCore {
                     }
                     _ => {}
                 }
-                let (what, id, hash) = match &record {
-                    Record::Forward(r) => (ev::PersistedWhat::ForwardRecord, r.id, r.hash),
-                    Record::SentInit { init, .. } => (ev::PersistedWhat::SentInit, init.id, init.hash),
-                    Record::HtlcDetails(d) => (ev::PersistedWhat::HtlcDetails, d.id, d.hash),
-                    Record::Lightning { id, hash, .. } => (ev::PersistedWhat::LightningPaymentDetails, *id, *hash),
-                    Record::ForwardedHtlcs { id, hash, .. } => (ev::PersistedWhat::ForwardRecord, *id, *hash),
+                let reported = match &record {
+                    Record::Forward(r) => Some((ev::PersistedWhat::ForwardRecord, r.id, r.hash)),
+                    Record::SentInit { init, .. } => Some((ev::PersistedWhat::SentInit, init.id, init.hash)),
+                    Record::HtlcDetails(d) => Some((ev::PersistedWhat::HtlcDetails, d.id, d.hash)),
+                    // What the adapter reports is the received secret and metadata, the
+                    // forwarder's MUST; our record of what we sent is bookkeeping.
+                    Record::Lightning { sent: true, .. } => None,
+                    Record::Lightning { id, hash, .. } => Some((ev::PersistedWhat::LightningPaymentDetails, *id, *hash)),
+                    Record::ForwardedHtlcs { id, hash, .. } => Some((ev::PersistedWhat::ForwardRecord, *id, *hash)),
                 };
-                self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
+                if let Some((what, id, hash)) = reported {
+                    self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
+                }
             }
             Action::DeleteRecord { id, hash } => {
                 self.forwards.remove(&hash.0);
@@ -752,7 +800,8 @@ fn onion_out(o: &OnionFinalHop) -> rq::OnionPayload {
         total_msat: o.total_msat,
         payment_secret: o.payment_secret,
         payment_metadata: o.payment_metadata.clone().map(crate::adapter::values::HexBytes),
-        short_channel_id: None,
+        // Reported as built, so a runner can see a final hop that is not one.
+        short_channel_id: o.short_channel_id.map(crate::adapter::values::ShortChannelId::from_u64),
     }
 }
 
