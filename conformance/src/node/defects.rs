@@ -3,8 +3,12 @@
 //! A defect bends what the engine sees (events in) or what the node does
 //! (actions out) at the core's boundary; the reference engine itself stays
 //! correct. Started with a defect (`node --defect NAME`, `run --defect NAME`,
-//! both hidden), the node must fail at least one case; the test
-//! `conformance/tests/defects.rs` checks every defect here is caught.
+//! both hidden), the node must fail at least one MUST case; the test
+//! `conformance/tests/defects.rs` checks every defect here is caught. A choice
+//! the spec leaves open is never a defect: those are the conforming variants
+//! (`variants.rs`), which must fail no MUST case. (Rejecting with code 65535
+//! was once a defect here; the reject-code table is optional, so it is now the
+//! variant `RejectCode65535`.)
 
 use sidepool_reference::peerswap::constants::Timestamp;
 use sidepool_reference::peerswap::session::{Action, Event, Record};
@@ -17,8 +21,6 @@ pub enum Defect {
     Timeout4031,
     /// Accepts an amount equal to the imbalance error (own funds seen 1 msat higher).
     AcceptFullImbalance,
-    /// Sends reject code 65535 where the spec names a specific code.
-    WrongRejectCode,
     /// Puts the offerrer's advisory view, not its own, into peerswap_reject.
     OfferrerViewInReject,
     /// Answers a peerswap_init before swap_party_begin (as if the party had begun).
@@ -158,10 +160,6 @@ impl Defect {
     /// Bends an action the engine produced; `None` drops it.
     pub fn action(self, action: Action<PublicKey>) -> Option<Action<PublicKey>> {
         match (self, action) {
-            (Defect::WrongRejectCode, Action::Send { to, msg: Message::PeerswapReject(mut r) }) => {
-                r.reason_code = sidepool_reference::peerswap::messages::RejectCode::POLICY;
-                Some(Action::Send { to, msg: Message::PeerswapReject(r) })
-            }
             (Defect::OfferrerViewInReject, Action::Send { to, msg: Message::PeerswapReject(mut r) }) => {
                 std::mem::swap(&mut r.channel_view.owned_by_offerrer, &mut r.channel_view.owned_by_acceptor);
                 Some(Action::Send { to, msg: Message::PeerswapReject(r) })

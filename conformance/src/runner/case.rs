@@ -156,10 +156,16 @@ pub enum Step {
     Send(SendStep),
     /// Wait for a sidepool message matching the field matchers.
     Expect(ExpectStep),
-    /// A `peerswap_reject` answering `sent.peerswap_init` (or `of`): its id and
-    /// hash are the init's (graded at the step's level); its reason code is
-    /// compared with `code` at MAY level (the code table is optional).
+    /// The answer to `sent.peerswap_init` (or `of`) must be a `peerswap_reject`
+    /// (an accept, or no answer, misses at the step's level) echoing the init's
+    /// id and hash; its reason code is compared with `code` at MAY level (the
+    /// code table is optional). Inside `any_order` / `one_of` it only matches.
     ExpectReject(ExpectRejectStep),
+    /// The answer to `sent.peerswap_init` (or `of`) is a `peerswap_accept`
+    /// echoing the init's id and hash, with `fields` (at the step's level). A
+    /// reject instead is MAY-level ("The receiver MAY reject the peerswap for
+    /// other reasons."); no answer at all is a reading (ERRATA E-101).
+    ExpectAccept(ExpectAcceptStep),
     /// No sidepool message (or none named `message`) from the peer within the time.
     ExpectNothing {
         peer: String,
@@ -218,6 +224,13 @@ pub enum Step {
     /// collected until they total `amount_msat`, each checked against the spec's
     /// per-payment rules, then no further part (conformance/CASES.md).
     ExpectPayment(ExpectPaymentStep),
+    /// Captures a literal value (e.g. the id and hash of a raw message the case
+    /// sends, for `expect_reject: {of: ...}`).
+    Remember {
+        #[serde(rename = "as")]
+        name: String,
+        value: Value,
+    },
     /// Runs its (stimulus) steps once for each item of a captured list, the
     /// item captured under `as` (`- for_each: {in: up, as: part, steps: [...]}`).
     ForEach(ForEachStep),
@@ -236,6 +249,7 @@ impl Step {
             Step::Send(_) => "send",
             Step::Expect(_) => "expect",
             Step::ExpectReject(_) => "expect_reject",
+            Step::ExpectAccept(_) => "expect_accept",
             Step::ExpectNothing { .. } => "expect_nothing",
             Step::ExpectDisconnect { .. } => "expect_disconnect",
             Step::ExpectType { .. } => "expect_type",
@@ -253,6 +267,7 @@ impl Step {
             Step::ExpectPayment(_) => "expect_payment",
             Step::Alive { .. } => "alive",
             Step::ForEach(_) => "for_each",
+            Step::Remember { .. } => "remember",
         }
     }
 
@@ -267,6 +282,7 @@ impl Step {
             self,
             Step::Expect(_)
                 | Step::ExpectReject(_)
+                | Step::ExpectAccept(_)
                 | Step::ExpectNothing { .. }
                 | Step::ExpectDisconnect { .. }
                 | Step::ExpectType { .. }
@@ -360,6 +376,23 @@ pub struct ExpectRejectStep {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ExpectAcceptStep {
+    pub peer: String,
+    /// The capture holding the `peerswap_init` sent (default `sent.peerswap_init`).
+    #[serde(default)]
+    pub of: Option<String>,
+    /// Further matchers on the accept's fields.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub within_ms: Option<u64>,
+    /// Capture the accept's fields under this name (default: `got.peerswap_accept`).
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExpectEventStep {
     pub event: String,
     #[serde(default)]
@@ -393,7 +426,8 @@ pub struct ExpectPaymentStep {
     /// The maximum HTLC towards the peer: each part MUST NOT exceed it (and, at
     /// `reading` level E-60, is below it).
     pub max_htlc_msat: Value,
-    /// Matchers every part must meet (hash, `cltv_expiry`, onion fields ...).
+    /// Matchers every part must meet (hash, `cltv_expiry`, onion fields ...);
+    /// `part` names the part being checked (`{same_as: part.amount_msat}`).
     #[serde(default)]
     pub each: serde_json::Map<String, Value>,
     #[serde(default)]

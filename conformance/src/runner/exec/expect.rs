@@ -62,8 +62,15 @@ pub(super) enum Mode {
     InOrder,
 }
 
-/// The stamp and source of a met expectation.
+/// The stamp of a met expectation.
 type Met = Option<u64>;
+
+/// What waiting for expectations found: each one's stamp, and for `in_order`
+/// the first pair found out of order (`(earlier, later)` indices).
+pub(super) struct Found {
+    pub met: Vec<Met>,
+    pub out_of_order: Option<(usize, usize)>,
+}
 
 pub(super) fn match_fields(view: &Value, fields: &serde_json::Map<String, Value>, caps: &mut Captures) -> Result<(), String> {
     for (path, m) in fields {
@@ -154,7 +161,7 @@ impl Exec<'_> {
             }
             grades.push(spec.meta.clone());
         }
-        let met = self.expect_all(&exps, window, deadline, mode)?;
+        let Found { met, out_of_order } = self.expect_all(&exps, window, deadline, mode)?;
         // The reject codes of the rejects that came: MAY level, never a failure.
         for (i, capture, want) in codes {
             if met.get(i).copied().flatten().is_none() {
@@ -167,6 +174,38 @@ impl Exec<'_> {
                 }
             }
         }
+        let graded_inside = grades.iter().any(|m| m.level.is_some());
+        let grade_of = |i: usize, ctx: &super::StepCtx| -> (Grade, String, Option<String>, Option<String>) {
+            let m = grades.get(i).cloned().unwrap_or_default();
+            (m.level.unwrap_or(ctx.grade), m.requirement.unwrap_or_else(|| ctx.requirement.clone()), m.reading, m.note)
+        };
+        if mode == Mode::InOrder {
+            // An earlier expectation is what must come *before* a later one: it is
+            // required only once a later one came, and is then graded at its own level.
+            if let Some((before, after)) = out_of_order {
+                let why = format!("{} came before {}", exps[after].describe(), exps[before].describe());
+                if !graded_inside {
+                    return Err(StepError::Miss(why));
+                }
+                let (g, r, reading, note) = grade_of(before, &self.ctx);
+                self.miss_at(g, &r, reading.as_deref(), why, note);
+                return Ok(());
+            }
+            let last_met = met.iter().rposition(Option::is_some);
+            let unmet: Vec<usize> = (last_met.map_or(0, |l| l + 1)..exps.len()).collect();
+            if unmet.is_empty() {
+                return Ok(());
+            }
+            if !graded_inside {
+                return Err(StepError::Miss(self.timed_out_reason(&exps, &met, window, mode)));
+            }
+            for i in unmet {
+                let why = self.timed_out_reason(&exps[i..=i], &[None], window, Mode::All);
+                let (g, r, reading, note) = grade_of(i, &self.ctx);
+                self.miss_at(g, &r, reading.as_deref(), why, note);
+            }
+            return Ok(());
+        }
         let unmet: Vec<usize> = met.iter().enumerate().filter(|(_, m)| m.is_none()).map(|(i, _)| i).collect();
         let done = match mode {
             Mode::One => unmet.len() < exps.len(),
@@ -175,17 +214,14 @@ impl Exec<'_> {
         if done {
             return Ok(());
         }
-        let graded_inside = grades.iter().any(|m| m.level.is_some());
         if mode == Mode::One || !graded_inside {
             return Err(StepError::Miss(self.timed_out_reason(&exps, &met, window, mode)));
         }
         // Inner expectations with grades of their own: one finding each.
         for i in unmet {
-            let m = grades.get(i).cloned().unwrap_or_default();
             let why = self.timed_out_reason(&exps[i..=i], &[None], window, Mode::All);
-            let grade = m.level.unwrap_or(self.ctx.grade);
-            let req = m.requirement.clone().unwrap_or_else(|| self.ctx.requirement.clone());
-            self.miss_at(grade, &req, m.reading.as_deref(), why, m.note.clone());
+            let (g, r, reading, note) = grade_of(i, &self.ctx);
+            self.miss_at(g, &r, reading.as_deref(), why, note);
         }
         Ok(())
     }
@@ -321,27 +357,26 @@ impl Exec<'_> {
     }
 
     /// Waits until the expectations are met (see [`Mode`]); returns each one's stamp.
-    pub(super) fn expect_all(&mut self, exps: &[Exp<'_>], window: u64, deadline: Instant, mode: Mode) -> Result<Vec<Met>, StepError> {
+    pub(super) fn expect_all(&mut self, exps: &[Exp<'_>], window: u64, deadline: Instant, mode: Mode) -> Result<Found, StepError> {
         let mut met: Vec<Met> = vec![None; exps.len()];
         loop {
             for (i, e) in exps.iter().enumerate() {
                 if met[i].is_none() {
                     met[i] = self.try_match(e, window)?;
                     if mode == Mode::One && met[i].is_some() {
-                        return Ok(met);
+                        return Ok(Found { met, out_of_order: None });
                     }
                 }
             }
             if mode == Mode::InOrder {
                 // A later expectation met before an earlier one: was the earlier
                 // one's evidence already sent? Take in all its source sent first.
-                for i in 1..exps.len() {
+                for i in (1..exps.len()).rev() {
                     if met[i].is_some() && met[i - 1].is_none() {
-                        let synced = self.sync(&exps[i - 1].source(), deadline)?;
+                        self.sync(&exps[i - 1].source(), deadline)?;
                         met[i - 1] = self.try_match(&exps[i - 1], window)?;
                         if met[i - 1].is_none() {
-                            let how = if synced { "" } else { " (the source could not be synchronised)" };
-                            return Err(StepError::Miss(format!("{} came before {}{how}", exps[i].describe(), exps[i - 1].describe())));
+                            return Ok(Found { met, out_of_order: Some((i - 1, i)) });
                         }
                     }
                 }
@@ -350,14 +385,14 @@ impl Exec<'_> {
                 if mode == Mode::InOrder {
                     for i in 1..exps.len() {
                         if exps[i].source() == exps[i - 1].source() && met[i] < met[i - 1] {
-                            return Err(StepError::Miss(format!("{} came before {}", exps[i].describe(), exps[i - 1].describe())));
+                            return Ok(Found { met, out_of_order: Some((i - 1, i)) });
                         }
                     }
                 }
-                return Ok(met);
+                return Ok(Found { met, out_of_order: None });
             }
             if Instant::now() >= deadline {
-                return Ok(met);
+                return Ok(Found { met, out_of_order: None });
             }
             let mut peers: Vec<&str> = Vec::new();
             let mut events = false;

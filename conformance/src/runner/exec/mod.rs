@@ -8,6 +8,7 @@
 //! - a setup step that cannot be carried out makes the case an `error` (it could
 //!   not be evaluated), never a pass or a failure.
 
+mod answer;
 mod evidence;
 mod expect;
 mod payment;
@@ -167,7 +168,7 @@ impl From<String> for StepError {
 
 /// The grade, requirement and reading of the step being run.
 #[derive(Clone, Debug)]
-struct StepCtx {
+pub(super) struct StepCtx {
     index: usize,
     grade: Grade,
     requirement: String,
@@ -378,6 +379,7 @@ impl Exec<'_> {
             match step {
                 Step::Expect(e) => out.push(e.capture.clone().unwrap_or_else(|| format!("got.{}", e.message))),
                 Step::ExpectReject(r) => out.push(r.capture.clone().unwrap_or_else(|| "got.peerswap_reject".into())),
+                Step::ExpectAccept(a) => out.push(a.capture.clone().unwrap_or_else(|| "got.peerswap_accept".into())),
                 Step::ExpectEvent(e) => out.push(e.capture.clone().unwrap_or_else(|| format!("event.{}", e.event))),
                 Step::ExpectPayment(p) => out.push(p.capture.clone().unwrap_or_else(|| "payment".into())),
                 Step::AnyOrder(inner) | Step::OneOf(inner) | Step::InOrder(inner) => inner.iter().for_each(|s| names(&s.step, out)),
@@ -530,7 +532,9 @@ impl Exec<'_> {
                 Ok(())
             }
             Step::Send(s) => self.send(s),
-            Step::Expect(_) | Step::ExpectEvent(_) | Step::ExpectReject(_) | Step::AnyOrder(_) | Step::OneOf(_) | Step::InOrder(_) => self.expect_step(step, meta),
+            Step::ExpectReject(r) => self.expect_answer(&r.peer, r.of.as_deref(), r.within_ms, meta, answer::Want::Reject { code: r.code, capture: r.capture.clone() }),
+            Step::ExpectAccept(a) => self.expect_answer(&a.peer, a.of.as_deref(), a.within_ms, meta, answer::Want::Accept { fields: &a.fields, capture: a.capture.clone() }),
+            Step::Expect(_) | Step::ExpectEvent(_) | Step::AnyOrder(_) | Step::OneOf(_) | Step::InOrder(_) => self.expect_step(step, meta),
             Step::ExpectPayment(p) => self.expect_payment(p, meta),
             Step::ExpectNothing { peer, within_ms, message } => {
                 let window = self.window_of(meta);
@@ -598,6 +602,11 @@ impl Exec<'_> {
                 Ok(())
             }
             Step::AdvanceClock { seconds } => self.adapter_call("advance_clock", &json!({"seconds": seconds})).map(|_| ()),
+            Step::Remember { name, value } => {
+                let value = matcher::substitute(value, &self.captures).map_err(StepError::Error)?;
+                self.captures.insert(name.clone(), value);
+                Ok(())
+            }
             Step::ForEach(f) => {
                 let items = match matcher::captured(&self.captures, &f.list) {
                     Some(Value::Array(items)) => items.clone(),
@@ -653,8 +662,8 @@ impl Exec<'_> {
         if c.wait_ready.unwrap_or(we_signal && iut_signals) {
             let no_fields = serde_json::Map::new();
             let exp = [expect::Exp::message(&name, "my_sidepool_features", &no_fields, Some(&format!("features.{name}")))];
-            let met = self.expect_all(&exp, window, deadline, expect::Mode::All)?;
-            if met.iter().any(Option::is_none) {
+            let found = self.expect_all(&exp, window, deadline, expect::Mode::All)?;
+            if found.met.iter().any(Option::is_none) {
                 return Err(StepError::Miss(format!("connect: the IUT sent no my_sidepool_features within {} ms", self.default_wait.as_millis())));
             }
             // The IUT may send its features before it has read ours. One ping round

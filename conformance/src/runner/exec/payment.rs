@@ -79,8 +79,13 @@ impl Exec<'_> {
                     Some("\"less than the maximum\" read strictly forbids this; the reference reads the maximum as inclusive, as BOLT 7 does".into()),
                 );
             }
+            // `part` names the part being checked (`onion.total_msat: {same_as: part.amount_msat}`).
             let mut scratch = self.captures.clone();
+            scratch.insert("part".into(), part.clone());
             if let Err(why) = match_fields(part, &p.each, &mut scratch) {
+                if why.contains("nothing captured as ") {
+                    return Err(StepError::Error(why));
+                }
                 self.miss(format!("part {n}: {why}"));
             }
         }
