@@ -221,6 +221,18 @@ mod tests {
     }
 
     #[test]
+    fn an_ultimate_offerrer_may_fulfil_a_late_htlc_but_a_forwarder_never_does() {
+        for (role, want) in [
+            (HoldRole::UltimateOfferrer, HoldAction::FulfilLate { htlc: HtlcRef(3) }),
+            (HoldRole::Forwarder, HoldAction::FailLate { htlc: HtlcRef(3) }),
+        ] {
+            let mut m = IncomingHold::new(Msat(1_000), role).with_late(LateHtlc::Fulfil);
+            m.handle(commit(1, 1_000, 10));
+            assert_eq!(m.handle(commit(3, 1, 20)), vec![want]);
+        }
+    }
+
+    #[test]
     fn completes_at_agreed_amount() {
         let mut m = IncomingHold::new(Msat(1_000), HoldRole::UltimateOfferrer);
         assert_eq!((m.agreed(), m.role()), (Msat(1_000), HoldRole::UltimateOfferrer));
@@ -308,6 +320,7 @@ mod tests {
                             }
                             HoldAction::KeepHolding { total, .. } => prop_assert!(total < Msat(agreed) || agreed == 0 && total == Msat::ZERO),
                             HoldAction::FailLate { .. } => prop_assert!(failed_all || completed),
+                            HoldAction::FulfilLate { .. } => prop_assert!(completed && !failed_all),
                         }
                     }
                 }
