@@ -16,8 +16,8 @@
 //!   `lightningrod` / `ldk` profile (how an unblock is authenticated).
 //!
 //! Pure: no sockets, clock, disk or randomness. Every rule quotes its
-//! LNROD-01 sentence (`// LNROD-01: "..."`); a test checks each quote occurs
-//! in the spec.
+//! LNROD-01 sentence in a comment (the document id, a colon, the sentence in
+//! double quotes); `tests/quotes.rs` checks each quote occurs in the spec.
 #![forbid(unsafe_code)]
 
 pub mod constants;

@@ -53,22 +53,17 @@ impl AsyncMessage {
 
     /// The record's value: a BigSize length, then the inner TLV stream.
     ///
-    /// LNROD-01: "A reader MUST reject a `held_htlc_available` or `release_held_htlc` record whose value is empty or whose length prefix does not cover exactly the rest of the value."
+    /// LNROD-01: "A reader MUST reject a `held_htlc_available` or `release_held_htlc` record whose value is empty or whose length prefix is larger than the rest of the value."
     fn decode_value(kind: AsyncKind, value: &[u8]) -> Result<AsyncMessage, DecodeError> {
         let mut r = Reader::new(value);
         let len = bigsize::read(&mut r, &format!("{} length prefix", kind.name()))?;
-        if u64::try_from(r.remaining()).ok() != Some(len) {
-            let class = if u64::try_from(r.remaining()).is_ok_and(|rest| rest < len) {
-                ErrorClass::Truncated
-            } else {
-                ErrorClass::InvalidValue
-            };
-            return Err(DecodeError::new(
-                class,
-                format!("{} length prefix says {len}, {} bytes follow", kind.name(), r.remaining()),
-            ));
-        }
-        let unknown = read_stream(r.rest(), |_, _| Ok(Known::No))?;
+        let len = usize::try_from(len).map_err(|_| {
+            DecodeError::new(ErrorClass::Truncated, format!("{} length prefix {len} exceeds the record", kind.name()))
+        })?;
+        let stream = r.bytes(len, &format!("{} stream", kind.name()))?;
+        let unknown = read_stream(stream, |_, _| Ok(Known::No))?;
+        // LNROD-01: "A reader MAY ignore bytes that follow the length-prefixed stream in a `held_htlc_available` or `release_held_htlc` record."
+        let _ignored = r.rest();
         Ok(AsyncMessage { kind, unknown })
     }
 
