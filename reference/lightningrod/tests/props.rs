@@ -208,10 +208,10 @@ proptest! {
                         LspAEvent::BlockRequest { pid, hashes, .. } if !ldk && actions.is_empty() => {
                             open_requests.push((pid.clone(), hashes.clone()));
                         }
-                        LspAEvent::Unblock { payment_unblock } => {
-                            if !actions.iter().any(|a| matches!(a, LspAAction::UnblockIgnored { .. })) {
-                                open_requests.retain(|(p, _)| p != payment_unblock);
-                            }
+                        LspAEvent::Unblock { payment_unblock }
+                            if !actions.iter().any(|a| matches!(a, LspAAction::UnblockIgnored { .. })) =>
+                        {
+                            open_requests.retain(|(p, _)| p != payment_unblock);
                         }
                         _ => {}
                     }
