@@ -24,6 +24,8 @@ mod ln_htlc_fields;
 mod ln_split_plan;
 mod htlc_key;
 mod key_handover;
+pub mod lnrod_codec;
+mod lnrod_script;
 mod message;
 mod peerswap_balance;
 mod peerswap_forward;
@@ -57,6 +59,8 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bolt8_transport", bolt8_transport::check),
     ("session_script", session_script::check),
     ("fuzz_regression", fuzz_regression::check),
+    ("lnrod_codec", lnrod_codec::check),
+    ("lnrod_script", lnrod_script::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
