@@ -19,6 +19,11 @@ mod envelope;
 mod feature_set;
 mod fuzz_regression;
 mod ln_common;
+mod loop_common;
+mod loop_htlc;
+mod loop_script;
+mod loop_swap_state;
+mod loop_terms;
 mod ln_hold_sequence;
 mod ln_htlc_fields;
 mod ln_split_plan;
@@ -57,6 +62,10 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bolt8_transport", bolt8_transport::check),
     ("session_script", session_script::check),
     ("fuzz_regression", fuzz_regression::check),
+    ("loop_htlc", loop_htlc::check),
+    ("loop_terms", loop_terms::check),
+    ("loop_swap_state", loop_swap_state::check),
+    ("loop_script", loop_script::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
