@@ -541,7 +541,7 @@ def htlc_v2_file():
                    "HTLC v2 (P2WSH)", {k: HTLC_NOTES[k] for k in
                                        ("LoopTest", "QuoteTemplate", "ScriptNumber", "Network", "Witness",
                                         "UncheckedKey", "BadKey", "BadHash")},
-                   ["loop.htlc.4", "loop.htlc.5", "loop.v2.1", "loop.v2.2", "loop.v2.3", "loop.v2.4"])
+                   ["loop.htlc.4", "loop.htlc.5", "loop.v2.1", "loop.v2.2", "loop.v2.3", "loop.v2.4", "loop.out.28"])
     f.group("Loop's TestHtlcV2 inputs, recomputed", covers=["loop.htlc.3"])
     htlc_case(f, "TestHtlcV2: sender CreateKey(1), receiver CreateKey(2), preimage {1,2,3}, cltv 24, mainnet",
               ["LoopTest", "Witness"], v2_inputs(24, KEY1, KEY2, witness=True))
@@ -575,7 +575,7 @@ def htlc_v3_file():
                        "LoopTest", "QuoteTemplate", "ScriptNumber", "Network", "Witness", "KeyOrder", "SameKeys",
                        "OddKey", "SeparateInternalKeys", "PrefixIgnored", "BadKey", "BadHash")},
                    ["loop.htlc.4", "loop.htlc.5", "loop.v3.1", "loop.v3.2", "loop.v3.3", "loop.v3.4",
-                    "loop.v3.7", "loop.v3.8", "loop.v3.9", "loop.v3.10"])
+                    "loop.v3.7", "loop.v3.8", "loop.v3.9", "loop.v3.10", "loop.out.28"])
     odd = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 3)
     even = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 2)
     for ver, req in (("1.0.0-rc2", "loop.v3.5"), ("0.4.0", "loop.v3.6")):
@@ -737,7 +737,21 @@ def rule_conf_target(t):
     return None, {"effective_conf_target": t["conf_target"]}
 
 
+PROTOCOL_NAMES = ["Legacy", "MultiLoopOut", "SegwitLoopIn", "PreimagePush", "UserExpiryLoopOut", "HtlcV2", "MultiLoopIn",
+                  "LoopOutCancel", "Probe", "RoutingPlugin", "HtlcV3", "MuSig2"]
+UNRECORDED = 2**32 - 1
+
+
+def rule_protocol_version(t):
+    v = t["protocol_version"]
+    name = "Unrecorded" if v == UNRECORDED else PROTOCOL_NAMES[v] if v < len(PROTOCOL_NAMES) else None
+    v3 = v >= 10 and v != UNRECORDED
+    musig_rc2 = v >= 11 and v != UNRECORDED
+    return None, {"name": name, "script_version": 3 if v3 else 2, "musig2_version": "1.0.0-rc2" if musig_rc2 else "0.4.0"}
+
+
 RULES = {
+    "protocol_version": rule_protocol_version,
     "loop_out_contract": rule_loop_out_contract,
     "quote_amount": rule_quote_amount,
     "loop_out_expiry": rule_loop_out_expiry,
@@ -852,6 +866,20 @@ def loop_out_terms_file():
     terms_case(f, "fee and prepay both too high: the fee first", ["Order"], with_amounts(1_002_000_000, 3_001_000))
     terms_case(f, "no prepay amount and fee too high: the prepay amount first", ["Order"],
                with_amounts(1_010_000_000, None))
+    return f
+
+
+def protocol_versions_file():
+    f = VectorFile("loop_terms", "Protocol versions: names, and the HTLC and MuSig2 versions they select",
+                   "Protocol versions", {"Named": "A version LOOP-01 names.", "Unnamed": "A number LOOP-01 does not name.",
+                                         "Bound": "One below, at, or one above a bound."},
+                   ["loop.proto.1", "loop.proto.3", "loop.proto.4"])
+    f.group("Every named version, the first unnamed ones, and \"not recorded\"")
+    for v in list(range(0, 14)) + [UNRECORDED - 1, UNRECORDED]:
+        flags = ["Named"] if v < 12 or v == UNRECORDED else ["Unnamed"]
+        if v in (9, 10, 11, 12):
+            flags.append("Bound")
+        terms_case(f, f"protocol version {v}", flags, {"rule": "protocol_version", "protocol_version": v})
     return f
 
 
@@ -1343,6 +1371,7 @@ def files():
         "vectors/loop/loop_out_terms.yaml": loop_out_terms_file(),
         "vectors/loop/loop_in_terms.yaml": loop_in_terms_file(),
         "vectors/loop/deadlines.yaml": deadlines_file(),
+        "vectors/loop/protocol_versions.yaml": protocol_versions_file(),
         "vectors/loop/swap_states.yaml": swap_states_file(),
         "vectors/loop/loop_out_scripts.yaml": loop_out_scripts_file(),
         "vectors/loop/loop_in_scripts.yaml": loop_in_scripts_file(),

@@ -442,3 +442,68 @@ mod tests {
         assert_eq!(c.refused().map(|r| r.name()), Some("expiry_too_far"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = LoopInEvent> {
+        let height = (800_000u32..800_520).prop_map(BlockHeight);
+        prop_oneof![
+            (height.clone(), 900u64..1_600, 800_050u32..801_600).prop_map(|(height, fee, expiry)| LoopInEvent::ContractOffered {
+                height,
+                swap_fee: Sat(fee),
+                cltv_expiry: BlockHeight(expiry)
+            }),
+            height.clone().prop_map(|height| LoopInEvent::Execute { height }),
+            height.prop_map(|height| LoopInEvent::Block { height }),
+            Just(LoopInEvent::HtlcPublishFailed),
+            (499_999u64..500_002).prop_map(|v| LoopInEvent::HtlcConfirmed { value: Sat(v) }),
+            Just(LoopInEvent::InvoiceSettled),
+            Just(LoopInEvent::InvoiceCanceled),
+            prop_oneof![Just(SpendKind::Success), Just(SpendKind::Timeout)].prop_map(LoopInEvent::HtlcSpent),
+            Just(LoopInEvent::Abandon),
+            Just(LoopInEvent::UnexpectedError),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #[test]
+        fn loop_in_invariants(events in prop::collection::vec(event(), 1..40), protocol in 9u32..13) {
+            let mut c = LoopInClient::new(LoopInParams {
+                amount: Sat(500_000),
+                max_swap_fee: Sat(1_500),
+                external_htlc: false,
+                protocol_version: ProtocolVersion(protocol),
+            });
+            let mut finishes = 0;
+            for e in events {
+                let before = c.clone();
+                for a in c.handle(e) {
+                    match a {
+                        // loop.in.20: the key goes out only for a settled invoice, and only with MuSig2.
+                        LoopInAction::RevealInternalKey => {
+                            prop_assert_eq!(c.invoice(), InvoiceStatus::Settled);
+                            prop_assert!(protocol >= 11);
+                        }
+                        // loop.in.7: never published with fewer than 10 blocks left.
+                        LoopInAction::PublishHtlc => prop_assert!(c.cltv_expiry().0 - c.height().0 >= 10),
+                        LoopInAction::PublishTimeout => prop_assert!(c.height() >= c.cltv_expiry()),
+                        LoopInAction::Finish(s) => {
+                            finishes += 1;
+                            prop_assert!(s.is_final());
+                        }
+                        LoopInAction::Persist(s) => prop_assert_ne!(s, SwapState::FailTemporary),
+                        _ => {}
+                    }
+                }
+                prop_assert!(finishes <= 1);
+                if before.is_finished() || before.refused().is_some() {
+                    prop_assert_eq!(&before, &c);
+                }
+            }
+        }
+    }
+}

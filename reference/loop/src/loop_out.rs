@@ -83,7 +83,9 @@ pub enum LoopOutEvent {
     PaymentSucceeded(Invoice),
     /// lnd reports an off-chain payment failed for good.
     PaymentFailed(Invoice),
-    /// The server's HTLC reached the required confirmations, paying `value`.
+    /// The server's HTLC reached the required confirmations, paying `value`. The host
+    /// matches outputs against the client's own script ([`crate::htlc`]).
+    // LOOP-01: "The client MUST recognise the server's HTLC only by the output script it computes itself from the swap hash, both script keys and the HTLC expiry."
     HtlcConfirmed { value: Sat },
     /// The claim timer fired (Loop re-arms it after each block).
     SweepTimer,
@@ -455,5 +457,91 @@ mod tests {
         // An impossible settlement (the server lacks the preimage) does not move the phase.
         c.handle(PaymentSucceeded(Invoice::Swap));
         assert_eq!(c.phase(), LoopOutPhase::Funding);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Invariants over arbitrary event sequences: the safety side of LOOP-01 that a
+    //! model checker will explore exhaustively (issue 17 item 4); here sampled.
+    use super::*;
+    use crate::terms::check_preimage_reveal;
+    use crate::units::Msat;
+    use proptest::prelude::*;
+
+    const HASH: SwapHash = SwapHash([7; 32]);
+    const EXPIRY: u32 = 800_100;
+
+    fn event() -> impl Strategy<Value = LoopOutEvent> {
+        let invoice = prop_oneof![Just(Invoice::Swap), Just(Invoice::Prepay)];
+        let height = (800_000u32..800_130).prop_map(BlockHeight);
+        prop_oneof![
+            (height.clone(), 1_001_990_000u64..1_002_010_000, prop::option::weighted(0.9, 0u64..4_000_000), any::<bool>()).prop_map(
+                |(height, swap, prepay, right_hash)| LoopOutEvent::ContractOffered {
+                    height,
+                    offer: LoopOutOffer {
+                        swap_invoice_hash: if right_hash { HASH } else { SwapHash([8; 32]) },
+                        swap_invoice_amount: Some(Msat(swap)),
+                        prepay_invoice_amount: prepay.map(Msat),
+                    }
+                }
+            ),
+            height.clone().prop_map(|height| LoopOutEvent::Execute { height }),
+            height.prop_map(|height| LoopOutEvent::Block { height }),
+            invoice.clone().prop_map(LoopOutEvent::PaymentSucceeded),
+            invoice.prop_map(LoopOutEvent::PaymentFailed),
+            (999_990u64..1_000_010).prop_map(|v| LoopOutEvent::HtlcConfirmed { value: Sat(v) }),
+            Just(LoopOutEvent::SweepTimer),
+            prop_oneof![Just(SpendKind::Success), Just(SpendKind::Timeout)].prop_map(LoopOutEvent::HtlcSpent),
+            Just(LoopOutEvent::UnexpectedError),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #[test]
+        fn loop_out_invariants(events in prop::collection::vec(event(), 1..40)) {
+            let mut c = LoopOutClient::new(LoopOutParams {
+                limits: LoopOutLimits { amount: Sat(1_000_000), max_swap_fee: Sat(5_000), max_prepay_amount: Sat(3_000) },
+                swap_hash: HASH,
+                cltv_expiry: BlockHeight(EXPIRY),
+            });
+            let mut revealed = false;
+            let mut finishes = 0;
+            for e in events {
+                let before = c.clone();
+                let actions = c.handle(e);
+                for a in &actions {
+                    match a {
+                        LoopOutAction::PublishClaim(_) => {
+                            // A first claim only with a confirmed HTLC of enough value, in time.
+                            if !revealed {
+                                let HtlcStatus::Confirmed { value } = c.htlc() else { panic!("claim without a confirmed HTLC") };
+                                prop_assert!(value >= Sat(1_000_000));
+                                prop_assert!(check_preimage_reveal(c.height(), BlockHeight(EXPIRY), false).is_ok());
+                            }
+                            revealed = true;
+                        }
+                        LoopOutAction::PushPreimage => prop_assert!(revealed, "preimage pushed before any claim"),
+                        LoopOutAction::PayInvoice(_) => prop_assert!(c.persisted_state().is_some(), "paid before accepting"),
+                        LoopOutAction::Finish(s) => {
+                            finishes += 1;
+                            prop_assert!(s.is_final());
+                            prop_assert!(c.payment(Invoice::Swap) != PaymentStatus::InFlight && c.payment(Invoice::Prepay) != PaymentStatus::InFlight);
+                        }
+                        LoopOutAction::Persist(s) => prop_assert_ne!(*s, SwapState::FailTemporary),
+                        _ => {}
+                    }
+                }
+                prop_assert!(finishes <= 1);
+                // A finished or refused machine never changes.
+                if before.is_finished() || before.refused().is_some() {
+                    prop_assert_eq!(&before, &c);
+                }
+                // Phases only move forward; Complete exactly when a claim went out.
+                prop_assert!(c.phase() >= before.phase());
+                prop_assert_eq!(c.preimage_revealed(), revealed);
+            }
+        }
     }
 }

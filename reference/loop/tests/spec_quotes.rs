@@ -124,6 +124,7 @@ fn unquoted_requirements_are_known() {
         }
     }
     // loop.v3.14: the client derives its Loop In internal key (a wallet operation, the host's).
-    let expected = ["loop.v3.14"];
+    // loop.in.24: which transaction the host watches for (the host's).
+    let expected = ["loop.v3.14", "loop.in.24"];
     assert_eq!(unquoted, expected, "requirements without a quote in the code");
 }

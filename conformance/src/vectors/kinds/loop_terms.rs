@@ -7,6 +7,7 @@ use loop_reference::terms::{
     check_preimage_reveal, check_quote_amount, claim_fee_policy, effective_conf_target, loop_in_timeout_due, loop_out_expiry,
     validate_loop_in_contract, validate_loop_out_contract, AmountBounds, CltvDeltaBounds, LoopOutLimits, LoopOutOffer,
 };
+use loop_reference::protocol::{ProtocolVersion, ScriptVersion};
 use loop_reference::units::{BlockDelta, BlockHeight, Msat, Sat, SwapHash};
 use serde_json::{json, Value};
 
@@ -70,6 +71,14 @@ fn decide(t: &Value) -> Result<Decision, String> {
         "conf_target" => effective_conf_target(u32_of(t, "conf_target")?, u32_of(t, "default_conf_target")?)
             .map(|c| vec![("effective_conf_target", json!(c))])
             .map_err(|e| e.name()),
+        "protocol_version" => {
+            let v = ProtocolVersion(u32_of(t, "protocol_version")?);
+            let script = match v.script_version() {
+                ScriptVersion::V2 => 2,
+                ScriptVersion::V3 => 3,
+            };
+            Ok(vec![("name", json!(v.name())), ("script_version", json!(script)), ("musig2_version", json!(v.musig2_version().name()))])
+        }
         other => return Err(format!("unknown rule `{other}`")),
     })
 }
