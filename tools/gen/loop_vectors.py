@@ -541,7 +541,8 @@ def htlc_v2_file():
                    "HTLC v2 (P2WSH)", {k: HTLC_NOTES[k] for k in
                                        ("LoopTest", "QuoteTemplate", "ScriptNumber", "Network", "Witness",
                                         "UncheckedKey", "BadKey", "BadHash")},
-                   ["loop.htlc.4", "loop.htlc.5", "loop.v2.1", "loop.v2.2", "loop.v2.3", "loop.v2.4", "loop.out.28"])
+                   ["loop.htlc.4", "loop.htlc.5", "loop.htlc.7", "loop.v2.1", "loop.v2.2", "loop.v2.3", "loop.v2.4",
+                    "loop.out.28"])
     f.group("Loop's TestHtlcV2 inputs, recomputed", covers=["loop.htlc.3"])
     htlc_case(f, "TestHtlcV2: sender CreateKey(1), receiver CreateKey(2), preimage {1,2,3}, cltv 24, mainnet",
               ["LoopTest", "Witness"], v2_inputs(24, KEY1, KEY2, witness=True))
@@ -575,7 +576,7 @@ def htlc_v3_file():
                        "LoopTest", "QuoteTemplate", "ScriptNumber", "Network", "Witness", "KeyOrder", "SameKeys",
                        "OddKey", "SeparateInternalKeys", "PrefixIgnored", "BadKey", "BadHash")},
                    ["loop.htlc.4", "loop.htlc.5", "loop.v3.1", "loop.v3.2", "loop.v3.3", "loop.v3.4",
-                    "loop.v3.7", "loop.v3.8", "loop.v3.9", "loop.v3.10", "loop.out.28"])
+                    "loop.v3.7", "loop.v3.8", "loop.v3.9", "loop.v3.10", "loop.v3.11", "loop.htlc.7", "loop.out.28"])
     odd = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 3)
     even = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 2)
     for ver, req in (("1.0.0-rc2", "loop.v3.5"), ("0.4.0", "loop.v3.6")):
@@ -750,8 +751,20 @@ def rule_protocol_version(t):
     return None, {"name": name, "script_version": 3 if v3 else 2, "musig2_version": "1.0.0-rc2" if musig_rc2 else "0.4.0"}
 
 
+def rule_classify_spend(t):
+    n = t["witness_elements"]
+    success = n != 4 if t["script_version"] == 2 else n in (1, 4)
+    return None, {"spend": "success" if success else "timeout"}
+
+
+def rule_server_cost(t):
+    return None, {"server_cost_sat": t["prepay_sat"] + t["swap_payment_sat"] - t["amount_sat"]}
+
+
 RULES = {
     "protocol_version": rule_protocol_version,
+    "classify_spend": rule_classify_spend,
+    "server_cost": rule_server_cost,
     "loop_out_contract": rule_loop_out_contract,
     "quote_amount": rule_quote_amount,
     "loop_out_expiry": rule_loop_out_expiry,
@@ -791,6 +804,7 @@ TERMS_NOTES = {
     "Revealed": "Once the preimage is revealed the check no longer applies (loop.out.15, loop.out.17).",
     "Reading": "Our reading where Loop's code is silent (see the requirement's Reading).",
     "Urgent": "Ten blocks or fewer to the expiry: conf target at most 3, fee rate times 1.1 (loop.out.25).",
+    "Exact": "Heights near 2^32: exact arithmetic, no wrap-around (loop.conv.1).",
 }
 
 HEIGHT = 800_000
@@ -885,7 +899,7 @@ def protocol_versions_file():
 
 def loop_in_terms_file():
     f = VectorFile("loop_terms", "Loop In: quote bounds, swap fee, the expiry window 100 / 1500 blocks",
-                   "Loop In", {k: TERMS_NOTES[k] for k in ("Bound", "Reading")},
+                   "Loop In", {k: TERMS_NOTES[k] for k in ("Bound", "Reading", "Exact")},
                    ["loop.in.1", "loop.in.2", "loop.in.3", "loop.in.4", "loop.in.5", "loop.in.6", "loop.safety.2"])
     f.group("Quote amount against the server's bounds [250,000, 2,000,000] sat", covers=["loop.in.1", "loop.in.2"])
     for bound in (250_000, 2_000_000):
@@ -909,6 +923,11 @@ def loop_in_terms_file():
                    f"{'maximum 1500' if delta > 1000 else 'minimum 100'}", ["Bound"],
                    {"rule": "loop_in_contract", "height": HEIGHT, "cltv_expiry": HEIGHT + delta})
     terms_case(f, "expiry at the current height", [], {"rule": "loop_in_contract", "height": HEIGHT, "cltv_expiry": HEIGHT})
+    top = 2**32 - 1
+    terms_case(f, "height near 2^32: height + 100 is past u32, computed exactly (too soon)", ["Exact"],
+               {"rule": "loop_in_contract", "height": top - 95, "cltv_expiry": top}, covers=["loop.conv.1"])
+    terms_case(f, "height near 2^32: exactly 100 blocks to the expiry", ["Exact", "Bound"],
+               {"rule": "loop_in_contract", "height": top - 100, "cltv_expiry": top}, covers=["loop.conv.1"])
     terms_case(f, "expiry in the past", [], {"rule": "loop_in_contract", "height": HEIGHT, "cltv_expiry": HEIGHT - 5})
     return f
 
@@ -963,6 +982,17 @@ def deadlines_file():
     for left in (100, 11, 10, 9, 4, 3, 2, 1, 0, -5):
         terms_case(f, f"{left} blocks to the expiry", ["Urgent"] if left <= 10 else ["Bound"] if left == 11 else [],
                    {"rule": "sweep_conf_target", "height": expiry - left, "cltv_expiry": expiry})
+    f.group("A confirmed spend of the HTLC: success or timeout by the number of witness elements",
+            covers=["loop.v2.5", "loop.v3.12"])
+    for version, counts in ((2, (1, 3, 4, 5)), (3, (1, 2, 3, 4, 5))):
+        for n in counts:
+            terms_case(f, f"v{version} witness of {n} element{'s' if n > 1 else ''}", [],
+                       {"rule": "classify_spend", "script_version": version, "witness_elements": n})
+    f.group("What the server earned: prepay + settled swap payment - amount", covers=["loop.out.23"])
+    terms_case(f, "3,000 + 1,002,000 - 1,000,000 = 5,000", [],
+               {"rule": "server_cost", "prepay_sat": 3_000, "swap_payment_sat": 1_002_000, "amount_sat": 1_000_000})
+    terms_case(f, "the invoices asked less than the amount: -1,000", [],
+               {"rule": "server_cost", "prepay_sat": 0, "swap_payment_sat": 999_000, "amount_sat": 1_000_000})
     f.group("Confirmation targets given over RPC: 0 is the default, below 2 refused", covers=["loop.out.26",
                                                                                            "loop.out.27"])
     terms_case(f, "0: the default sweep target 9", ["Default"],

@@ -4,9 +4,10 @@
 
 use loop_reference::terms::{
     check_htlc_wait, check_loop_in_htlc_value, check_loop_in_publish, check_loop_in_swap_fee, check_loop_out_htlc_value,
-    check_preimage_reveal, check_quote_amount, claim_fee_policy, effective_conf_target, loop_in_timeout_due, loop_out_expiry,
+    check_preimage_reveal, check_quote_amount, claim_fee_policy, server_cost, effective_conf_target, loop_in_timeout_due, loop_out_expiry,
     validate_loop_in_contract, validate_loop_out_contract, AmountBounds, CltvDeltaBounds, LoopOutLimits, LoopOutOffer,
 };
+use loop_reference::htlc::SpendKind;
 use loop_reference::protocol::{ProtocolVersion, ScriptVersion};
 use loop_reference::units::{BlockDelta, BlockHeight, Msat, Sat, SwapHash};
 use serde_json::{json, Value};
@@ -71,6 +72,16 @@ fn decide(t: &Value) -> Result<Decision, String> {
         "conf_target" => effective_conf_target(u32_of(t, "conf_target")?, u32_of(t, "default_conf_target")?)
             .map(|c| vec![("effective_conf_target", json!(c))])
             .map_err(|e| e.name()),
+        "classify_spend" => {
+            let n = usize::try_from(u64_of(t, "witness_elements")?).map_err(|_| "`witness_elements` is too large")?;
+            let kind = match u64_of(t, "script_version")? {
+                2 => loop_reference::htlc::v2::classify_spend(n),
+                3 => loop_reference::htlc::v3::classify_spend(n),
+                other => return Err(format!("unknown script_version {other}")),
+            };
+            Ok(vec![("spend", json!(if kind == SpendKind::Success { "success" } else { "timeout" }))])
+        }
+        "server_cost" => Ok(vec![("server_cost_sat", json!(server_cost(sat(t, "prepay_sat")?, sat(t, "swap_payment_sat")?, sat(t, "amount_sat")?).0))]),
         "protocol_version" => {
             let v = ProtocolVersion(u32_of(t, "protocol_version")?);
             let script = match v.script_version() {
