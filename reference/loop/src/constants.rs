@@ -18,6 +18,34 @@ pub const MIN_LOOP_IN_EXPIRY_DELTA: BlockDelta = BlockDelta(100);
 /// HTLC (`MinLoopInPublishDelta`; `loop.in.7`).
 pub const MIN_LOOP_IN_PUBLISH_DELTA: BlockDelta = BlockDelta(10);
 
+/// LOOP-01's four safety bounds as one value. The decision functions and the state
+/// machines read them from here rather than from the constants, so that a model
+/// checker can loosen one (say, remove the reveal deadline) and find the
+/// counterexample; [`Bounds::LOOP01`] is the specification's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bounds {
+    pub min_loop_out_preimage_reveal_delta: BlockDelta,
+    pub max_loop_in_accept_delta: BlockDelta,
+    pub min_loop_in_expiry_delta: BlockDelta,
+    pub min_loop_in_publish_delta: BlockDelta,
+}
+
+impl Bounds {
+    /// The bounds LOOP-01 gives.
+    pub const LOOP01: Bounds = Bounds {
+        min_loop_out_preimage_reveal_delta: MIN_LOOP_OUT_PREIMAGE_REVEAL_DELTA,
+        max_loop_in_accept_delta: MAX_LOOP_IN_ACCEPT_DELTA,
+        min_loop_in_expiry_delta: MIN_LOOP_IN_EXPIRY_DELTA,
+        min_loop_in_publish_delta: MIN_LOOP_IN_PUBLISH_DELTA,
+    };
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds::LOOP01
+    }
+}
+
 /// The claim is urgent at this many blocks to the expiry or fewer
 /// (`DefaultSweepConfTargetDelta`; `loop.out.25`).
 pub const URGENT_SWEEP_DELTA: BlockDelta = BlockDelta(10);

@@ -7,6 +7,7 @@
 
 use core::fmt;
 
+use crate::constants::Bounds;
 use crate::htlc::SpendKind;
 use crate::protocol::ProtocolVersion;
 use crate::state::SwapState;
@@ -24,6 +25,8 @@ pub struct LoopInParams {
     /// The user publishes the HTLC; the client does not.
     pub external_htlc: bool,
     pub protocol_version: ProtocolVersion,
+    /// LOOP-01's bounds ([`Bounds::LOOP01`]), a parameter for model checking.
+    pub bounds: Bounds,
 }
 
 /// Where the swap invoice stands.
@@ -213,7 +216,7 @@ impl LoopInClient {
         self.height = height;
         let checked = check_loop_in_swap_fee(self.params.amount, swap_fee, self.params.max_swap_fee)
             .map_err(LoopInRefusal::Fee)
-            .and_then(|_| validate_loop_in_contract(height, cltv_expiry).map_err(LoopInRefusal::Expiry));
+            .and_then(|_| validate_loop_in_contract(height, cltv_expiry, &self.params.bounds).map_err(LoopInRefusal::Expiry));
         if let Err(reason) = checked {
             self.refused = Some(reason);
             out.push(LoopInAction::Refuse(reason));
@@ -250,7 +253,7 @@ impl LoopInClient {
             return;
         }
         // LOOP-01: "A client that may no longer publish the HTLC MUST end the swap in state FailTimeout."
-        if check_loop_in_publish(self.height, self.cltv_expiry).is_err() {
+        if check_loop_in_publish(self.height, self.cltv_expiry, &self.params.bounds).is_err() {
             self.finish(SwapState::FailTimeout, out);
             return;
         }
@@ -404,7 +407,7 @@ mod tests {
     use LoopInEvent::*;
 
     fn client(protocol: u32) -> LoopInClient {
-        LoopInClient::new(LoopInParams { amount: Sat(500_000), max_swap_fee: Sat(1_500), external_htlc: false, protocol_version: ProtocolVersion(protocol) })
+        LoopInClient::new(LoopInParams { amount: Sat(500_000), max_swap_fee: Sat(1_500), external_htlc: false, protocol_version: ProtocolVersion(protocol), bounds: Bounds::LOOP01 })
     }
 
     fn offered(c: &mut LoopInClient) -> Vec<LoopInAction> {
@@ -477,6 +480,7 @@ mod properties {
                 max_swap_fee: Sat(1_500),
                 external_htlc: false,
                 protocol_version: ProtocolVersion(protocol),
+                bounds: Bounds::LOOP01,
             });
             let mut finishes = 0;
             for e in events {

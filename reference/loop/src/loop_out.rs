@@ -7,6 +7,7 @@
 //! returns. It holds no key and no preimage: `PublishClaim` and `PushPreimage` tell
 //! the host to use the preimage it keeps.
 
+use crate::constants::Bounds;
 use crate::htlc::SpendKind;
 use crate::phase::LoopOutPhase;
 use crate::state::SwapState;
@@ -23,6 +24,8 @@ pub struct LoopOutParams {
     pub limits: LoopOutLimits,
     pub swap_hash: SwapHash,
     pub cltv_expiry: BlockHeight,
+    /// LOOP-01's deadlines ([`Bounds::LOOP01`]), a parameter for model checking.
+    pub bounds: Bounds,
 }
 
 /// The two off-chain payments of a Loop Out.
@@ -267,7 +270,7 @@ impl LoopOutClient {
     }
 
     fn check_wait_deadline(&mut self, out: &mut Vec<LoopOutAction>) {
-        if check_htlc_wait(self.height, self.params.cltv_expiry).is_err() {
+        if check_htlc_wait(self.height, self.params.cltv_expiry, &self.params.bounds).is_err() {
             self.end(SwapState::FailTimeout, out);
         }
     }
@@ -311,7 +314,7 @@ impl LoopOutClient {
         }
         let revealed = self.state == Some(SwapState::PreimageRevealed);
         // LOOP-01: "A client that has not revealed the preimage and may no longer reveal it MUST end the swap in state FailTimeout."
-        if check_preimage_reveal(self.height, self.params.cltv_expiry, revealed).is_err() {
+        if check_preimage_reveal(self.height, self.params.cltv_expiry, revealed, &self.params.bounds).is_err() {
             self.state = Some(SwapState::FailTimeout);
             self.persisted = Some(SwapState::FailTimeout);
             out.push(LoopOutAction::Persist(SwapState::FailTimeout));
@@ -413,6 +416,7 @@ mod tests {
             limits: LoopOutLimits { amount: Sat(1_000_000), max_swap_fee: Sat(5_000), max_prepay_amount: Sat(3_000) },
             swap_hash: HASH,
             cltv_expiry: BlockHeight(800_100),
+            bounds: Bounds::LOOP01,
         })
     }
 
@@ -505,6 +509,7 @@ mod properties {
                 limits: LoopOutLimits { amount: Sat(1_000_000), max_swap_fee: Sat(5_000), max_prepay_amount: Sat(3_000) },
                 swap_hash: HASH,
                 cltv_expiry: BlockHeight(EXPIRY),
+                bounds: Bounds::LOOP01,
             });
             let mut revealed = false;
             let mut finishes = 0;
@@ -518,7 +523,7 @@ mod properties {
                             if !revealed {
                                 let HtlcStatus::Confirmed { value } = c.htlc() else { panic!("claim without a confirmed HTLC") };
                                 prop_assert!(value >= Sat(1_000_000));
-                                prop_assert!(check_preimage_reveal(c.height(), BlockHeight(EXPIRY), false).is_ok());
+                                prop_assert!(check_preimage_reveal(c.height(), BlockHeight(EXPIRY), false, &Bounds::LOOP01).is_ok());
                             }
                             revealed = true;
                         }

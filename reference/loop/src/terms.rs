@@ -4,10 +4,7 @@
 
 use core::fmt;
 
-use crate::constants::{
-    MAX_LOOP_IN_ACCEPT_DELTA, MIN_CONF_TARGET, MIN_LOOP_IN_EXPIRY_DELTA, MIN_LOOP_IN_PUBLISH_DELTA,
-    MIN_LOOP_OUT_PREIMAGE_REVEAL_DELTA, URGENT_SWEEP_CONF_TARGET, URGENT_SWEEP_DELTA,
-};
+use crate::constants::{Bounds, MIN_CONF_TARGET, URGENT_SWEEP_CONF_TARGET, URGENT_SWEEP_DELTA};
 use crate::units::{BlockDelta, BlockHeight, Msat, Sat, SignedSat, SwapHash};
 
 /// Implements `Display` from `name()` plus a sentence.
@@ -243,8 +240,8 @@ reason_display!(LoopOutDeadlineError);
 
 /// Whether the client may keep waiting for the Loop Out HTLC to confirm.
 // LOOP-01: "While it waits for the HTLC to confirm, the client MUST end the swap in state FailTimeout once the height exceeds the HTLC expiry minus 20 blocks."
-pub fn check_htlc_wait(height: BlockHeight, cltv_expiry: BlockHeight) -> Result<(), LoopOutDeadlineError> {
-    let last_height = i64::from(cltv_expiry.0) - i64::from(MIN_LOOP_OUT_PREIMAGE_REVEAL_DELTA.0);
+pub fn check_htlc_wait(height: BlockHeight, cltv_expiry: BlockHeight, bounds: &Bounds) -> Result<(), LoopOutDeadlineError> {
+    let last_height = i64::from(cltv_expiry.0) - i64::from(bounds.min_loop_out_preimage_reveal_delta.0);
     if i64::from(height.0) > last_height {
         return Err(LoopOutDeadlineError::RevealHeightExceeded);
     }
@@ -254,11 +251,11 @@ pub fn check_htlc_wait(height: BlockHeight, cltv_expiry: BlockHeight) -> Result<
 /// Whether the client may publish a claim of the HTLC (which reveals the preimage).
 // LOOP-01: "The client MUST NOT reveal the preimage unless the HTLC expiry minus the current height is more than 20 blocks."
 // LOOP-01: "Once the preimage is revealed, the client MUST keep claiming the HTLC until a spend of it confirms, whatever the height and the fee."
-pub fn check_preimage_reveal(height: BlockHeight, cltv_expiry: BlockHeight, already_revealed: bool) -> Result<(), LoopOutDeadlineError> {
+pub fn check_preimage_reveal(height: BlockHeight, cltv_expiry: BlockHeight, already_revealed: bool, bounds: &Bounds) -> Result<(), LoopOutDeadlineError> {
     if already_revealed {
         return Ok(());
     }
-    if height.blocks_until(cltv_expiry) - i64::from(MIN_LOOP_OUT_PREIMAGE_REVEAL_DELTA.0) <= 0 {
+    if height.blocks_until(cltv_expiry) - i64::from(bounds.min_loop_out_preimage_reveal_delta.0) <= 0 {
         return Err(LoopOutDeadlineError::PreimageRevealTooLate);
     }
     Ok(())
@@ -405,11 +402,11 @@ reason_display!(LoopInExpiryError);
 /// The client's check of the expiry the server chose for the Loop In HTLC.
 // LOOP-01: "The client MUST refuse a Loop In whose HTLC expiry is more than 1500 blocks above the current height."
 // LOOP-01: "The client MUST refuse a Loop In whose HTLC expiry is below the current height plus 100 blocks."
-pub fn validate_loop_in_contract(height: BlockHeight, htlc_expiry: BlockHeight) -> Result<(), LoopInExpiryError> {
-    if height.blocks_until(htlc_expiry) > i64::from(MAX_LOOP_IN_ACCEPT_DELTA.0) {
+pub fn validate_loop_in_contract(height: BlockHeight, htlc_expiry: BlockHeight, bounds: &Bounds) -> Result<(), LoopInExpiryError> {
+    if height.blocks_until(htlc_expiry) > i64::from(bounds.max_loop_in_accept_delta.0) {
         return Err(LoopInExpiryError::ExpiryTooFar);
     }
-    if i64::from(htlc_expiry.0) < height.plus(MIN_LOOP_IN_EXPIRY_DELTA) {
+    if i64::from(htlc_expiry.0) < height.plus(bounds.min_loop_in_expiry_delta) {
         return Err(LoopInExpiryError::ExpiryTooSoon);
     }
     Ok(())
@@ -431,8 +428,8 @@ reason_display!(TooLateToPublish);
 
 /// Whether the client may still publish its Loop In HTLC.
 // LOOP-01: "The client MUST NOT publish the HTLC when fewer than 10 blocks remain until its expiry."
-pub fn check_loop_in_publish(height: BlockHeight, cltv_expiry: BlockHeight) -> Result<(), TooLateToPublish> {
-    if height.blocks_until(cltv_expiry) < i64::from(MIN_LOOP_IN_PUBLISH_DELTA.0) {
+pub fn check_loop_in_publish(height: BlockHeight, cltv_expiry: BlockHeight, bounds: &Bounds) -> Result<(), TooLateToPublish> {
+    if height.blocks_until(cltv_expiry) < i64::from(bounds.min_loop_in_publish_delta.0) {
         return Err(TooLateToPublish);
     }
     Ok(())
@@ -459,17 +456,18 @@ mod tests {
     use proptest::prelude::*;
 
     const H: BlockHeight = BlockHeight(800_000);
+    const B: &Bounds = &Bounds::LOOP01;
 
     #[test]
     fn reveal_deadline_bounds_and_the_off_by_one() {
         let expiry = BlockHeight(800_100);
         // Waiting: heights up to expiry - 20 keep waiting.
-        assert_eq!(check_htlc_wait(BlockHeight(800_080), expiry), Ok(()));
-        assert_eq!(check_htlc_wait(BlockHeight(800_081), expiry), Err(LoopOutDeadlineError::RevealHeightExceeded));
+        assert_eq!(check_htlc_wait(BlockHeight(800_080), expiry, B), Ok(()));
+        assert_eq!(check_htlc_wait(BlockHeight(800_081), expiry, B), Err(LoopOutDeadlineError::RevealHeightExceeded));
         // Revealing: only while more than 20 blocks remain, so expiry - 20 is already too late.
-        assert_eq!(check_preimage_reveal(BlockHeight(800_079), expiry, false), Ok(()));
-        assert_eq!(check_preimage_reveal(BlockHeight(800_080), expiry, false), Err(LoopOutDeadlineError::PreimageRevealTooLate));
-        assert_eq!(check_preimage_reveal(BlockHeight(900_000), expiry, true), Ok(()));
+        assert_eq!(check_preimage_reveal(BlockHeight(800_079), expiry, false, B), Ok(()));
+        assert_eq!(check_preimage_reveal(BlockHeight(800_080), expiry, false, B), Err(LoopOutDeadlineError::PreimageRevealTooLate));
+        assert_eq!(check_preimage_reveal(BlockHeight(900_000), expiry, true, B), Ok(()));
     }
 
     #[test]
@@ -500,15 +498,15 @@ mod tests {
         fn loop_in_window(height in 0u32..3_000_000, delta in -200i64..2000) {
             let expiry = i64::from(height) + delta;
             prop_assume!(expiry >= 0);
-            let got = validate_loop_in_contract(BlockHeight(height), BlockHeight(expiry as u32));
+            let got = validate_loop_in_contract(BlockHeight(height), BlockHeight(expiry as u32), B);
             prop_assert_eq!(got.is_ok(), (100..=1500).contains(&delta));
         }
 
         /// A revealable height can also keep waiting, never the other way round at the boundary.
         #[test]
         fn reveal_implies_wait(height in 0u32..1_000_000, expiry in 0u32..1_000_000) {
-            if check_preimage_reveal(BlockHeight(height), BlockHeight(expiry), false).is_ok() {
-                prop_assert!(check_htlc_wait(BlockHeight(height), BlockHeight(expiry)).is_ok());
+            if check_preimage_reveal(BlockHeight(height), BlockHeight(expiry), false, B).is_ok() {
+                prop_assert!(check_htlc_wait(BlockHeight(height), BlockHeight(expiry), B).is_ok());
             }
         }
 
@@ -519,6 +517,17 @@ mod tests {
             prop_assert!(p.conf_target >= 2);
             prop_assert!(!p.urgent || p.conf_target <= 3);
         }
+    }
+
+    /// With the reveal deadline removed, the last block before the expiry is revealable:
+    /// what a model checker loosens to find the counterexample.
+    #[test]
+    fn bounds_are_parameters() {
+        let loose = Bounds { min_loop_out_preimage_reveal_delta: BlockDelta(0), ..Bounds::LOOP01 };
+        let expiry = BlockHeight(800_100);
+        assert_eq!(check_preimage_reveal(BlockHeight(800_099), expiry, false, &loose), Ok(()));
+        assert!(check_preimage_reveal(BlockHeight(800_099), expiry, false, B).is_err());
+        assert_eq!(Bounds::default(), Bounds::LOOP01);
     }
 
     #[test]

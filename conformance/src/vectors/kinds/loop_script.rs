@@ -4,13 +4,14 @@
 //! of `actions` it must return and, when given, the `state` (and for Loop Out the
 //! `phase`) after it.
 
+use loop_reference::constants::Bounds;
 use loop_reference::htlc::SpendKind;
 use loop_reference::loop_in::{LoopInAction, LoopInClient, LoopInEvent, LoopInParams};
 use loop_reference::loop_out::{Invoice, LoopOutAction, LoopOutClient, LoopOutEvent, LoopOutParams};
 use loop_reference::protocol::ProtocolVersion;
 use loop_reference::state::SwapState;
 use loop_reference::terms::{LoopOutLimits, LoopOutOffer};
-use loop_reference::units::{BlockHeight, Msat, Sat, SwapHash};
+use loop_reference::units::{BlockDelta, BlockHeight, Msat, Sat, SwapHash};
 use serde_json::{json, Value};
 
 use super::loop_common::{bool_of, expect, field, hex32_of, opt_u64_of, str_of, u32_of, u64_of};
@@ -35,6 +36,24 @@ fn spend(v: &Value) -> Result<SpendKind, String> {
     }
 }
 
+/// LOOP-01's bounds, with any the group's `params.bounds` overrides (a counterexample
+/// found with a loosened bound replays with it).
+fn bounds(params: &Value) -> Result<Bounds, String> {
+    let mut b = Bounds::LOOP01;
+    if let Some(o) = params.get("bounds") {
+        let get = |key: &str, default: BlockDelta| -> Result<BlockDelta, String> {
+            if o.get(key).is_some() { u32_of(o, key).map(BlockDelta) } else { Ok(default) }
+        };
+        b = Bounds {
+            min_loop_out_preimage_reveal_delta: get("min_loop_out_preimage_reveal_delta", b.min_loop_out_preimage_reveal_delta)?,
+            max_loop_in_accept_delta: get("max_loop_in_accept_delta", b.max_loop_in_accept_delta)?,
+            min_loop_in_expiry_delta: get("min_loop_in_expiry_delta", b.min_loop_in_expiry_delta)?,
+            min_loop_in_publish_delta: get("min_loop_in_publish_delta", b.min_loop_in_publish_delta)?,
+        };
+    }
+    Ok(b)
+}
+
 fn state_json(s: Option<SwapState>) -> Value {
     s.map_or(Value::Null, |s| json!(s.name()))
 }
@@ -50,6 +69,7 @@ fn loop_out_params(p: &Value) -> Result<LoopOutParams, String> {
         },
         swap_hash: SwapHash(hex32_of(p, "swap_hash")?),
         cltv_expiry: BlockHeight(u32_of(p, "cltv_expiry")?),
+        bounds: bounds(p)?,
     })
 }
 
@@ -116,6 +136,7 @@ fn loop_in_params(p: &Value) -> Result<LoopInParams, String> {
         max_swap_fee: Sat(u64_of(p, "max_swap_fee_sat")?),
         external_htlc: bool_of(p, "external_htlc")?,
         protocol_version: ProtocolVersion(u32_of(p, "protocol_version")?),
+        bounds: bounds(p)?,
     })
 }
 

@@ -7,12 +7,16 @@ use loop_reference::terms::{
     check_preimage_reveal, check_quote_amount, claim_fee_policy, server_cost, effective_conf_target, loop_in_timeout_due, loop_out_expiry,
     validate_loop_in_contract, validate_loop_out_contract, AmountBounds, CltvDeltaBounds, LoopOutLimits, LoopOutOffer,
 };
+use loop_reference::constants::Bounds;
 use loop_reference::htlc::SpendKind;
 use loop_reference::protocol::{ProtocolVersion, ScriptVersion};
 use loop_reference::units::{BlockDelta, BlockHeight, Msat, Sat, SwapHash};
 use serde_json::{json, Value};
 
 use super::loop_common::{bool_of, expect, field, hex32_of, opt_u64_of, str_of, u32_of, u64_of};
+
+/// The vectors test LOOP-01's own bounds.
+const B: &Bounds = &Bounds::LOOP01;
 
 /// The decision: output fields (for valid tests) or a reason name.
 type Decision = Result<Vec<(&'static str, Value)>, &'static str>;
@@ -51,18 +55,18 @@ fn decide(t: &Value) -> Result<Decision, String> {
                 .map(|a| vec![("swap_fee_sat", json!(a.swap_fee.0)), ("prepay_sat", json!(a.prepay_amount.0))])
                 .map_err(|e| e.name())
         }
-        "loop_in_contract" => validate_loop_in_contract(height(t, "height")?, height(t, "cltv_expiry")?).map(|()| vec![]).map_err(|e| e.name()),
+        "loop_in_contract" => validate_loop_in_contract(height(t, "height")?, height(t, "cltv_expiry")?, B).map(|()| vec![]).map_err(|e| e.name()),
         "loop_in_swap_fee" => check_loop_in_swap_fee(sat(t, "amount_sat")?, sat(t, "swap_fee_sat")?, sat(t, "max_swap_fee_sat")?)
             .map(|invoice| vec![("invoice_amount_sat", json!(invoice.0))])
             .map_err(|e| e.name()),
-        "htlc_wait" => check_htlc_wait(height(t, "height")?, height(t, "cltv_expiry")?).map(|()| vec![]).map_err(|e| e.name()),
-        "preimage_reveal" => check_preimage_reveal(height(t, "height")?, height(t, "cltv_expiry")?, bool_of(t, "preimage_revealed")?)
+        "htlc_wait" => check_htlc_wait(height(t, "height")?, height(t, "cltv_expiry")?, B).map(|()| vec![]).map_err(|e| e.name()),
+        "preimage_reveal" => check_preimage_reveal(height(t, "height")?, height(t, "cltv_expiry")?, bool_of(t, "preimage_revealed")?, B)
             .map(|()| vec![])
             .map_err(|e| e.name()),
         "loop_out_htlc_value" => check_loop_out_htlc_value(sat(t, "htlc_value_sat")?, sat(t, "amount_sat")?, bool_of(t, "preimage_revealed")?)
             .map(|()| vec![])
             .map_err(|e| e.name()),
-        "loop_in_publish" => check_loop_in_publish(height(t, "height")?, height(t, "cltv_expiry")?).map(|()| vec![]).map_err(|e| e.name()),
+        "loop_in_publish" => check_loop_in_publish(height(t, "height")?, height(t, "cltv_expiry")?, B).map(|()| vec![]).map_err(|e| e.name()),
         "loop_in_htlc_value" => check_loop_in_htlc_value(sat(t, "htlc_value_sat")?, sat(t, "amount_sat")?).map(|()| vec![]).map_err(|e| e.name()),
         "loop_in_timeout" => Ok(vec![("publish_timeout", json!(loop_in_timeout_due(height(t, "height")?, height(t, "cltv_expiry")?, bool_of(t, "invoice_settled")?)))]),
         "sweep_conf_target" => {
