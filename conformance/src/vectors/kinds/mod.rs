@@ -19,6 +19,11 @@ mod envelope;
 mod feature_set;
 mod fuzz_regression;
 mod ln_common;
+mod loop_common;
+mod loop_htlc;
+mod loop_script;
+mod loop_swap_state;
+mod loop_terms;
 mod ln_hold_sequence;
 mod ln_htlc_fields;
 mod ln_split_plan;
@@ -61,6 +66,10 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("fuzz_regression", fuzz_regression::check),
     ("lnrod_codec", lnrod_codec::check),
     ("lnrod_script", lnrod_script::check),
+    ("loop_htlc", loop_htlc::check),
+    ("loop_terms", loop_terms::check),
+    ("loop_swap_state", loop_swap_state::check),
+    ("loop_script", loop_script::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
