@@ -371,7 +371,7 @@ def timing_file():
         "LargestRefundHeight": "Reading: the reference takes the largest refund height blob.timing.3 allows; any lower one that passes blob.timing.4 conforms too.",
         "SafetyOnlyBound": "Reading: blob.timing.6 refuses a reveal that would still be safe (tip + CHAIN_DELAY <= R) but leaves the SSP no time to pay out; an implementation that only keeps the safety bound is safe, not conformant to blob.timing.6.",
         "NotAHeight": "A refund height of 500000000 or more is a timestamp (BIP-65).",
-        "Zeros": "SESSION_PERIOD and SETTLE_MARGIN of 0, CONFIRMATION_PERIOD, REVEAL_WINDOW and CHAIN_DELAY of 1.",
+        "Zeros": "The smallest parameters: SESSION_PERIOD and SETTLE_MARGIN may be 0, the other three must be at least 1.",
     })
     for p, label in ((EXAMPLE, "the example values"), (WIDE, "wide values"), (THIN, "the smallest values")):
         flags = ["Bound"] + (["Zeros"] if p is THIN else [])
@@ -428,6 +428,16 @@ def timing_file():
             f.test(g, f"payout at tip {t}, E {e}", flags, res, ["blob.timing.7"], check="payout", tip=t, expiry=e)
         for t, res in ((r - 1, (INVALID, "refund_locked")), (r, "valid"), (r + 1, "valid")):
             f.test(g, f"refund at tip {t}, R {r}", flags, res, ["blob.redeem.5"], check="refund", tip=t, refund_height=r)
+    g = f.group("parameter sets: the group's are the example values; a test's own `params` replace them", params=EXAMPLE.json())
+    f.test(g, "the example values", ["Zeros"], "valid", ["blob.conv.3", "blob.conv.4"], check="params")
+    f.test(g, "SESSION_PERIOD and SETTLE_MARGIN 0 are allowed", ["Zeros"], "valid", ["blob.conv.4"], check="params",
+           params=Params(0, 1, 1, 1, 0).json())
+    f.test(g, "CONFIRMATION_PERIOD 0", ["Zeros"], (INVALID, "confirmation_period_zero"), ["blob.conv.3"], check="params",
+           params=Params(2, 0, 3, 2, 4).json())
+    f.test(g, "REVEAL_WINDOW 0", ["Zeros"], (INVALID, "reveal_window_zero"), ["blob.conv.4"], check="params",
+           params=Params(2, 2, 0, 2, 4).json())
+    f.test(g, "CHAIN_DELAY 0", ["Zeros"], (INVALID, "chain_delay_zero"), ["blob.conv.4"], check="params",
+           params=Params(2, 2, 3, 0, 4).json())
     g = f.group("refund heights and timestamps (the example values)", params=EXAMPLE.json())
     p = EXAMPLE
     f.test(g, "the largest E whose refund height is a block height", ["NotAHeight", "LargestRefundHeight"], "acceptable",
@@ -617,7 +627,7 @@ def user_file():
     base = user_prefix()
     f.test(g, "completed swap: reveal at 104, the window runs out at 107, the payout confirms at 108",
            ["HappyPath", "RevealAtFirstTip"], "acceptable",
-           ["blob.request.1", "blob.request.6", "blob.request.7", "blob.presign.4", "blob.presign.5", "blob.presign.7",
+           ["blob.conv.2", "blob.request.1", "blob.request.6", "blob.request.7", "blob.presign.4", "blob.presign.5", "blob.presign.7",
             "blob.fund.2", "blob.fund.3", "blob.reveal.1", "blob.reveal.4", "blob.reveal.5", "blob.redeem.6"],
            role="user", steps=base + [
                step(tick(103)),
@@ -632,7 +642,7 @@ def user_file():
                step(tick(109)),
            ])
     f.test(g, "no payout: the claim at hW + CHAIN_DELAY = 109, not at 108", ["Claim", "Timeout", "RevealAtFirstTip", "ClaimWhenDue"],
-           "acceptable", ["blob.redeem.7", "blob.output.9", "blob.output.11"], role="user", steps=base + [
+           "acceptable", ["blob.redeem.7", "blob.redeem.8", "blob.output.9", "blob.output.11"], role="user", steps=base + [
                step(seen(103)),
                step(tick(103)),
                step(tick(104), REVEAL),
@@ -766,9 +776,10 @@ def ssp_file():
     funded = base + [presign, step({"type": "funding_broadcast"}), step(tick(103)), step({"type": "funding_confirmed", "at": 103})]
     f.test(g, "completed swap: lookup from 104, payout when the window runs out at 107, then settle",
            ["HappyPath", "RedeemAtWindowEnd", "RedeemThenSettle"] + readings, "acceptable",
-           ["blob.request.3", "blob.request.4", "blob.request.5", "blob.pay.1", "blob.pay.2", "blob.presign.1",
+           ["blob.conv.2", "blob.request.3", "blob.request.4", "blob.request.5", "blob.pay.1", "blob.pay.2", "blob.presign.1",
             "blob.presign.2", "blob.presign.3", "blob.presign.8", "blob.fund.1", "blob.reveal.6", "blob.reveal.7",
-            "blob.redeem.1", "blob.redeem.2", "blob.settle.1", "blob.timing.3", "blob.timing.7"],
+            "blob.redeem.1", "blob.redeem.2", "blob.redeem.4", "blob.settle.1", "blob.settle.2", "blob.timing.3",
+            "blob.timing.7"],
            role="ssp", steps=funded + [
                step(tick(104), LOOKUP_BLOB),
                step({"type": "blob_found", "blob": BLOB}),
@@ -820,12 +831,12 @@ def ssp_file():
                step(tick(115)),
                step(spent("refund", 115), cancel("refunded")),
            ])
-    f.test(g, "an invalid presignature: cancel, no funding", ["Refusal"] + readings, "acceptable", ["blob.presign.8"], role="ssp",
+    f.test(g, "an invalid presignature: cancel, no funding", ["Refusal"] + readings, "acceptable", ["blob.presign.8", "blob.settle.7"], role="ssp",
            steps=base + [step({"type": "ret_presign", "signature": schnorr_sign(OUT.sighash(PAYOUT_TX, V, "payout"), OTHER_SK, AUX).hex()},
                               cancel("invalid_presign")),
                          step(tick(103))])
     f.test(g, "no ret_presign: waiting at 104, cancel at 105 (105 + 6 + 2 + 3 - 1 > 114)", ["Timeout"] + readings, "acceptable",
-           ["blob.presign.9", "blob.timing.4"], role="ssp", steps=base + [
+           ["blob.presign.9", "blob.timing.4", "blob.settle.7"], role="ssp", steps=base + [
                step(tick(103)), step(tick(104)),
                step(tick(105), cancel("too_late_to_fund")),
                step({"type": "ret_presign", "signature": USER_SIG.hex()}),
