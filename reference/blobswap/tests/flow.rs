@@ -98,6 +98,9 @@ struct Scenario {
     refund_delay: u32,
     /// Who picks between conflicting spends that confirm in the same block.
     adversary: Who,
+    /// From this tip on, the party's actions are dropped (it crashed or went silent).
+    user_silent_from: Option<u32>,
+    ssp_silent_from: Option<u32>,
 }
 
 impl Default for Scenario {
@@ -121,6 +124,8 @@ impl Default for Scenario {
             claim_delay: 1,
             refund_delay: 1,
             adversary: Who::Ssp,
+            user_silent_from: None,
+            ssp_silent_from: None,
         }
     }
 }
@@ -365,14 +370,16 @@ impl World {
             match (who, ev) {
                 (Who::User, Event::User(e)) => {
                     for a in self.user.handle(e) {
-                        if (self.s.user_acts)(&a, self.tip) {
+                        let silent = self.s.user_silent_from.is_some_and(|t| self.tip >= t);
+                        if (self.s.user_acts)(&a, self.tip) && !silent {
                             self.user_action(a);
                         }
                     }
                 }
                 (Who::Ssp, Event::Ssp(e)) => {
                     for a in self.ssp.handle(e) {
-                        if (self.s.ssp_acts)(&a, self.tip) {
+                        let silent = self.s.ssp_silent_from.is_some_and(|t| self.tip >= t);
+                        if (self.s.ssp_acts)(&a, self.tip) && !silent {
                             self.ssp_action(a);
                         }
                     }
@@ -710,4 +717,93 @@ fn revealing_over_the_wrong_output_loses_the_payment() {
     let kept = run(s);
     assert_safe(&kept);
     assert!(!kept.user.revealed());
+}
+
+// ---- many interleavings: the safeguards on, one party adversarial ----------------------------
+
+mod interleavings {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn delays() -> impl Strategy<Value = (u32, u32, u32, u32)> {
+        (1u32..=2, 1u32..=2, 1u32..=2, 1u32..=2)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// S2: whatever the user does, and however the chain delays, an honest SSP whose shared
+        /// output goes to the user has settled, and nothing is left open.
+        #[test]
+        fn an_honest_ssp_is_never_left_unpaid(
+            (fd, pd, cd, rd) in delays(),
+            silent in proptest::option::of(100u32..=116),
+            claims_at in proptest::option::of(100u32..=124),
+            drop_reveal in any::<bool>(),
+            drop_presign in any::<bool>(),
+            blob_hidden in any::<bool>(),
+        ) {
+            let user_acts: fn(&UserAction, u32) -> bool = match (drop_reveal, drop_presign) {
+                (false, false) => |_, _| true,
+                (true, false) => |a, _| !matches!(a, UserAction::PublishBlob { .. }),
+                (false, true) => |a, _| !matches!(a, UserAction::SendRetPresign(_)),
+                (true, true) => |a, _| !matches!(a, UserAction::PublishBlob { .. } | UserAction::SendRetPresign(_)),
+            };
+            let w = run(Scenario {
+                user_acts,
+                user_silent_from: silent,
+                user_claims_at: claims_at,
+                blob_hidden,
+                funding_delay: fd, payout_delay: pd, claim_delay: cd, refund_delay: rd,
+                adversary: Who::User,
+                ..Scenario::default()
+            });
+            prop_assert!(w.s2(), "S2 violated:\n{}", w.report());
+            prop_assert!(w.resolved(), "left open:\n{}", w.report());
+        }
+
+        /// S1: whatever the SSP does, and however the chain delays, an honest user whose payment
+        /// is settled has the shared output.
+        #[test]
+        fn an_honest_user_is_never_left_unpaid(
+            (fd, pd, cd, rd) in delays(),
+            silent in proptest::option::of(100u32..=116),
+            withhold_payout in any::<bool>(),
+            settles_on_blob in any::<bool>(),
+            refunds_at in proptest::option::of(114u32..=120),
+            funding_at in proptest::option::of(103u32..=110),
+            replaced_at in proptest::option::of(103u32..=106),
+            fake in 0u8..3,
+            blob_hidden in any::<bool>(),
+        ) {
+            let ssp_acts: fn(&SspAction, u32) -> bool = match withhold_payout {
+                false => |_, _| true,
+                true => |a, _| !matches!(a, SspAction::BroadcastPayout { .. }),
+            };
+            let w = run(Scenario {
+                ssp_acts,
+                ssp_silent_from: silent,
+                ssp_settles_on_blob: settles_on_blob,
+                ssp_refunds_at: refunds_at,
+                funding_broadcast_at: funding_at,
+                funding_replaced_at: replaced_at,
+                fake_invoice: fake == 1,
+                fake_funding: fake == 2,
+                blob_hidden,
+                funding_delay: fd, payout_delay: pd, claim_delay: cd, refund_delay: rd,
+                adversary: Who::Ssp,
+                ..Scenario::default()
+            });
+            prop_assert!(w.s1(), "S1 violated:\n{}", w.report());
+        }
+
+        /// L1: both honest, every delay within CHAIN_DELAY: the swap completes with the payout.
+        #[test]
+        fn honest_parties_complete((fd, pd, cd, rd) in delays()) {
+            let w = run(Scenario { funding_delay: fd, payout_delay: pd, claim_delay: cd, refund_delay: rd, ..Scenario::default() });
+            prop_assert!(w.s1() && w.s2() && w.resolved(), "{}", w.report());
+            prop_assert_eq!(w.htlc, Htlc::Settled);
+            prop_assert!(matches!(w.spent, Some((Spend::Payout, _))), "{}", w.report());
+        }
+    }
 }
