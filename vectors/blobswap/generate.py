@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-COMMIT = "638c859a43e0a7ce8f05b1364a20442e5af110a8"
+COMMIT = "9d25c88afa430f9688265db154a72bfb33f9b9d5"
 SPEC = "BLOBSWAP-01"
 
 # ---- secp256k1, BIP-340 ------------------------------------------------------------------
