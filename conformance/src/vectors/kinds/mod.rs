@@ -11,6 +11,10 @@ use serde_json::Value;
 pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 
 mod bigsize;
+mod blobswap_common;
+mod blobswap_machine;
+mod blobswap_output;
+mod blobswap_timing;
 mod bip327_key_agg;
 mod bip327_key_sort;
 mod bip341_script_tree;
@@ -70,6 +74,9 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("loop_terms", loop_terms::check),
     ("loop_swap_state", loop_swap_state::check),
     ("loop_script", loop_script::check),
+    ("blobswap_timing", blobswap_timing::check),
+    ("blobswap_output", blobswap_output::check),
+    ("blobswap_machine", blobswap_machine::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
