@@ -15,8 +15,9 @@
 //! 1. never two `peerswap_init` to one peer in a swap party (until the party
 //!    of the first one completes or its sidepool is removed);
 //! 2. never fulfil an incoming HTLC unless the peer's committed HTLCs of that
-//!    hash reach the agreed-upon amount (for the init sent to that peer and a
-//!    tax given in an expansion outcome of its pool) — for a forwarder, when it
+//!    hash reach what the in-Lightning HTLCs total at the script's revision
+//!    (the first byte's bit 1: upstream-50799b4, else seed; for the init sent
+//!    to that peer and a tax given in an expansion outcome of its pool) — for a forwarder, when it
 //!    pays upstream; never fulfil an HTLC that is not there (gone, failed,
 //!    fulfilled already, never committed);
 //! 3. never forward without a persisted record: a forwarded init after a
