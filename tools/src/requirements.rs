@@ -94,6 +94,9 @@ pub struct Requirement {
     /// revision's file holds that revision's). Empty for our own specs, which have one text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<String>,
+    /// The revisions whose wording (sentence, lead-in or level) differs from the revision before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reworded_in: Vec<String>,
     pub section: Vec<String>,
     pub level: Level,
     pub normative: bool,
@@ -185,7 +188,8 @@ const HEADER: &str = "\
 #                   sentences inside non-normative text (normative: false)
 #   Across revisions an id stays with its sentence: the same sentence, or one reworded in
 #   place (same section), keeps the previous revision's id; a new sentence never takes an id
-#   another revision used. `revisions` lists every revision the id is in.
+#   another revision used. `revisions` lists every revision the id is in, `reworded_in` those
+#   whose wording differs from the revision before.
 # Levels: a sentence with several keywords takes the first of its strongest class
 # (\"SHOULD log and MUST ignore\" is MUST).
 # Non-normative text (rationale blockquotes, sections marked `> **Non-normative**`) is listed
@@ -249,6 +253,7 @@ impl Builder<'_> {
             id,
             document: self.doc.name(),
             revisions: Vec::new(),
+            reworded_in: Vec::new(),
             section: section.to_vec(),
             level,
             normative,
@@ -764,14 +769,21 @@ pub fn generate(repo_root: &Path) -> Result<Vec<RequirementsFile>, String> {
         files.push(file);
     }
     let mut membership: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut reworded: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut last: BTreeMap<String, Requirement> = BTreeMap::new();
     for f in &files {
         for r in &f.requirements {
             membership.entry(r.id.clone()).or_default().push(f.revision.clone());
+            if last.get(&r.id).is_some_and(|p| !same_text(p, r)) {
+                reworded.entry(r.id.clone()).or_default().push(f.revision.clone());
+            }
+            last.insert(r.id.clone(), r.clone());
         }
     }
     for f in &mut files {
         for r in &mut f.requirements {
             r.revisions = membership.get(&r.id).cloned().unwrap_or_default();
+            r.reworded_in = reworded.get(&r.id).cloned().unwrap_or_default();
         }
     }
     Ok(files)
@@ -897,6 +909,7 @@ pub fn build_own_doc(doc_id: &str, source: &str) -> (Vec<Requirement>, Vec<(usiz
                     id: id.to_string(),
                     document: doc_id.to_string(),
                     revisions: Vec::new(),
+                    reworded_in: Vec::new(),
                     section: headings.iter().skip(1).map(|(_, t)| t.clone()).collect(),
                     level,
                     normative: !b.quoted,

@@ -100,6 +100,8 @@ fn ids_stay_with_their_sentences_across_revisions() {
     assert_eq!(a.quote, "The ultimate offerrer MUST send `peerswap_success`.");
     assert_eq!(b.quote, "The ultimate offerrer MUST send `peerswap_success` at once.");
     assert_eq!(a.revisions, ["seed", "upstream-50799b4"]);
+    assert_eq!(a.reworded_in, ["upstream-50799b4"]);
+    assert!(at(seed, "sp10.initiating-peerswap.4").unwrap().reworded_in.is_empty());
     // Removed: in the seed only. Its positional id at upstream (5) goes to no other sentence.
     let removed = at(seed, "sp10.initiating-peerswap.5").unwrap();
     assert_eq!(removed.revisions, ["seed"]);

@@ -65,6 +65,8 @@ fn ids_are_stable_from_seed_to_upstream() {
         ]
     );
     assert!(seed.requirements.iter().all(|r| r.revisions == ["seed", "upstream-50799b4"]));
+    let marked: Vec<&str> = up.requirements.iter().filter(|r| r.reworded_in == ["upstream-50799b4"]).map(|r| r.id.as_str()).collect();
+    assert_eq!(marked, reworded, "reworded_in says which revision rewords each");
 }
 
 #[test]
