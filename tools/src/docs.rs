@@ -104,10 +104,13 @@ pub struct OwnDoc {
 }
 
 /// The document id a first line starts with, for the given prefix: "LOOP-01 Title" -> "LOOP-01".
+/// An ATX `# ` before the id, and a `:` after it, are tolerated.
 fn leading_id(first_line: &str, prefix: &str) -> Option<(String, String)> {
-    let rest = first_line.trim().strip_prefix(prefix)?.strip_prefix('-')?;
+    let line = first_line.trim().trim_start_matches('#').trim_start();
+    let rest = line.strip_prefix(prefix)?.strip_prefix('-')?;
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     let after = rest.get(digits.len()..)?;
+    let after = after.strip_prefix(':').unwrap_or(after);
     if digits.is_empty() || !(after.is_empty() || after.starts_with(' ')) {
         return None;
     }
@@ -230,6 +233,7 @@ mod tests {
         assert_eq!(leading_id("LOOP-01 Loop Out and Loop In", "LOOP"), Some(("LOOP-01".into(), "Loop Out and Loop In".into())));
         assert_eq!(leading_id("LOOP-01", "LOOP"), Some(("LOOP-01".into(), String::new())));
         assert_eq!(leading_id("LOOP-01x", "LOOP"), None);
+        assert_eq!(leading_id("# LNROD-01: Async payments", "LNROD"), Some(("LNROD-01".into(), "Async payments".into())));
         assert_eq!(leading_id("LNROD-01 x", "LOOP"), None);
         let src = "* **[loop.out.3]** The client MUST refuse.\n  - Provenance: x\n**[a]**b **[c]** d";
         assert_eq!(strip_requirement_tags(src), "* The client MUST refuse.\n  - Provenance: x\nb d");
