@@ -95,9 +95,12 @@ fn find_head(comment: &str) -> Option<QuoteHead<'_>> {
         let mut from = 0;
         while let Some(pos) = comment.get(from..).and_then(|c| c.find(p)) {
             let at = from + pos;
-            // A whole word: not the tail of a longer identifier.
-            let word_start = comment.get(..at).and_then(|b| b.chars().last()).is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
-            if word_start {
+            // A whole word: not the tail of a longer identifier. Inside a `code span` it is an
+            // example of the format (`// LOOP-01: "..."`), not a quote.
+            let before = comment.get(..at).unwrap_or_default();
+            let word_start = before.chars().last().is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            let in_code_span = before.matches('`').count() % 2 == 1;
+            if word_start && !in_code_span {
                 if let Some(h) = comment.get(at..).and_then(|c| quote_head(c, p)) {
                     if best.as_ref().is_none_or(|(b, _)| at < *b) {
                         best = Some((at, h));
@@ -473,6 +476,7 @@ mod tests {
             "// SIDEPOOL-10@seed: \"pinned\"\n",
             "// LOOP-01: \"The client MUST refuse.\"\n",
             "// MYLOOP-01: \"not a document\"\n",
+            "//! Every `// LOOP-01: \"...\"` quote is checked (an example in a code span)\n",
             "// SIDEPOOL-2@upstream: \"padded\"\n",
         );
         let q = scan_source("x.rs", src);
@@ -488,7 +492,7 @@ mod tests {
                 (3, "SIDEPOOL-06", None, "opens here and closes here."),
                 (7, "SIDEPOOL-10", Some("seed"), "pinned"),
                 (8, "LOOP-01", None, "The client MUST refuse."),
-                (10, "SIDEPOOL-02", Some("upstream"), "padded"),
+                (11, "SIDEPOOL-02", Some("upstream"), "padded"),
             ]
         );
     }
