@@ -82,3 +82,22 @@ pub const KINDS: &[(&str, CheckFn)] = &[
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
     KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
 }
+
+/// An evaluator whose expected values depend on the revision of the texts
+/// (the amount the in-Lightning HTLCs total: `SpecRevision::in_lightning_amount`).
+pub type RevCheckFn = fn(rev: SpecRevision, group: &Value, test: &Value) -> Result<(), String>;
+
+/// The kinds whose evaluation takes the revision; their entry in [`KINDS`]
+/// evaluates at the newest upstream revision.
+pub const REVISION_KINDS: &[(&str, RevCheckFn)] =
+    &[("ln_split_plan", ln_split_plan::check_at), ("session_script", session_script::check_at)];
+
+/// Evaluates one test of `kind` at revision `rev` (`None`: unknown kind).
+pub fn evaluate(kind: &str, rev: SpecRevision, group: &Value, test: &Value) -> Option<Result<(), String>> {
+    if let Some((_, f)) = REVISION_KINDS.iter().find(|(k, _)| *k == kind) {
+        return Some(f(rev, group, test));
+    }
+    evaluator(kind).map(|f| f(group, test))
+}
+
+use sidepool_reference::SpecRevision;
