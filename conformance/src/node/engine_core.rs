@@ -31,6 +31,7 @@ use sidepool_reference::peerswap::session::{
 use sidepool_reference::units::{BlockDelta, BlockHeight, PaymentHash, PoolId, PublicKey};
 use sidepool_reference::wire::features::{FeatureSet, PEERSWAP_IN_SIDEPOOL_FEATURE_BIT};
 use sidepool_reference::Message;
+use sidepool_reference::SpecRevision;
 use std::collections::BTreeMap;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -107,6 +108,8 @@ pub struct EngineCore {
     held_back: Vec<Action<PublicKey>>,
     /// The last `peerswap_lightning` received (a defect copies it verbatim).
     last_lightning_received: Option<sidepool_reference::peerswap::messages::PeerswapLightning>,
+    /// The revision of the texts the engine follows where they differ.
+    revision: SpecRevision,
     /// Test-only: stop the process right after persisting this fact (crash tests).
     pause_after: Option<PausePoint>,
 }
@@ -138,7 +141,8 @@ impl EngineCore {
     pub fn new(me: PublicKey, listen: String, node_secret: [u8; 32]) -> EngineCore {
         let keys = Arc::new(NodeKeys::new(fresh_seed(), &node_secret));
         let world = default_world();
-        let engine = Self::engine_for(me, &world, &keys, None);
+        let revision = SpecRevision::default();
+        let engine = Self::engine_for(me, &world, &keys, revision, None);
         EngineCore {
             me,
             listen,
@@ -160,6 +164,7 @@ impl EngineCore {
             variant: None,
             held_back: Vec::new(),
             last_lightning_received: None,
+            revision,
             pause_after: None,
         }
     }
@@ -286,16 +291,29 @@ impl EngineCore {
     /// fails no conforming implementation.
     pub fn with_variant(mut self, variant: Option<Variant>) -> EngineCore {
         self.variant = variant;
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys, variant);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision, variant);
         self
     }
 
-    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, variant: Option<Variant>) -> PeerswapEngine<PublicKey, SharedKeys> {
+    /// The same node following revision `revision` of the texts (default: the newest upstream one).
+    pub fn with_revision(mut self, revision: SpecRevision) -> EngineCore {
+        self.revision = revision;
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, revision, self.variant);
+        self
+    }
+
+    /// The revision of the texts the node follows.
+    pub fn revision(&self) -> SpecRevision {
+        self.revision
+    }
+
+    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, revision: SpecRevision, variant: Option<Variant>) -> PeerswapEngine<PublicKey, SharedKeys> {
         let config = EngineConfig {
             me,
             forward: variant.is_none_or(Variant::forwards),
             cltv_delta: world.cltv_delta,
             final_cltv_delta: world.final_cltv_delta,
+            revision,
             choices: variant.map(Variant::choices).unwrap_or_default(),
         };
         PeerswapEngine::new(config, SharedKeys(Arc::clone(keys)), world.height, world.now)
@@ -320,7 +338,7 @@ impl EngineCore {
 
     /// Rebuilds the engine from the world (after reset, a settings change or a restart).
     fn rebuild(&mut self, out: &mut Vec<CoreAction>) {
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.variant);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision, self.variant);
         self.incoming.clear();
         self.outgoing.clear();
         self.learned.clear();
@@ -575,7 +593,7 @@ impl EngineCore {
         match req {
             Request::Hello(_) => Ok(Response::Hello(
                 HelloResult::new(
-                    "sidepool-conformance reference node",
+                    format!("sidepool-conformance reference node (spec {})", self.revision.name()),
                     env!("CARGO_PKG_VERSION"),
                     &Request::METHODS.iter().copied().filter(|m| *m != "restart" || self.store.is_some()).collect::<Vec<_>>(),
                 )

@@ -39,6 +39,11 @@ pub const TIMER_TOLERANCE_S: u64 = 5;
 
 pub struct RunOptions {
     pub filters: Vec<String>,
+    /// The revision of the texts the run checks: cases that do not apply to it are not run,
+    /// and the embedded node follows it (unless `embedded_spec` says otherwise).
+    pub spec: case::SpecRevision,
+    /// Test-only: the embedded node's revision, when it is to differ from the run's.
+    pub embedded_spec: Option<case::SpecRevision>,
     pub default_wait: Duration,
     /// A case that has not finished by then fails.
     pub case_limit: Duration,
@@ -50,7 +55,13 @@ pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
     cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id.starts_with(f.as_str()))).collect()
 }
 
-/// Runs `cases`, calling `on_result` as each finishes (for the live view).
+/// The cases that apply to revision `rev`, and those that do not (not run, reported as such).
+pub fn split_by_revision<'a>(cases: &[&'a Case], rev: case::SpecRevision) -> (Vec<&'a Case>, Vec<&'a Case>) {
+    cases.iter().copied().partition(|c| c.applies_to(rev))
+}
+
+/// Runs `cases` that apply to `opts.spec` (the others are skipped: report them with
+/// [`split_by_revision`]), calling `on_result` as each finishes (for the live view).
 pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
     run_cases_quiet(cases, target, opts, Quiet::default(), on_result)
 }
@@ -65,7 +76,8 @@ pub fn run_cases_quiet(
 ) -> Vec<CaseResult> {
     let mut out = Vec::new();
     let mut template: Option<Result<StoreTemplate, String>> = None;
-    for (i, case) in cases.iter().enumerate() {
+    // A case that does not apply to the run's revision is never run (see `split_by_revision`).
+    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.applies_to(opts.spec)) {
         let run = match target {
             TargetSpec::Embedded(defect) => {
                 let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
@@ -113,7 +125,12 @@ pub fn run_cases_quiet(
 
 fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
     let v = verdict(&run);
-    let reason = run.reason();
+    // A revision-specific case says how the revisions differ, so a node of another
+    // revision learns why it fails.
+    let reason = match (run.reason(), &case.revision_note) {
+        (Some(r), Some(note)) if v == Verdict::Fail => Some(format!("{r} [revision difference: {note}]")),
+        (r, _) => r,
+    };
     CaseResult {
         section: section_of(&case.id),
         verdict: v,
@@ -187,7 +204,10 @@ fn run_embedded(
     if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
         return CaseRun::ended(Outcome::Error(format!("cannot make the embedded node's store: {e}")));
     }
-    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_variant(variant);
+    let core = EngineCore::new(me, String::new(), *seed)
+        .with_defect(defect)
+        .with_variant(variant)
+        .with_revision(opts.embedded_spec.unwrap_or(opts.spec));
     let core = match core.with_store(&db) {
         Ok(c) => c,
         Err(e) => return CaseRun::ended(Outcome::Error(format!("cannot open the embedded node's store: {e}"))),
