@@ -60,7 +60,7 @@ pub struct Choices {
     /// one of the "other reasons" it MAY reject for.
     // SIDEPOOL-10: "The receiver MAY reject the peerswap for other reasons."
     pub receiver_split_check: bool,
-    // SIDEPOOL-10: "The acceptor MAY pay using one payment if the maximum HTLC size to the local offerrer is greater than or equal to the "agreed-upon amount"."
+    // SIDEPOOL-10: "The acceptor MAY pay using one payment if the maximum HTLC size to the local offerrer is greater than or equal to the ..."
     pub split: SplitStyle,
     /// At most this many HTLCs for one payment (ERRATA E-62's 40), or no limit.
     pub max_parts: Option<u64>,
