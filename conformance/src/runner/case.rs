@@ -129,9 +129,13 @@ pub struct StepMeta {
     pub label: Option<String>,
     #[serde(default)]
     pub after: Option<String>,
+    /// Further requirements the assertion exercises at the same grade (for
+    /// `spec coverage`; the runner reports misses against `requirement`).
+    #[serde(default)]
+    pub covers: Vec<String>,
 }
 
-const META_KEYS: &[&str] = &["level", "requirement", "reading", "note", "label", "after"];
+const META_KEYS: &[&str] = &["level", "requirement", "reading", "note", "label", "after", "covers"];
 
 impl<'de> Deserialize<'de> for StepSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -187,12 +191,15 @@ pub enum Step {
     /// reject instead is MAY-level ("The receiver MAY reject the peerswap for
     /// other reasons."); no answer at all is a reading (ERRATA E-101).
     ExpectAccept(ExpectAcceptStep),
-    /// No sidepool message (or none named `message`) from the peer within the time.
+    /// No sidepool message (or none named `message`, or none of it matching
+    /// `fields`: "no init above this amount") from the peer within the time.
     ExpectNothing {
         peer: String,
         within_ms: u64,
         #[serde(default)]
         message: Option<String>,
+        #[serde(default)]
+        fields: serde_json::Map<String, Value>,
     },
     /// The IUT closes the connection cleanly (EOF, or a BOLT 1 `warning` /
     /// `error` and then EOF) within the time, after the provoking step.

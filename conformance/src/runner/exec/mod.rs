@@ -536,16 +536,29 @@ impl Exec<'_> {
             Step::ExpectAccept(a) => self.expect_answer(&a.peer, a.of.as_deref(), a.within_ms, meta, answer::Want::Accept { fields: &a.fields, capture: a.capture.clone() }),
             Step::Expect(_) | Step::ExpectEvent(_) | Step::AnyOrder(_) | Step::OneOf(_) | Step::InOrder(_) => self.expect_step(step, meta),
             Step::ExpectPayment(p) => self.expect_payment(p, meta),
-            Step::ExpectNothing { peer, within_ms, message } => {
+            Step::ExpectNothing { peer, within_ms, message, fields } => {
                 let window = self.window_of(meta);
                 let deadline = self.quiet_deadline(*within_ms);
                 if !self.peers.contains_key(peer) {
                     return Err(StepError::Error(format!("no connected peer named {peer}")));
                 }
+                if !fields.is_empty() && message.is_none() {
+                    return Err(StepError::Error("expect_nothing: `fields` needs `message`".into()));
+                }
                 self.watch(&[peer.as_str()], false, deadline)?;
+                let captures = self.captures.clone();
+                let matches_fields = |m: &super::peer::Incoming| -> bool {
+                    if fields.is_empty() {
+                        return true;
+                    }
+                    let super::peer::Incoming::Sidepool { decoded: Ok(Decoded::Known(msg)), .. } = m else { return false };
+                    let mut scratch = captures.clone();
+                    expect::match_fields(&message_to_json(msg)["fields"], fields, &mut scratch).is_ok()
+                };
                 let got: Vec<String> = self
                     .ev
                     .messages_after(peer, window)
+                    .filter(|m| matches_fields(&m.item))
                     .filter_map(|m| expect::sidepool_summary(&m.item))
                     .filter(|s| message.as_deref().is_none_or(|m| s.starts_with(m)))
                     .collect();
