@@ -722,9 +722,9 @@ impl Exec<'_> {
         let deadline = (Instant::now() + Duration::from_millis(within_ms)).min(self.case_deadline);
         if let Some(p) = self.peers.get_mut(peer) {
             while !p.closed && Instant::now() < deadline {
-                match p.read_one(deadline) {
-                    Ok(Some(m)) => p.inbox.push_back(m),
-                    Ok(None) | Err(_) => {}
+                // A read error is the close itself (recorded by the peer); nothing else to keep.
+                if let Ok(Some(m)) = p.read_one(deadline) {
+                    p.inbox.push_back(m);
                 }
             }
         } else {
