@@ -101,7 +101,7 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     assert_eq!((identity.node_id, identity.listen.as_str()), (id, announcement["listen"][0].as_str().unwrap()));
 
     let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
-    let opts = RunOptions { filters: Vec::new(), default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new(), ..RunOptions::default() };
     let selected: Vec<&Case> = cases.iter().collect();
     let started = Instant::now();
     let results = run_cases(&selected, &mut target, &opts, |_, _| {});

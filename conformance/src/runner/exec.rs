@@ -30,6 +30,23 @@ pub trait AdapterLink {
         let _ = (open_connections, deadline);
         false
     }
+    // Supervision (runner::link): defaults suit a link that cannot stall (the embedded node).
+    /// [`AdapterLink::next_event`] with when the runner received the event (see `runner::arrival`).
+    fn next_event_stamped(&mut self, deadline: Instant) -> Option<(super::arrival::Arrival, Value)> {
+        self.next_event(deadline).map(|v| (super::arrival::Arrival::now(), v))
+    }
+    /// Bounds the link's calls by `deadline` (the next case's limit) until the next call of this.
+    fn begin_case(&mut self, deadline: Instant) {
+        let _ = deadline;
+    }
+    /// Adapter protocol violations seen since the last call (malformed lines, stray ids, ...).
+    fn take_violations(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether the adapter failed to answer in time (or closed) since the last call.
+    fn take_stall(&mut self) -> Option<super::link::Stall> {
+        None
+    }
 }
 
 /// How "nothing happens" steps (`expect_nothing`, `expect_no_event`) decide.
@@ -409,7 +426,7 @@ impl Exec<'_> {
 
     fn connect(&mut self, c: &ConnectStep) -> Result<(), StepError> {
         let deadline = self.wait(None);
-        let mut p = ScriptedPeer::connect(&c.peer, self.target.addr, self.target.node_id, self.started, self.default_wait)?;
+        let mut p = ScriptedPeer::connect_until(&c.peer, self.target.addr, self.target.node_id, self.started, Instant::now() + self.default_wait, Some(self.case_deadline))?;
         let features = c.init_features.clone().unwrap_or_else(|| vec![1263]);
         p.send_init(&features)?;
         p.await_init(deadline)?;
@@ -439,7 +456,7 @@ impl Exec<'_> {
             // The IUT may send its features before it has read ours. One ping round
             // trip (a node handles a connection's messages in order) makes sure it
             // has, so the next step does not race the IUT's "peer is ready".
-            self.peer(&name)?.barrier(deadline)?;
+            self.peer(&name)?.round_trip(deadline)?;
         }
         Ok(())
     }
@@ -586,22 +603,7 @@ impl Exec<'_> {
     }
 
     fn transcript(&self) -> Vec<TranscriptEntry> {
-        let mut out: Vec<TranscriptEntry> = self
-            .peers
-            .values()
-            .chain(self.closed_peers.iter())
-            .flat_map(|p| {
-                p.wire.iter().map(|w| TranscriptEntry {
-                    peer: p.name.clone(),
-                    outbound: w.outbound,
-                    at_ms: w.at.as_millis(),
-                    hex: hex::encode(&w.raw),
-                    decoded: decode_for_transcript(&w.raw),
-                })
-            })
-            .collect();
-        out.sort_by_key(|e| e.at_ms);
-        out
+        super::transcript::build(self.peers.values().chain(self.closed_peers.iter()))
     }
 }
 

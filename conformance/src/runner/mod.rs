@@ -3,12 +3,15 @@
 //! reports. With no target it starts the embedded reference node, a fresh one
 //! per case.
 
+pub mod arrival;
 pub mod case;
 pub mod crypto;
 pub mod exec;
+pub mod link;
 pub mod matcher;
 pub mod peer;
 pub mod report;
+pub mod transcript;
 
 use crate::node::adapter_link::EmbeddedLink;
 use crate::node::engine_core::EngineCore;
@@ -17,8 +20,10 @@ use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use case::Case;
 use exec::{run_case_quiet, AdapterLink, Outcome, Quiet, Target};
+use link::{Stall, StallKind, DEFAULT_MAX_UNRESPONSIVE};
 use report::{section_of, verdict, CaseResult, Verdict};
-use std::time::Duration;
+use serde_json::Value;
+use std::time::{Duration, Instant};
 
 /// Where the cases run.
 pub enum TargetSpec {
@@ -34,6 +39,22 @@ pub struct RunOptions {
     /// A case that has not finished by then fails.
     pub case_limit: Duration,
     pub known_failures: Vec<String>,
+    /// After this many cases in a row in which the IUT did not respond (see
+    /// [`link::DEFAULT_MAX_UNRESPONSIVE`]) the run stops and the remaining cases
+    /// are `not_run`. 0: never stop.
+    pub max_unresponsive: u32,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            filters: Vec::new(),
+            default_wait: exec::DEFAULT_WAIT,
+            case_limit: exec::DEFAULT_CASE_LIMIT,
+            known_failures: Vec::new(),
+            max_unresponsive: DEFAULT_MAX_UNRESPONSIVE,
+        }
+    }
 }
 
 /// Cases whose id starts with any filter (all when there is no filter).
@@ -41,10 +62,14 @@ pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
     cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id.starts_with(f.as_str()))).collect()
 }
 
-/// Runs `cases`, calling `on_result` as each finishes (for the live view).
-pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
+/// Runs `cases`, calling `on_result` as each finishes (for the live view and
+/// streamed reports: it may take the transcript out of the result).
+pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, on_result: impl FnMut(usize, &mut CaseResult)) -> Vec<CaseResult> {
     run_cases_quiet(cases, target, opts, Quiet::default(), on_result)
 }
+
+/// The reason of every case a stopped run did not run starts with this.
+pub const NOT_RUN_PREFIX: &str = "not run: ";
 
 /// [`run_cases`], choosing how "nothing happens" steps decide.
 pub fn run_cases_quiet(
@@ -52,44 +77,138 @@ pub fn run_cases_quiet(
     target: &mut TargetSpec,
     opts: &RunOptions,
     quiet: Quiet,
-    mut on_result: impl FnMut(usize, &CaseResult),
+    mut on_result: impl FnMut(usize, &mut CaseResult),
 ) -> Vec<CaseResult> {
     let mut out = Vec::new();
     let mut template: Option<Result<StoreTemplate, String>> = None;
+    let mut in_a_row = 0u32;
+    let mut stopped: Option<String> = None;
     for (i, case) in cases.iter().enumerate() {
-        let run = match target {
-            TargetSpec::Embedded(defect) => {
+        let mut r = match (&stopped, &mut *target) {
+            (Some(why), _) => not_run(case, why),
+            (None, TargetSpec::Embedded(defect)) => {
                 let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
-                run_embedded(case, opts, *defect, quiet, template)
+                result(case, run_embedded(case, opts, *defect, quiet, template), opts, Vec::new())
             }
-            TargetSpec::External { target, adapter } => {
-                if let Some(link) = adapter.as_mut() {
-                    // Each case starts from a reset IUT.
-                    if let Err(e) = link.call("reset", &serde_json::json!({})) {
-                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {e:?}")), transcript: Vec::new(), duration: Duration::ZERO };
-                        out.push(result(case, r, opts));
-                        if let Some(last) = out.last() {
-                            on_result(i, last);
+            (None, TargetSpec::External { target, adapter }) => {
+                let (run, notes, silence) = run_external(case, *target, adapter.as_mut(), opts, quiet);
+                match silence {
+                    Some(s) => {
+                        in_a_row += 1;
+                        if s.kind == StallKind::Closed || (opts.max_unresponsive > 0 && in_a_row >= opts.max_unresponsive) {
+                            stopped = Some(match s.kind {
+                                StallKind::Closed => s.to_string(),
+                                _ => format!("{s}; {in_a_row} cases in a row"),
+                            });
                         }
-                        continue;
                     }
+                    None => in_a_row = 0,
                 }
-                run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet)
+                result(case, run, opts, notes)
             }
         };
-        out.push(result(case, run, opts));
-        if let Some(last) = out.last() {
-            on_result(i, last);
-        }
+        on_result(i, &mut r);
+        out.push(r);
     }
     out
 }
 
-fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
+/// Why the run stopped, if it did: the reason its `not_run` cases give.
+pub fn stop_reason(results: &[CaseResult]) -> Option<&str> {
+    results.iter().find(|r| r.verdict == Verdict::NotRun).and_then(|r| r.reason.as_deref()).map(|s| s.strip_prefix(NOT_RUN_PREFIX).unwrap_or(s))
+}
+
+fn not_run(case: &Case, why: &str) -> CaseResult {
+    CaseResult {
+        section: section_of(&case.id),
+        verdict: Verdict::NotRun,
+        reason: Some(format!("{NOT_RUN_PREFIX}{why}")),
+        known_failure: false,
+        case: case.clone(),
+        run: exec::CaseRun { outcome: Outcome::Fail(format!("{NOT_RUN_PREFIX}{why}")), transcript: Vec::new(), duration: Duration::ZERO },
+        diagnostics: Vec::new(),
+    }
+}
+
+/// At most this many adapter events are discarded (and named) at a case boundary.
+const MAX_LATE_EVENTS: usize = 4096;
+
+/// Takes the adapter events already queued, without waiting.
+fn drain_events(link: &mut Box<dyn AdapterLink>) -> Vec<Value> {
+    let now = Instant::now();
+    std::iter::from_fn(|| link.next_event_stamped(now).map(|(_, v)| v)).take(MAX_LATE_EVENTS).collect()
+}
+
+fn event_names(events: &[Value]) -> String {
+    let names: Vec<&str> = events.iter().take(8).map(|e| e.get("event").and_then(Value::as_str).unwrap_or("?")).collect();
+    let more = events.len().saturating_sub(names.len());
+    if more > 0 {
+        format!("{} and {more} more", names.join(", "))
+    } else {
+        names.join(", ")
+    }
+}
+
+/// One case against an external IUT: seal it from the previous case (late
+/// events discarded and reported, `reset`), run it, and tell whether the IUT
+/// stopped responding (an adapter call that timed out or found the adapter
+/// gone, or, after a failure, a BOLT 8 handshake that no longer completes).
+fn run_external(
+    case: &Case,
+    target: Target,
+    mut adapter: Option<&mut Box<dyn AdapterLink>>,
+    opts: &RunOptions,
+    quiet: Quiet,
+) -> (exec::CaseRun, Vec<String>, Option<Stall>) {
+    let mut notes = Vec::new();
+    let deadline = Instant::now() + opts.case_limit;
+    if let Some(link) = adapter.as_mut() {
+        let late = drain_events(link);
+        if !late.is_empty() {
+            notes.push(format!("{} adapter events arrived after the previous case had ended; discarded, not matched: {}", late.len(), event_names(&late)));
+        }
+        link.begin_case(deadline);
+        // Each case starts from a reset IUT.
+        if let Err(e) = link.call("reset", &serde_json::json!({})) {
+            let why = match e {
+                exec::AdapterError::Unsupported(m) | exec::AdapterError::Failed(m) => m,
+            };
+            let run = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {why}")), transcript: Vec::new(), duration: Duration::ZERO };
+            notes.extend(link.take_violations().into_iter().map(|v| format!("adapter protocol violation: {v}")));
+            let stall = link.take_stall();
+            return (run, notes, stall);
+        }
+        // Events the IUT wrote before answering reset belong to no case (ADAPTER.md:
+        // an event emitted while handling a request is written before its response).
+        let stale = drain_events(link);
+        if !stale.is_empty() {
+            notes.push(format!("{} adapter events emitted before reset was answered were discarded: {}", stale.len(), event_names(&stale)));
+        }
+    }
+    let run = run_case_quiet(case, target, adapter.as_deref_mut(), opts.default_wait, opts.case_limit, quiet);
+    let mut stall = None;
+    if let Some(link) = adapter.as_mut() {
+        notes.extend(link.take_violations().into_iter().map(|v| format!("adapter protocol violation: {v}")));
+        stall = link.take_stall();
+    }
+    if stall.is_none() && matches!(run.outcome, Outcome::Fail(_)) {
+        // After a failure, is the IUT still there? A handshake tells.
+        if let Err(why) = peer::probe(target.addr, target.node_id, Instant::now() + opts.default_wait) {
+            notes.push(format!("after this case the IUT did not complete a BOLT 8 handshake: {why}"));
+            stall = Some(Stall { kind: StallKind::NoHandshake, detail: format!("at {}: {why}", target.addr) });
+        }
+    }
+    (run, notes, stall)
+}
+
+fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions, diagnostics: Vec<String>) -> CaseResult {
     let v = verdict(case.level, &run.outcome);
     let reason = match &run.outcome {
         Outcome::Pass => None,
-        Outcome::Fail(r) | Outcome::Unsupported(r) => Some(r.clone()),
+        Outcome::Fail(r) | Outcome::Unsupported(r) => {
+            let violations: Vec<&str> = diagnostics.iter().filter_map(|d| d.strip_prefix("adapter protocol violation: ")).collect();
+            Some(if violations.is_empty() { r.clone() } else { format!("{r} (adapter protocol violations: {})", violations.join("; ")) })
+        }
     };
     CaseResult {
         section: section_of(&case.id),
@@ -98,6 +217,7 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
         known_failure: v != Verdict::Pass && opts.known_failures.contains(&case.id),
         case: case.clone(),
         run,
+        diagnostics,
     }
 }
 
