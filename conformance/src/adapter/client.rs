@@ -427,12 +427,12 @@ fn end_process_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// `kill -SIGNAL -- -PGID` through the shell (no libc binding in this crate).
+/// `kill -SIGNAL -PGID` through the shell (POSIX sh: no `--`) (no libc binding in this crate).
 #[cfg(unix)]
 fn signal_group(pgid: u32, signal: &str) {
     let _ = Command::new("sh")
         .arg("-c")
-        .arg(format!("kill -{signal} -- -{pgid} 2>/dev/null"))
+        .arg(format!("kill -{signal} -{pgid} 2>/dev/null"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

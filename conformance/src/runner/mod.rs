@@ -194,7 +194,7 @@ fn run_external(
     if stall.is_none() && matches!(run.outcome, Outcome::Fail(_)) {
         // After a failure, is the IUT still there? A handshake tells.
         if let Err(why) = peer::probe(target.addr, target.node_id, Instant::now() + opts.default_wait) {
-            notes.push(format!("after this case the IUT did not complete a BOLT 8 handshake: {why}"));
+            notes.push(format!("liveness check after this case: {why}"));
             stall = Some(Stall { kind: StallKind::NoHandshake, detail: format!("at {}: {why}", target.addr) });
         }
     }

@@ -8,7 +8,7 @@
 //!   included);
 //! - what it keeps is bounded: the inbox ([`INBOX_MAX_MESSAGES`],
 //!   [`INBOX_MAX_BYTES`]) and the wire log ([`WIRE_HEAD`] + [`WIRE_TAIL`]
-//!   messages) whatever the IUT sends;
+//!   messages, [`WIRE_PART_BYTES`] each part) whatever the IUT sends;
 //! - it says how a connection ended ([`Ending`]) and when each message arrived
 //!   ([`Arrival`]), and which ping each pong answers ([`PongAnswer`]), so a step
 //!   only counts evidence its own stimulus provoked.
@@ -39,6 +39,9 @@ pub const INBOX_MAX_BYTES: usize = 8 << 20;
 pub const WIRE_HEAD: usize = 32;
 /// ...and the last this many; those in between are counted, not kept.
 pub const WIRE_TAIL: usize = 32;
+/// Neither the kept head nor the kept tail holds more than this many message bytes
+/// (a message is kept whole or not at all; the first message always is).
+pub const WIRE_PART_BYTES: usize = 256 << 10;
 /// Pings still awaiting their pong that the peer remembers (the oldest are forgotten first).
 pub const MAX_OUTSTANDING_PINGS: usize = 256;
 /// How long a send may spend first reading what the IUT already sent (so that
@@ -136,11 +139,16 @@ pub struct Wire {
 }
 
 /// The messages of one connection that go into the transcript: the first
-/// [`WIRE_HEAD`] and the last [`WIRE_TAIL`] in full, a count of the rest.
+/// [`WIRE_HEAD`] and the last [`WIRE_TAIL`] in full (each part at most
+/// [`WIRE_PART_BYTES`]), a count of the rest.
 #[derive(Clone, Debug, Default)]
 pub struct WireLog {
     head: Vec<Wire>,
+    head_bytes: usize,
+    /// Once a message has gone past the head, the head takes no more.
+    head_closed: bool,
     tail: VecDeque<Wire>,
+    tail_bytes: usize,
     elided: Elided,
 }
 
@@ -157,18 +165,22 @@ pub struct Elided {
 
 impl WireLog {
     pub fn push(&mut self, w: Wire) {
-        if self.head.len() < WIRE_HEAD {
+        let fits = self.head.len() < WIRE_HEAD && (self.head.is_empty() || self.head_bytes + w.raw.len() <= WIRE_PART_BYTES);
+        if !self.head_closed && fits {
+            self.head_bytes += w.raw.len();
             self.head.push(w);
             return;
         }
+        self.head_closed = true;
+        self.tail_bytes += w.raw.len();
         self.tail.push_back(w);
-        if self.tail.len() > WIRE_TAIL {
-            if let Some(old) = self.tail.pop_front() {
-                self.elided.messages += 1;
-                self.elided.bytes += old.raw.len() as u64;
-                self.elided.from.get_or_insert(old.at);
-                self.elided.to = Some(old.at);
-            }
+        while self.tail.len() > WIRE_TAIL || (self.tail_bytes > WIRE_PART_BYTES && self.tail.len() > 1) {
+            let Some(old) = self.tail.pop_front() else { break };
+            self.tail_bytes -= old.raw.len();
+            self.elided.messages += 1;
+            self.elided.bytes += old.raw.len() as u64;
+            self.elided.from.get_or_insert(old.at);
+            self.elided.to = Some(old.at);
         }
     }
 
@@ -447,10 +459,10 @@ pub fn key_for(name: &str) -> PrivateKey {
 }
 
 /// Why a BOLT 8 connection could not be set up, in words an implementer can act on.
-fn explain_handshake(e: &TransportError, addr: SocketAddr, waited: Duration) -> String {
+fn explain_handshake(e: &TransportError, addr: SocketAddr, allowed: Duration) -> String {
     match e {
         TransportError::Timeout => {
-            format!("the IUT at {addr} did not complete the BOLT 8 handshake within {} ms", waited.as_millis())
+            format!("the IUT at {addr} did not complete the BOLT 8 handshake within {} ms", (allowed.as_secs_f64() * 1000.0).round())
         }
         TransportError::Handshake(HandshakeError::BadTag { act: Act::Two }) => format!(
             "the IUT's static key is not the node id you gave: its act two does not authenticate under that key ({})",
@@ -472,7 +484,7 @@ fn open(name: &str, addr: SocketAddr, iut: PublicKey, deadline: Instant) -> Resu
     // Messages go out as they are written (no Nagle delay behind an unacknowledged one).
     stream.set_nodelay(true).map_err(|e| format!("{e} ({:?})", e.kind()))?;
     let key = key_for(name);
-    let transport = connect(DeadlineStream::new(stream, deadline), key.clone(), iut).map_err(|e| explain_handshake(&e, addr, start.elapsed()))?;
+    let transport = connect(DeadlineStream::new(stream, deadline), key.clone(), iut).map_err(|e| explain_handshake(&e, addr, wait))?;
     Ok((key, transport))
 }
 
@@ -840,5 +852,68 @@ impl ScriptedPeer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(i: usize, len: usize) -> Wire {
+        Wire { outbound: false, at: Duration::from_millis(i as u64), raw: vec![(i % 251) as u8; len] }
+    }
+
+    fn other(len: usize) -> Incoming {
+        Incoming::Other { type_id: 32769, raw: vec![0; len], arrival: Arrival::now(), pong: None }
+    }
+
+    #[test]
+    fn the_wire_log_keeps_the_first_and_last_messages_and_counts_the_rest() {
+        let mut log = WireLog::default();
+        for i in 0..1000 {
+            log.push(wire(i, 10));
+        }
+        let kept: Vec<u8> = log.iter().map(|w| w.raw[0]).collect();
+        assert_eq!(kept.len(), WIRE_HEAD + WIRE_TAIL);
+        assert_eq!(kept[..WIRE_HEAD], (0..WIRE_HEAD).map(|i| i as u8).collect::<Vec<_>>()[..]);
+        assert_eq!(kept[WIRE_HEAD], ((1000 - WIRE_TAIL) % 251) as u8);
+        let e = log.elided().unwrap();
+        assert_eq!((e.messages, e.bytes), ((1000 - WIRE_HEAD - WIRE_TAIL) as u64, 10 * (1000 - WIRE_HEAD - WIRE_TAIL) as u64));
+        assert_eq!((e.from, e.to), (Some(Duration::from_millis(WIRE_HEAD as u64)), Some(Duration::from_millis((999 - WIRE_TAIL) as u64))));
+    }
+
+    #[test]
+    fn the_wire_log_bounds_bytes_too() {
+        let mut log = WireLog::default();
+        for i in 0..100 {
+            log.push(wire(i, 65535));
+        }
+        let bytes: usize = log.iter().map(|w| w.raw.len()).sum();
+        assert!(bytes <= 2 * WIRE_PART_BYTES, "{bytes}");
+        assert_eq!(log.iter().next().map(|w| w.at), Some(Duration::ZERO), "the first message is kept");
+        assert_eq!(log.iter().last().map(|w| w.at), Some(Duration::from_millis(99)), "the last message is kept");
+        assert_eq!(log.elided().unwrap().messages as usize + log.len(), 100);
+        let mut small = WireLog::default();
+        small.push(wire(0, 3));
+        assert!(small.elided().is_none() && small.len() == 1);
+    }
+
+    #[test]
+    fn the_inbox_drops_the_oldest_non_sidepool_messages_first() {
+        let mut inbox = Inbox::default();
+        let sidepool = Incoming::Sidepool { raw: vec![0xd1, 0x69], decoded: Err("x".into()), arrival: Arrival::now() };
+        inbox.push_back(sidepool);
+        for _ in 0..(INBOX_MAX_MESSAGES + 10) {
+            inbox.push_back(other(10));
+        }
+        assert_eq!(inbox.len(), INBOX_MAX_MESSAGES);
+        assert!(matches!(inbox.iter().next(), Some(Incoming::Sidepool { .. })), "the sidepool message stays");
+        assert_eq!(inbox.dropped().unwrap().messages, 11);
+        let mut big = Inbox::default();
+        for _ in 0..1000 {
+            big.push_back(other(65535));
+        }
+        assert!(big.iter().map(Incoming::weight).sum::<usize>() <= INBOX_MAX_BYTES);
+        assert!(big.dropped().unwrap().messages > 900);
     }
 }

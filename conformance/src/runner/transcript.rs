@@ -3,7 +3,7 @@
 //! between them, and a marker for how the connection ended.
 
 use super::exec::{decode_for_transcript, TranscriptEntry};
-use super::peer::{ScriptedPeer, WIRE_HEAD, WIRE_TAIL};
+use super::peer::{ScriptedPeer, WIRE_HEAD, WIRE_PART_BYTES, WIRE_TAIL};
 use serde_json::json;
 
 /// The transcript of `peers`, in time order.
@@ -30,7 +30,7 @@ pub fn build<'a>(peers: impl Iterator<Item = &'a ScriptedPeer>) -> Vec<Transcrip
                     "bytes": e.bytes,
                     "from_ms": e.from.map(|d| d.as_millis()),
                     "to_ms": e.to.map(|d| d.as_millis()),
-                    "note": format!("only the first {WIRE_HEAD} and last {WIRE_TAIL} messages of a connection are kept"),
+                    "note": format!("a connection's transcript keeps its first {WIRE_HEAD} and last {WIRE_TAIL} messages, at most {} KiB at each end", WIRE_PART_BYTES >> 10),
                 }}),
             });
         }
