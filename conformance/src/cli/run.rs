@@ -158,7 +158,8 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         if r.verdict == Verdict::NotRun {
             if !announced_stop {
                 announced_stop = true;
-                say!("run stopped: {}", report::sanitize(r.reason.as_deref().unwrap_or_default()));
+                let why = r.reason.as_deref().unwrap_or_default();
+                say!("run stopped: {}", report::sanitize(why.strip_prefix(crate::runner::NOT_RUN_PREFIX).unwrap_or(why)));
                 say!("             the remaining {} cases are not run", total - i);
             }
         } else {

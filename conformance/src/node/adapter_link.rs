@@ -124,7 +124,7 @@ impl RemoteLink {
     /// Connects (or starts the command) and says `hello`; returns the link and the IUT's hello.
     pub fn open(spec: &str, timeout: Duration) -> Result<(RemoteLink, crate::adapter::response::HelloResult), String> {
         let mut client = if spec.starts_with("tcp://") {
-            AdapterClient::connect_tcp(spec).map_err(|e| format!("adapter {spec}: {e:?}"))?
+            AdapterClient::connect_tcp(spec).map_err(|e| format!("adapter {spec}: {e}"))?
         } else {
             AdapterClient::spawn_shell(spec).map_err(|e| format!("adapter command {spec:?}: {e}"))?
         };
