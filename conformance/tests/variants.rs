@@ -15,7 +15,7 @@ fn failures(variant: Variant) -> Vec<String> {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
     let cases: Vec<_> = case::load_dir(dir).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect();
     let refs: Vec<&case::Case> = cases.iter().collect();
-    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new(), ..RunOptions::default() };
     let results = run_cases(&refs, &mut TargetSpec::EmbeddedVariant(variant), &opts, |_, _| {});
     results
         .iter()
@@ -64,7 +64,7 @@ fn the_choices_are_visible_to_the_suite() {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
     let cases: Vec<_> = case::load_dir(dir).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect();
     let refs: Vec<&case::Case> = cases.iter().filter(|c| c.id.starts_with("sp10.receiving.splits") || c.id.starts_with("sp10.receiving.amount.1") || c.id.starts_with("sp10.forwardable")).collect();
-    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new(), ..RunOptions::default() };
     for (variant, expected) in [
         (Variant::RejectCode65535, "sp10.receiving.amount.1"),
         (Variant::NoReceiverSplitCheck, "sp10.receiving.splits.2"),

@@ -107,7 +107,7 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     assert_eq!((identity.node_id, identity.listen.as_str()), (id, announcement["listen"][0].as_str().unwrap()));
 
     let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
-    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new(), ..RunOptions::default() };
     let selected: Vec<&Case> = cases.iter().collect();
     let started = Instant::now();
     let results = run_cases(&selected, &mut target, &opts, |_, _| {});
@@ -140,7 +140,7 @@ fn the_ldk_hosted_iut_at_seed_passes_the_amount_cases() {
     let id = node_id(announcement["node_id"].as_str().unwrap());
     let (link, _) = RemoteLink::open(announcement["adapter"].as_str().unwrap(), Duration::from_secs(10)).unwrap();
     let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
-    let opts = RunOptions { filters: Vec::new(), spec: SpecRevision::Seed, embedded_spec: None, default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: SpecRevision::Seed, embedded_spec: None, default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new(), ..RunOptions::default() };
     let selected: Vec<&Case> = cases.iter().filter(|c| c.id.starts_with("sp10.paying.") || c.id.starts_with("sp10.hold.")).collect();
     let results = run_cases(&selected, &mut target, &opts, |_, _| {});
     let ran: Vec<&str> = results.iter().map(|r| r.case.id.as_str()).collect();

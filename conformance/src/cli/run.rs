@@ -3,15 +3,25 @@
 use crate::node::adapter_link::RemoteLink;
 use crate::runner::case::{self, Case};
 use crate::runner::exec::Target;
-use crate::runner::report::{self, CaseResult, Verdict};
+use crate::runner::report::{self, CaseResult, JsonReport, JunitReport, Verdict};
 use crate::runner::exec::Quiet;
 use crate::runner::case::SpecRevision;
-use crate::runner::{run_cases_quiet, select, split_by_revision, RunOptions, TargetSpec};
+use crate::runner::link::DEFAULT_MAX_UNRESPONSIVE;
+use crate::runner::{run_cases_quiet, select, split_by_revision, stop_reason, RunOptions, TargetSpec};
 use serde_json::json;
 use sidepool_reference::units::PublicKey;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Writes a line to stdout, ignoring failures: a closed pipe (`run | head -1`)
+/// must not stop the run, nor keep it from writing its reports.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -74,6 +84,14 @@ pub struct RunArgs {
     /// Watch the embedded node for the full window too, as for an external IUT.
     #[arg(long)]
     pub no_barrier: bool,
+    /// Stop the run after this many cases in a row in which the IUT did not respond (an adapter
+    /// call timed out, or its BOLT 8 address stopped completing handshakes); the remaining cases
+    /// are reported `not_run`. 0: never stop. An adapter that closes its connection stops the run at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_UNRESPONSIVE, value_name = "N")]
+    pub max_unresponsive: u32,
+    /// Test-only: print the runner's peak resident memory (VmHWM) to stderr at the end.
+    #[arg(long, hide = true)]
+    pub print_peak_rss: bool,
 }
 
 fn load(args: &RunArgs) -> Result<Vec<Case>, String> {
@@ -92,13 +110,28 @@ fn parse_node_id(hex_id: &str) -> Result<PublicKey, String> {
 }
 
 pub fn run(args: &RunArgs) -> i32 {
-    match run_inner(args) {
+    let code = match run_inner(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("sidepool-conformance run: {e}");
             2
         }
+    };
+    if args.print_peak_rss {
+        eprintln!("peak_rss_kib: {}", peak_rss_kib().map_or_else(|| "unknown".to_string(), |k| k.to_string()));
     }
+    code
+}
+
+/// This process's peak resident set (VmHWM), where /proc tells it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn create(p: &PathBuf) -> Result<BufWriter<File>, String> {
+    File::create(p).map(BufWriter::new).map_err(|e| format!("{}: {e}", p.display()))
 }
 
 fn run_inner(args: &RunArgs) -> Result<i32, String> {
@@ -115,11 +148,11 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         for c in &selected {
             let needs = if c.needs.is_empty() { String::new() } else { format!("  [needs {:?}]", c.needs) };
             let revs = if c.revisions.is_empty() { String::new() } else { format!("  [revisions {}]", c.revisions.join(", ")) };
-            println!("{:<48} {:<9} {}{needs}{revs}", c.id, c.level.as_str(), c.requirement);
+            say!("{:<48} {:<9} {}{needs}{revs}", c.id, c.level.as_str(), c.requirement);
         }
-        println!("{} cases at spec {}", selected.len(), spec.name());
+        say!("{} cases at spec {}", selected.len(), spec.name());
         if !not_applicable.is_empty() {
-            println!("{} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
+            say!("{} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
         }
         return Ok(0);
     }
@@ -128,10 +161,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         None => Vec::new(),
     };
     let (mut target, mut iut) = choose_target(args)?;
-    if matches!(target, TargetSpec::Embedded(_)) {
+    if matches!(target, TargetSpec::Embedded(_) | TargetSpec::EmbeddedVariant(_)) {
         iut["spec"] = json!(node_spec.unwrap_or(spec).name());
     }
-    println!(
+    say!(
         "sidepool-conformance {}: {} cases against {} (spec {}: SIDEPOOL-10 {}{})",
         env!("CARGO_PKG_VERSION"),
         selected.len(),
@@ -141,12 +174,18 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         if spec == SpecRevision::NEWEST_UPSTREAM { ", the newest upstream revision" } else { "" }
     );
     if !not_applicable.is_empty() {
-        println!("not run: {} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
+        say!("not run: {} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
     }
     if selected.is_empty() {
-        println!("no selected case applies to {}", spec.name());
+        say!("no selected case applies to {}", spec.name());
         return Ok(1);
     }
+    // The report files are opened before the run (a bad path fails now, not after it) and
+    // written case by case: memory holds one case's transcript at a time.
+    let run_spec = report::RunSpec { revision: spec, not_applicable: &not_applicable };
+    let mut json = args.json.as_ref().map(|p| create(p).and_then(|f| JsonReport::start(f, &iut, args.strict, Some(&run_spec)).map_err(|e| format!("{}: {e}", p.display())))).transpose()?;
+    let mut junit = args.junit.as_ref().map(|p| create(p).and_then(|f| JunitReport::start(f, &iut, args.strict, Some(spec)).map_err(|e| format!("{}: {e}", p.display())))).transpose()?;
+    let mut write_error: Option<String> = None;
     let opts = RunOptions {
         filters: args.filter.clone(),
         spec,
@@ -154,48 +193,67 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
         default_wait: Duration::from_millis(args.timeout_ms),
         case_limit: Duration::from_millis(args.case_timeout_ms),
         known_failures,
+        max_unresponsive: args.max_unresponsive,
     };
     let total = selected.len();
-    let stdout = std::io::stdout();
     let quiet = Quiet { barrier: !args.no_barrier, window: args.quiet_ms.map(Duration::from_millis) };
+    let mut announced_stop = false;
     let results = run_cases_quiet(&selected, &mut target, &opts, quiet, |i, r| {
-        let mut out = stdout.lock();
-        let tag = match (r.verdict, r.known_failure) {
-            (Verdict::Pass, _) => "PASS",
-            (_, true) => "KNOWN",
-            (Verdict::Fail, _) => "FAIL",
-            (Verdict::NonStrict, _) => "SHOULD",
-            (Verdict::Informational, _) => "INFO",
-            (Verdict::Unsupported, _) => "UNSUP",
-            (Verdict::Error, _) => "ERROR",
-        };
-        let _ = writeln!(out, "[{:>3}/{total}] {tag:<6} {:<48} {:>5} ms", i + 1, r.case.id, r.run.duration.as_millis());
-        match r.verdict {
-            Verdict::Pass | Verdict::Unsupported => {}
-            Verdict::Error => {
-                if let Some(reason) = &r.reason {
-                    let _ = writeln!(out, "             {}", report::sanitize(reason));
+        if r.verdict == Verdict::NotRun {
+            if !announced_stop {
+                announced_stop = true;
+                let why = r.reason.as_deref().unwrap_or_default();
+                say!("run stopped: {}", report::sanitize(why.strip_prefix(crate::runner::NOT_RUN_PREFIX).unwrap_or(why)));
+                say!("             the remaining {} cases are not run", total - i);
+            }
+        } else {
+            let tag = match (r.verdict, r.known_failure) {
+                (Verdict::Pass, _) => "PASS",
+                (_, true) => "KNOWN",
+                (Verdict::Fail, _) => "FAIL",
+                (Verdict::NonStrict, _) => "SHOULD",
+                (Verdict::Informational, _) => "INFO",
+                (Verdict::Unsupported, _) => "UNSUP",
+                (Verdict::Error, _) => "ERROR",
+                (Verdict::NotRun, _) => "NOTRUN",
+            };
+            say!("[{:>3}/{total}] {tag:<6} {:<48} {:>5} ms", i + 1, r.case.id, r.run.duration.as_millis());
+            match r.verdict {
+                Verdict::Pass | Verdict::Unsupported => {}
+                Verdict::Error => {
+                    if let Some(reason) = &r.reason {
+                        say!("             {}", report::sanitize(reason));
+                    }
+                }
+                _ => {
+                    // One line per graded finding: what was seen, at which level, and what the reference does.
+                    for f in &r.run.findings {
+                        say!("             {}", report::sanitize(&f.line()));
+                    }
                 }
             }
-            _ => {
-                // One line per graded finding: what was seen, at which level, and what the reference does.
-                for f in &r.run.findings {
-                    let _ = writeln!(out, "             {}", report::sanitize(&f.line()));
-                }
+            for d in &r.diagnostics {
+                say!("             note: {}", report::sanitize(d));
             }
         }
-        for n in &r.run.notes {
-            let _ = writeln!(out, "             note: {}", report::sanitize(n));
+        let written = json.as_mut().map_or(Ok(()), |w| w.case(r)).and_then(|()| junit.as_mut().map_or(Ok(()), |w| w.case(r)));
+        if let Err(e) = written {
+            write_error.get_or_insert_with(|| format!("writing the reports: {e}"));
         }
+        // Written: the transcript is no longer needed (a long run keeps only verdicts).
+        r.run.transcript = Vec::new();
     });
-    println!();
-    print!("{}", report::summary_table(&results));
-    if let Some(p) = &args.json {
-        let text = serde_json::to_string_pretty(&report::json_report_at(&results, &iut, args.strict, spec, &not_applicable)).map_err(|e| e.to_string())?;
-        std::fs::write(p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+    say!();
+    let _ = write!(std::io::stdout().lock(), "{}", report::summary_table(&results));
+    let stopped = stop_reason(&results);
+    if let Some(w) = json {
+        w.finish(stopped).map_err(|e| format!("{}: {e}", args.json.as_ref().map(|p| p.display().to_string()).unwrap_or_default()))?;
     }
-    if let Some(p) = &args.junit {
-        std::fs::write(p, report::junit_report_at(&results, &iut, args.strict, spec)).map_err(|e| format!("{}: {e}", p.display()))?;
+    if let Some(w) = junit {
+        w.finish().map_err(|e| format!("{}: {e}", args.junit.as_ref().map(|p| p.display().to_string()).unwrap_or_default()))?;
+    }
+    if let Some(e) = write_error {
+        return Err(e);
     }
     Ok(conclude(&results, &opts.known_failures, args.strict))
 }
@@ -207,7 +265,20 @@ fn choose_target(args: &RunArgs) -> Result<(TargetSpec, serde_json::Value), Stri
         (Some(spec), target, node_id) => {
             let (mut link, hello) = RemoteLink::open(spec, wait)?;
             let (addr, node_id) = match (target, node_id) {
-                (Some(addr), Some(id)) => (*addr, parse_node_id(id)?),
+                (Some(addr), Some(id)) => {
+                    let given = parse_node_id(id)?;
+                    // Where the adapter can say who the IUT is, a mistyped --node-id is caught here,
+                    // not as a handshake failure in every case.
+                    if let Ok(identity) = link.identity() {
+                        if identity.node_id != given {
+                            return Err(format!(
+                                "the IUT's static key is not the node id you gave: --node-id {id}, but its adapter's identity says {}",
+                                hex::encode(identity.node_id.as_bytes())
+                            ));
+                        }
+                    }
+                    (*addr, given)
+                }
                 _ => {
                     let id = link.identity()?;
                     let addr = id.listen.parse().map_err(|e| format!("identity: listen address {:?}: {e}", id.listen))?;
@@ -239,24 +310,29 @@ fn conclude(results: &[CaseResult], known: &[String], strict: bool) -> i32 {
     let failing: Vec<&CaseResult> = results.iter().filter(|r| r.verdict.fails(strict)).collect();
     let new_failures: Vec<&&CaseResult> = failing.iter().filter(|r| !r.known_failure).collect();
     for r in results.iter().filter(|r| r.verdict == Verdict::Pass && known.contains(&r.case.id)) {
-        println!("now passes (was a known failure): {}", r.case.id);
+        say!("now passes (was a known failure): {}", r.case.id);
     }
     if !known.is_empty() {
-        for r in &new_failures {
-            println!("newly fails (not in the baseline): {}", r.case.id);
+        for r in new_failures.iter().filter(|r| r.verdict != Verdict::NotRun) {
+            say!("newly fails (not in the baseline): {}", r.case.id);
         }
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
-    println!(
-        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported, {} error{}",
+    let not_run = count(Verdict::NotRun);
+    say!(
+        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported, {} error{}{}",
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::NonStrict),
         count(Verdict::Informational),
         count(Verdict::Unsupported),
         count(Verdict::Error),
+        if not_run > 0 { format!(", {not_run} not run") } else { String::new() },
         if known.is_empty() { String::new() } else { format!(", {} known failures", failing.len() - new_failures.len()) }
     );
-    println!("{} passed, {} failed, {} skipped", count(Verdict::Pass), new_failures.len(), count(Verdict::Unsupported));
+    if let Some(why) = stop_reason(results) {
+        say!("the run stopped early: {}", report::sanitize(why));
+    }
+    say!("{} passed, {} failed, {} skipped", count(Verdict::Pass), new_failures.len(), count(Verdict::Unsupported));
     i32::from(!new_failures.is_empty())
 }

@@ -9,7 +9,9 @@ use crate::adapter::event::Event as AdapterEvent;
 use crate::adapter::request::Request;
 use crate::adapter::response::{AdapterError as WireError, ErrorCode, Response};
 use crate::adapter::server::AdapterHandler;
+use crate::runner::arrival::Arrival;
 use crate::runner::exec::{AdapterError, AdapterLink};
+use crate::runner::link::{Stall, StallKind};
 use serde_json::{json, Value};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -76,8 +78,7 @@ impl AdapterLink for EmbeddedLink {
     fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError> {
         match self.shared.adapter(request(method, params)?) {
             Ok(r) => Ok(r.to_ok()),
-            Err(e) if e.code == ErrorCode::Unsupported => Err(AdapterError::Unsupported(e.message)),
-            Err(e) => Err(AdapterError::Failed(format!("{}: {}", e.code.as_str(), e.message))),
+            Err(e) => Err(wire_error(e)),
         }
     }
 
@@ -115,29 +116,49 @@ impl AdapterLink for EmbeddedLink {
     }
 }
 
+/// An IUT's error answer as the runner takes it. ADAPTER.md: `unknown_method`
+/// is treated like `unsupported` (a method this IUT does not know).
+fn wire_error(e: WireError) -> AdapterError {
+    let text = format!("{}: {}", e.code.as_str(), e.message);
+    match e.code {
+        ErrorCode::Unsupported | ErrorCode::UnknownMethod => AdapterError::Unsupported(text),
+        _ => AdapterError::Failed(text),
+    }
+}
+
 /// The runner's link to an IUT's adapter: `tcp://HOST:PORT`, or a command whose
 /// stdio speaks the protocol.
 pub struct RemoteLink {
     client: AdapterClient,
     capabilities: Vec<String>,
+    /// No call waits past this (the current case's limit); see [`AdapterLink::begin_case`].
+    case_deadline: Option<Instant>,
+    /// A call that timed out (or found the adapter gone) since the last `take_stall`.
+    stall: Option<Stall>,
 }
 
 impl RemoteLink {
     /// Connects (or starts the command) and says `hello`; returns the link and the IUT's hello.
     pub fn open(spec: &str, timeout: Duration) -> Result<(RemoteLink, crate::adapter::response::HelloResult), String> {
         let mut client = if spec.starts_with("tcp://") {
-            AdapterClient::connect_tcp(spec).map_err(|e| format!("adapter {spec}: {e:?}"))?
+            AdapterClient::connect_tcp(spec).map_err(|e| format!("adapter {spec}: {e}"))?
         } else {
-            AdapterClient::spawn_shell(spec).map_err(|e| format!("adapter command {spec:?}: {e:?}"))?
+            AdapterClient::spawn_shell(spec).map_err(|e| format!("adapter command {spec:?}: {e}"))?
         };
         client.set_timeout(timeout);
-        let hello = client.hello("sidepool-conformance").map_err(|e| format!("adapter hello: {e:?}"))?;
+        let hello = client.hello("sidepool-conformance").map_err(|e| match e {
+            ClientError::Timeout { .. } => {
+                Stall { kind: StallKind::Timeout, detail: format!("no answer to hello within {} ms", timeout.as_millis()) }.to_string()
+            }
+            ClientError::Closed => Stall { kind: StallKind::Closed, detail: "before answering hello".into() }.to_string(),
+            other => format!("adapter hello: {other}"),
+        })?;
         let mut capabilities = hello.capabilities.clone();
         // `restart` is a method of protocol version 1: an IUT that lists it can restart.
         if hello.methods.iter().any(|m| m == "restart") && !capabilities.iter().any(|c| c == "restart") {
             capabilities.push("restart".into());
         }
-        Ok((RemoteLink { client, capabilities }, hello))
+        Ok((RemoteLink { client, capabilities, case_deadline: None, stall: None }, hello))
     }
 
     /// The IUT's node id and BOLT 8 address, from `identity`.
@@ -145,29 +166,70 @@ impl RemoteLink {
         match self.client.call(&Request::Identity(crate::adapter::request::NoParams {})) {
             Ok(Response::Identity(i)) => Ok(i),
             Ok(other) => Err(format!("identity: unexpected answer {other:?}")),
-            Err(e) => Err(format!("identity: {e:?}")),
+            Err(e) => Err(format!("identity: {e}")),
         }
+    }
+
+    /// Events queued now (none is waited for), each with when it arrived.
+    pub fn drain_events(&mut self) -> Vec<(Arrival, Value)> {
+        self.client.drain_events().into_iter().map(|(at, e)| (at, flatten_event(&e))).collect()
     }
 }
 
 impl AdapterLink for RemoteLink {
     fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError> {
-        match self.client.call(&request(method, params)?) {
+        let request = request(method, params)?;
+        let mut timeout = self.client.timeout();
+        if let Some(deadline) = self.case_deadline {
+            timeout = timeout.min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+        }
+        match self.client.call_with_timeout(&request, timeout) {
             Ok(r) => Ok(r.to_ok()),
-            Err(ClientError::Remote(e)) if e.code == ErrorCode::Unsupported => Err(AdapterError::Unsupported(e.message)),
-            Err(e) => Err(AdapterError::Failed(format!("{e:?}"))),
+            Err(ClientError::Remote(e)) => Err(wire_error(e)),
+            Err(ClientError::Timeout { .. }) => {
+                let detail = format!("no answer to {method} within {} ms", timeout.as_millis());
+                self.stall.get_or_insert(Stall { kind: StallKind::Timeout, detail: detail.clone() });
+                Err(AdapterError::Failed(format!("the IUT's adapter is not responding: {detail}")))
+            }
+            Err(ClientError::Closed) => {
+                let stall = Stall { kind: StallKind::Closed, detail: format!("{method} could not be sent or answered") };
+                let why = stall.to_string();
+                self.stall = Some(stall);
+                Err(AdapterError::Failed(why))
+            }
+            Err(e) => Err(AdapterError::Failed(e.to_string())),
         }
     }
 
     fn next_event(&mut self, deadline: Instant) -> Option<Value> {
+        self.next_event_stamped(deadline).map(|(_, v)| v)
+    }
+
+    fn next_event_stamped(&mut self, deadline: Instant) -> Option<(Arrival, Value)> {
         let wait = deadline.saturating_duration_since(Instant::now());
-        self.client.next_event(wait).map(|e| flatten_event(&e))
+        self.client.next_event_stamped(wait).map(|(at, e)| (at, flatten_event(&e)))
+    }
+
+    fn begin_case(&mut self, deadline: Instant) {
+        self.case_deadline = Some(deadline);
+    }
+
+    fn take_violations(&mut self) -> Vec<String> {
+        self.client.take_violations()
+    }
+
+    fn take_stall(&mut self) -> Option<Stall> {
+        if self.stall.is_none() && self.client.is_closed() {
+            self.stall = Some(Stall { kind: StallKind::Closed, detail: "its connection ended".into() });
+        }
+        self.stall.take()
     }
 
     /// A request round trip: the IUT writes every event it emitted before it
     /// answers (ADAPTER.md), so once `identity` is answered they are all queued.
-    fn sync(&mut self, _deadline: Instant) -> bool {
-        self.client.call(&Request::Identity(crate::adapter::request::NoParams {})).is_ok()
+    fn sync(&mut self, deadline: Instant) -> bool {
+        let timeout = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)).min(self.client.timeout());
+        self.client.call_with_timeout(&Request::Identity(crate::adapter::request::NoParams {}), timeout).is_ok()
     }
 
     fn capabilities(&self) -> Vec<String> {

@@ -43,7 +43,8 @@ impl fmt::Display for TransportError {
             TransportError::Frame(e) => write!(f, "frame: {e}"),
             TransportError::Timeout => f.write_str("read timed out"),
             TransportError::Closed => f.write_str("connection closed by peer"),
-            TransportError::Io(e) => write!(f, "io: {e}"),
+            // The kind first: it is what a reader can act on ("ConnectionReset", "BrokenPipe").
+            TransportError::Io(e) => write!(f, "io ({:?}): {e}", e.kind()),
         }
     }
 }
@@ -174,6 +175,16 @@ impl<S: Read + Write> Transport<S> {
 
     pub fn get_ref(&self) -> &S {
         &self.stream
+    }
+
+    /// The stream, to adjust it (timeouts, deadlines) between reads.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Whether part of a frame has arrived and the rest is awaited.
+    pub fn mid_frame(&self) -> bool {
+        self.in_body || !self.pending.is_empty()
     }
 
     /// Encrypts and writes one Lightning message (at most 65535 bytes).
@@ -386,7 +397,9 @@ mod tests {
         let mut t = scripted(vec![Ok(flipped)]);
         assert_eq!(t.recv().unwrap_err().name(), "bad_header_mac");
         let mut t = scripted(vec![Err(ErrorKind::ConnectionReset)]);
-        assert_eq!(t.recv().unwrap_err().name(), "io");
+        let err = t.recv().unwrap_err();
+        assert_eq!(err.name(), "io");
+        assert!(err.to_string().starts_with("io (ConnectionReset): "), "{err}");
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl Exec<'_> {
 
     fn closed_note(&self, peer: &str) -> String {
         match self.ev.closes.get(peer) {
-            Some((_, kind)) => format!("; {}", kind.describe()),
+            Some((_, ended)) => format!("; {}", ended.how),
             None => String::new(),
         }
     }

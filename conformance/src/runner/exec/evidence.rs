@@ -1,6 +1,6 @@
-//! Evidence: everything the IUT sends, stamped in the order the runner takes it
-//! in, so that an expectation only ever considers what arrived after the step
-//! that provokes it.
+//! Evidence: everything the IUT sends, stamped with its arrival (one order over
+//! every connection and the adapter, `runner::arrival`), so that an expectation
+//! only ever considers what arrived after the step that provokes it.
 //!
 //! Before every stimulus (a send, an adapter request, a clock move, a connect
 //! or disconnect) the runner takes in whatever has already arrived, without
@@ -8,7 +8,8 @@
 //! message (a pong before its ping, an event from before the request) can never
 //! answer a later probe.
 
-use super::super::peer::{CloseKind, Incoming};
+use super::super::arrival::{Arrival, Mark};
+use super::super::peer::{Ended, Incoming, PingSent};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -30,13 +31,12 @@ pub enum Source {
 /// The stamped queues of one case.
 #[derive(Default)]
 pub struct Evidence {
-    seq: u64,
     pub inbox: BTreeMap<String, VecDeque<Stamped<Incoming>>>,
     pub events: VecDeque<Stamped<Value>>,
     /// When (stamp) and how each peer's connection ended, as first noticed.
-    pub closes: BTreeMap<String, (u64, CloseKind)>,
-    /// Pings the case sent: (peer, stamp, num_pong_bytes).
-    pub pings: Vec<(String, u64, u16)>,
+    pub closes: BTreeMap<String, (u64, Ended)>,
+    /// Pings the case sent (raw ones too), by peer, with their marks.
+    pub pings: Vec<(String, PingSent)>,
     /// Evidence items kept, and how many were dropped because a queue was full.
     pub kept: usize,
     pub dropped: usize,
@@ -48,19 +48,13 @@ pub struct Evidence {
 pub const QUEUE_LIMIT: usize = 4096;
 
 impl Evidence {
-    /// The stamp of the latest item (a step's mark: items after it have larger stamps).
+    /// The point in the run's order now (a step's mark: what arrives later is after it).
     pub fn mark(&self) -> u64 {
-        self.seq
-    }
-
-    /// A new stamp for something the runner itself did (a ping it sent).
-    pub fn tick(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
+        Mark::now().0
     }
 
     pub fn push_message(&mut self, peer: &str, item: Incoming) {
-        let seq = self.tick();
+        let seq = item.arrival().seq;
         let q = self.inbox.entry(peer.to_owned()).or_default();
         if q.len() >= QUEUE_LIMIT {
             q.pop_front();
@@ -70,8 +64,8 @@ impl Evidence {
         self.kept += 1;
     }
 
-    pub fn push_event(&mut self, ev: Value) {
-        let seq = self.tick();
+    pub fn push_event(&mut self, arrival: Arrival, ev: Value) {
+        let seq = arrival.seq;
         if self.events.len() >= QUEUE_LIMIT {
             self.events.pop_front();
             self.dropped += 1;
@@ -80,10 +74,9 @@ impl Evidence {
         self.kept += 1;
     }
 
-    pub fn note_close(&mut self, peer: &str, kind: CloseKind) {
+    pub fn note_close(&mut self, peer: &str, ended: &Ended) {
         if !self.closes.contains_key(peer) {
-            let seq = self.tick();
-            self.closes.insert(peer.to_owned(), (seq, kind));
+            self.closes.insert(peer.to_owned(), (ended.arrival.seq, ended.clone()));
         }
     }
 

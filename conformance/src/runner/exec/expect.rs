@@ -344,8 +344,8 @@ impl Exec<'_> {
             Source::Adapter => match self.adapter.as_mut() {
                 Some(a) => {
                     let ok = a.sync(deadline);
-                    while let Some(ev) = a.next_event(Instant::now()) {
-                        self.ev.push_event(ev);
+                    while let Some((at, ev)) = a.next_event_stamped(Instant::now()) {
+                        self.ev.push_event(at, ev);
                     }
                     ok
                 }

@@ -16,7 +16,7 @@ mod payment;
 use super::case::{Case, ConnectStep, Need, SendStep, Step, StepMeta, StepSpec};
 use super::grade::{Finding, Grade};
 use super::matcher::{self, Captures};
-use super::peer::{CloseKind, ScriptedPeer};
+use super::peer::{PongAnswer, ScriptedPeer};
 use crate::fields::{message_from_json, message_to_json};
 use evidence::Evidence;
 pub use evidence::QUEUE_LIMIT;
@@ -51,6 +51,23 @@ pub trait AdapterLink {
     fn sync(&mut self, deadline: Instant) -> bool {
         let _ = deadline;
         false
+    }
+    // Supervision (runner::link): defaults suit a link that cannot stall (the embedded node).
+    /// [`AdapterLink::next_event`] with when the runner received the event (see `runner::arrival`).
+    fn next_event_stamped(&mut self, deadline: Instant) -> Option<(super::arrival::Arrival, Value)> {
+        self.next_event(deadline).map(|v| (super::arrival::Arrival::now(), v))
+    }
+    /// Bounds the link's calls by `deadline` (the next case's limit) until the next call of this.
+    fn begin_case(&mut self, deadline: Instant) {
+        let _ = deadline;
+    }
+    /// Adapter protocol violations seen since the last call (malformed lines, stray ids, ...).
+    fn take_violations(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether the adapter failed to answer in time (or closed) since the last call.
+    fn take_stall(&mut self) -> Option<super::link::Stall> {
+        None
     }
     /// The optional capabilities the IUT declares (`forwarding`, `restart`, ...).
     fn capabilities(&self) -> Vec<String> {
@@ -417,10 +434,8 @@ impl Exec<'_> {
             while let Some(m) = p.inbox.pop_front() {
                 self.ev.push_message(name, m);
             }
-            if p.closed {
-                if let Some(kind) = p.close_kind.clone() {
-                    self.ev.note_close(name, kind);
-                }
+            if let Some(ended) = p.ended() {
+                self.ev.note_close(name, ended);
             }
         }
     }
@@ -428,17 +443,13 @@ impl Exec<'_> {
     /// Takes in, without waiting, everything that has already arrived.
     fn take_in_pending(&mut self) {
         for p in self.peers.values_mut() {
-            while p.has_pending() {
-                match p.read_one(Instant::now() + Duration::from_millis(2)) {
-                    Ok(Some(m)) => p.inbox.push_back(m),
-                    Ok(None) | Err(_) => break,
-                }
-            }
+            // An error is the connection's end, which the peer records.
+            let _ = p.take_arrived();
         }
         self.absorb();
         if let Some(a) = self.adapter.as_mut() {
-            while let Some(e) = a.next_event(Instant::now()) {
-                self.ev.push_event(e);
+            while let Some((at, e)) = a.next_event_stamped(Instant::now()) {
+                self.ev.push_event(at, e);
             }
         }
     }
@@ -460,8 +471,8 @@ impl Exec<'_> {
         if events {
             let until = evidence::until(evidence::SLICE, deadline);
             let a = self.adapter.as_mut().ok_or_else(|| StepError::Unsupported("events need an adapter".into()))?;
-            if let Some(ev) = a.next_event(until) {
-                self.ev.push_event(ev);
+            if let Some((at, ev)) = a.next_event_stamped(until) {
+                self.ev.push_event(at, ev);
             }
         }
         if peers.is_empty() && !events {
@@ -492,8 +503,8 @@ impl Exec<'_> {
             return Ok(false);
         }
         if let Some(a) = self.adapter.as_mut() {
-            while let Some(ev) = a.next_event(Instant::now()) {
-                self.ev.push_event(ev);
+            while let Some((at, ev)) = a.next_event_stamped(Instant::now()) {
+                self.ev.push_event(at, ev);
             }
         }
         Ok(true)
@@ -644,7 +655,7 @@ impl Exec<'_> {
         let deadline = self.wait(None);
         // Everything the new connection brings arrives after this mark.
         let window = self.ev.mark();
-        let mut p = ScriptedPeer::connect(&c.peer, self.target.addr, self.target.node_id, self.started, self.default_wait).map_err(StepError::Miss)?;
+        let mut p = ScriptedPeer::connect_until(&c.peer, self.target.addr, self.target.node_id, self.started, Instant::now() + self.default_wait, Some(self.case_deadline)).map_err(StepError::Miss)?;
         let features = c.init_features.clone().unwrap_or_else(|| vec![1263]);
         p.send_init(&features).map_err(StepError::Miss)?;
         p.await_init(deadline).map_err(StepError::Miss)?;
@@ -708,34 +719,32 @@ impl Exec<'_> {
             }
             _ => return Err(StepError::Error("send needs exactly one of `message` (with fields) or `raw`".into())),
         };
-        // A ping the case sends is remembered, so its pong can be matched to it.
-        if let (Some([0, 18]), Some(&[a, b])) = (raw.get(..2), raw.get(2..4)) {
-            let seq = self.ev.tick();
-            self.ev.pings.push((s.peer.clone(), seq, u16::from_be_bytes([a, b])));
+        let p = self.peer(&s.peer)?;
+        let mark = p.send(&raw).map_err(|e| StepError::Error(format!("{e} (the connection to {} is {})", s.peer, "unusable")))?;
+        // A ping the case sends is remembered, so only its own pong answers it.
+        let ping = p.outstanding_pings().find(|ping| ping.mark == mark).copied();
+        if let Some(ping) = ping {
+            self.ev.pings.push((s.peer.clone(), ping));
         }
-        self.peer(&s.peer)?.send(&raw).map_err(|e| StepError::Error(format!("{e} (the connection to {} is {})", s.peer, "unusable")))?;
         Ok(())
     }
 
     fn expect_disconnect(&mut self, peer: &str, within_ms: u64, meta: &StepMeta) -> Result<(), StepError> {
         let window = self.window_of(meta);
         let deadline = (Instant::now() + Duration::from_millis(within_ms)).min(self.case_deadline);
-        if let Some(p) = self.peers.get_mut(peer) {
-            while !p.closed && Instant::now() < deadline {
-                // A read error is the close itself (recorded by the peer); nothing else to keep.
-                if let Ok(Some(m)) = p.read_one(deadline) {
-                    p.inbox.push_back(m);
-                }
-            }
-        } else {
+        let Some(p) = self.peers.get_mut(peer) else {
             return Err(StepError::Error(format!("no connected peer named {peer}")));
-        }
+        };
+        // Whatever the IUT sends before it closes is kept as evidence.
+        let _ = p.await_close(deadline);
         self.absorb();
         match self.ev.closes.get(peer) {
             None => Err(StepError::Miss(format!("the IUT did not close the connection within {within_ms} ms"))),
-            Some((seq, kind)) if *seq <= window => Err(StepError::Miss(format!("{} before the step that should make it close ({})", kind.describe(), "so the close answers nothing"))),
-            Some((_, CloseKind::Eof)) => Ok(()),
-            Some((_, kind)) => Err(StepError::Miss(kind.describe())),
+            Some((seq, ended)) if *seq <= window => Err(StepError::Miss(format!("{} before the step that should make it close, so the close answers nothing", ended.how))),
+            // BOLT 1 and BOLT 8: a close is the end of the stream between frames; an
+            // `error` or `warning` before it is allowed.
+            Some((_, ended)) if ended.how.is_clean() => Ok(()),
+            Some((_, ended)) => Err(StepError::Miss(format!("{}: not a clean close", ended.how))),
         }
     }
 
@@ -743,11 +752,11 @@ impl Exec<'_> {
         let window = self.window_of(meta);
         let deadline = self.wait(within_ms);
         if type_id == 19 {
-            let ping = self.ev.pings.iter().rev().find(|(p, seq, _)| p == peer && *seq > window).cloned();
-            let Some((_, ping_seq, len)) = ping else {
+            let ping = self.ev.pings.iter().rev().find(|(p, ping)| p == peer && ping.mark.0 >= window).map(|(_, ping)| *ping);
+            let Some(ping) = ping else {
                 return Err(StepError::Error(format!("expect_type 19 (pong) needs a ping sent to {peer} after the provoking step")));
             };
-            return self.await_pong(peer, ping_seq, len, deadline);
+            return self.await_pong(peer, ping, deadline);
         }
         loop {
             let hit = self.ev.messages_after(peer, window).find(|m| matches!(&m.item, super::peer::Incoming::Other { type_id: t, .. } if *t == type_id)).map(|m| m.seq);
@@ -763,18 +772,18 @@ impl Exec<'_> {
         }
     }
 
-    /// Waits for the pong answering the ping sent at `ping_seq` with `len` bytes.
-    fn await_pong(&mut self, peer: &str, ping_seq: u64, len: u16, deadline: Instant) -> Result<(), StepError> {
+    /// Waits for the pong that answers `ping` itself: a pong matched (by the
+    /// scripted peer, oldest outstanding ping of its length) to another ping, a
+    /// pong of the wrong length, or one nobody asked for answers nothing.
+    fn await_pong(&mut self, peer: &str, ping: super::peer::PingSent, deadline: Instant) -> Result<(), StepError> {
         loop {
             let mut wrong = None;
-            let hit = self.ev.messages_after(peer, ping_seq).find_map(|m| match &m.item {
-                super::peer::Incoming::Other { type_id: 19, raw } => match super::peer::pong_len(raw) {
-                    Some(l) if l == len => Some(m.seq),
-                    other => {
-                        wrong = other;
-                        None
-                    }
-                },
+            let hit = self.ev.messages_after(peer, ping.mark.0).find_map(|m| match m.item.pong().map(|p| (p.ignored_len, &p.answer)) {
+                Some((_, PongAnswer::Answers(sent))) if sent.number == ping.number => Some(m.seq),
+                Some((len, PongAnswer::WrongLength { .. } | PongAnswer::Unsolicited)) => {
+                    wrong = Some(len);
+                    None
+                }
                 _ => None,
             });
             if let Some(seq) = hit {
@@ -783,6 +792,7 @@ impl Exec<'_> {
             }
             if Instant::now() >= deadline {
                 let closed = self.peers.get(peer).is_some_and(|p| p.closed);
+                let len = ping.num_pong_bytes;
                 let mut why = format!("no pong with {len} bytes answered the ping");
                 if let Some(w) = wrong {
                     why.push_str(&format!(" (a pong with {w} bytes came instead; BOLT 1: `byteslen` is the ping's `num_pong_bytes`)"));
@@ -801,38 +811,22 @@ impl Exec<'_> {
         let len = 200 + (self.ctx.index % 200) as u16;
         let deadline = self.wait(None);
         let p = self.peer(peer)?;
-        if p.closed {
-            let kind = p.close_kind.clone().map(|k| k.describe()).unwrap_or_else(|| "the connection is closed".into());
-            return Err(StepError::Miss(format!("liveness probe: {kind}, so the absence checked above is not shown to be the IUT's choice")));
+        if let Some(ended) = p.ended() {
+            return Err(StepError::Miss(format!("liveness probe: {}, so the absence checked above is not shown to be the IUT's choice", ended.how)));
         }
-        let seq = self.ev.tick();
-        self.ev.pings.push((peer.to_owned(), seq, len));
-        if let Err(e) = self.peer(peer)?.send_ping(len) {
-            return Err(StepError::Miss(format!("liveness probe: cannot ping the IUT ({e})")));
-        }
-        self.await_pong(peer, seq, len, deadline).map_err(|e| match e {
+        let ping = match p.ping(len) {
+            Ok(ping) => ping,
+            Err(e) => return Err(StepError::Miss(format!("liveness probe: cannot ping the IUT ({e})"))),
+        };
+        self.ev.pings.push((peer.to_owned(), ping));
+        self.await_pong(peer, ping, deadline).map_err(|e| match e {
             StepError::Miss(why) => StepError::Miss(format!("liveness probe: {why}: the IUT may have hung, so the absence checked above is not shown")),
             other => other,
         })
     }
 
     fn transcript(&self) -> Vec<TranscriptEntry> {
-        let mut out: Vec<TranscriptEntry> = self
-            .peers
-            .values()
-            .chain(self.closed_peers.iter())
-            .flat_map(|p| {
-                p.wire.iter().map(|w| TranscriptEntry {
-                    peer: p.name.clone(),
-                    outbound: w.outbound,
-                    at_ms: w.at.as_millis(),
-                    hex: hex::encode(&w.raw),
-                    decoded: decode_for_transcript(&w.raw),
-                })
-            })
-            .collect();
-        out.sort_by_key(|e| e.at_ms);
-        out
+        super::transcript::build(self.peers.values().chain(self.closed_peers.iter()))
     }
 }
 
