@@ -3,10 +3,7 @@
 //! each mapped to a `peerswap_reject_reason_code`.
 
 use crate::peerswap::balance::{Balance, Offerrer};
-use crate::peerswap::constants::{
-    MAX_CLTV_DELTA, PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_TIMEOUT_MIN_DELTA, SIDEPOOL_VERSION_1_MIN_AMOUNT,
-    SWAP_PARTY_BEGIN_DEFERRAL,
-};
+use crate::peerswap::constants::{PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT, SpecConstants};
 use crate::peerswap::constants::Timestamp;
 use crate::peerswap::messages::{PeerswapInit, PeerswapReject, RejectCode};
 use crate::peerswap::offer::ln_splits;
@@ -160,6 +157,11 @@ fn reject(reason: RejectReason, text: String) -> ReceiveDecision {
 /// The hash is not looked at: SIDEPOOL-10: "The receiver MAY receive a peerswap with the same sidepool ID and hash from two different offerrers."
 /// SIDEPOOL-10: "The receiver MUST NOT treat this as an error condition, and MUST NOT abort the sidepool."
 pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDecision {
+    receive_init_with(init, ctx, &SpecConstants::SPEC)
+}
+
+/// [`receive_init`] with the numbers `c` in place of the text's.
+pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, c: &SpecConstants) -> ReceiveDecision {
     use RejectReason::*;
     // SIDEPOOL-10: "MUST check that it, and the sender, are both participants of the sidepool indicated in `peerswap_init_id`."
     if !ctx.we_are_participant {
@@ -170,7 +172,7 @@ pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDec
     }
     // SIDEPOOL-10: "MUST check if a swap party was recently started."
     let Some(counter) = ctx.swap_party_counter else {
-        let deadline = ctx.init_arrived_at.saturating_add(SWAP_PARTY_BEGIN_DEFERRAL);
+        let deadline = ctx.init_arrived_at.saturating_add(c.swap_party_begin_deferral);
         // SIDEPOOL-10: "If it does not receive `swap_party_begin` within 5 minutes, it MUST reject the offer."
         if ctx.is_leader || ctx.now >= deadline {
             return reject(NoSwapPartyBegin, "no swap party in progress".into());
@@ -215,7 +217,7 @@ pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDec
         return reject(InsufficientChannelFunds, format!("no channel has {} above its reserve", init.amount));
     }
     // SIDEPOOL-10: "MUST check that the `peerswap_init_timeouts` is valid and acceptable to itself, as indicated above."
-    if let Err(reason) = check_timeouts(init, ctx.height, ctx.cltv_delta) {
+    if let Err(reason) = check_timeouts_with(init, ctx.height, ctx.cltv_delta, c) {
         return reject(reason, format!("timeouts {} / {} too tight at {}", init.timeouts.sidepool.0, init.timeouts.lightning.0, ctx.height));
     }
     // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
@@ -237,9 +239,19 @@ pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDec
 
 /// The acceptor's timeout checks, in the spec's order.
 pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: BlockDelta) -> Result<(), RejectReason> {
+    check_timeouts_with(init, height, cltv_delta, &SpecConstants::SPEC)
+}
+
+/// [`check_timeouts`] with the numbers `c` in place of the text's.
+pub fn check_timeouts_with(
+    init: &PeerswapInit,
+    height: BlockHeight,
+    cltv_delta: BlockDelta,
+    c: &SpecConstants,
+) -> Result<(), RejectReason> {
     let t = init.timeouts;
     // SIDEPOOL-10: "MUST check that the in-sidepool timeout is greater than or equal to the current blockheight + 4032."
-    if height.checked_add(SIDEPOOL_TIMEOUT_MIN_DELTA).is_none_or(|min| t.sidepool < min) {
+    if height.checked_add(c.sidepool_timeout_min_delta).is_none_or(|min| t.sidepool < min) {
         return Err(RejectReason::SidepoolTimeoutTooEarly);
     }
     // SIDEPOOL-10: "MUST check that: ... The in-Lightning timeout is less than the in-sidepool timeout."
@@ -251,7 +263,7 @@ pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: Bloc
         return Err(RejectReason::TimelockGapBelowCltvDelta);
     }
     // SIDEPOOL-10: "`cltv_delta` MUST be less than or equal to 2016."
-    if cltv_delta > MAX_CLTV_DELTA {
+    if cltv_delta > c.max_cltv_delta {
         return Err(RejectReason::CltvDeltaTooLarge);
     }
     Ok(())

@@ -45,7 +45,7 @@ pub enum Role {
 }
 
 /// The node's own settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EngineConfig<P> {
     /// This node's peer id (to tell whether it is a participant or the leader).
     pub me: P,
@@ -58,7 +58,7 @@ pub struct EngineConfig<P> {
 }
 
 /// What the node knows about one sidepool it is in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PoolView<P> {
     pub id: PoolId,
     /// Every participant, the leader and this node included.
@@ -110,7 +110,7 @@ pub trait SessionKeys<P> {
 }
 
 /// One input to the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event<P> {
     /// The node joined a sidepool or its membership / counter changed.
     PoolUpdated(PoolView<P>),
@@ -192,7 +192,7 @@ pub enum Event<P> {
 }
 
 /// What the caller persists, BEFORE carrying out the actions after it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Record<P> {
     /// The forwarder's record (SIDEPOOL-10 "It MUST store the following information at minimum").
     Forward(ForwardRecord<P>),
@@ -222,7 +222,7 @@ pub enum LogLevel {
 }
 
 /// One output of the engine; carry them out in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action<P> {
     Send {
         to: P,
