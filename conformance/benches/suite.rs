@@ -23,7 +23,7 @@ const GROUP: &str = "suite";
 fn suite(c: &mut Criterion) -> usize {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
     let cases: Vec<_> = case::load_dir(dir).expect("cases load").into_iter().flat_map(|(_, f)| f.cases).collect();
-    let opts = RunOptions { filters: Vec::new(), default_wait: Duration::from_secs(3), case_limit: Duration::from_secs(60), known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_secs(3), case_limit: Duration::from_secs(60), known_failures: Vec::new() };
     let mut group = c.benchmark_group(GROUP);
     group.sample_size(10);
     for (name, filters) in [("all_cases", vec![]), ("wire_only_sp01", vec!["sp01.".to_string()])] {

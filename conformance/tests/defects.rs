@@ -14,7 +14,7 @@ use std::time::Duration;
 fn first_failure(defect: Defect) -> Option<String> {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
     let cases: Vec<_> = case::load_dir(dir).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect();
-    let opts = RunOptions { filters: Vec::new(), default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(1500), case_limit: Duration::from_secs(30), known_failures: Vec::new() };
     let mut target = TargetSpec::Embedded(Some(defect));
     for case in &cases {
         let results = run_cases(&[case], &mut target, &opts, |_, _| {});

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sidepool_conformance::vectors::kinds::evaluator;
+use sidepool_conformance::vectors::kinds::evaluate;
+use sidepool_reference::SpecRevision;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -39,7 +40,14 @@ fn check_file(name: &str, kind: &str, min_tests: usize) {
     assert!(tests.len() >= min_tests, "{name}: only {} tests", tests.len());
     assert_eq!(file["numberOfTests"].as_u64(), Some(tests.len() as u64), "{name}: numberOfTests");
     let notes = file["notes"].as_object().unwrap();
-    let check = evaluator(kind).unwrap();
+    // Each file is evaluated at every revision it applies to.
+    let revisions = sidepool_conformance::vectors::revisions_of(&file).unwrap();
+    let check = |g: &Value, t: &Value| -> Result<(), String> {
+        for rev in &revisions {
+            evaluate(kind, *rev, g, t).unwrap()?;
+        }
+        Ok(())
+    };
     for (i, (g, t)) in tests.iter().enumerate() {
         assert_eq!(t["tcId"].as_u64(), Some(i as u64 + 1), "{name}: tcIds run 1..N in order");
         for f in t["flags"].as_array().unwrap() {
@@ -70,6 +78,29 @@ fn check_file(name: &str, kind: &str, min_tests: usize) {
 #[test]
 fn split_plans() {
     check_file("ln_split_plans", "ln_split_plan", 20);
+    check_file("ln_split_plans_upstream", "ln_split_plan", 20);
+}
+
+/// The split twins: the same tcIds and inputs; the totals differ exactly where the seed taxed
+/// (flag NoTax upstream), and each file needs its own revision (the seed file's tax inputs mean
+/// nothing upstream, and the seed cannot compute a tax without them).
+#[test]
+fn split_plan_twins_differ_exactly_where_the_tax_matters() {
+    let seed = load("vectors/peerswap/ln_split_plans.yaml");
+    let up = load("vectors/peerswap/ln_split_plans_upstream.yaml");
+    let (st, ut) = (tests_of(&seed), tests_of(&up));
+    assert_eq!(st.len(), ut.len());
+    for ((_, s), (_, u)) in st.iter().zip(&ut) {
+        assert_eq!((s["tcId"].clone(), s["nominal_sat"].clone(), s["channels"].clone()), (u["tcId"].clone(), u["nominal_sat"].clone(), u["channels"].clone()));
+        let differs = s.get("agreed_msat") != u.get("agreed_msat");
+        let no_tax = u["flags"].as_array().unwrap().iter().any(|f| f == "NoTax");
+        let taxed = s["total_offchain_fees_sat"].as_u64() != Some(0);
+        assert_eq!(no_tax, taxed, "tcId {}: NoTax marks the tests the seed taxed", u["tcId"]);
+        assert!(!differs || no_tax, "tcId {}: the totals differ without a tax", u["tcId"]);
+    }
+    let fails = |file: &Value, rev: SpecRevision| tests_of(file).iter().filter(|(g, t)| evaluate("ln_split_plan", rev, g, t).unwrap().is_err()).count();
+    assert_eq!((fails(&seed, SpecRevision::Seed), fails(&up, SpecRevision::Upstream50799b4)), (0, 0));
+    assert_eq!((fails(&seed, SpecRevision::Upstream50799b4), fails(&up, SpecRevision::Seed)), (27, 27));
 }
 
 #[test]
@@ -92,7 +123,7 @@ fn hold_sequences() {
     let (g, t) = tests_of(&file)[0];
     let mut t = t.clone();
     t["steps"][0]["expect"][0]["deadline"] = 161.into();
-    assert!(evaluator("ln_hold_sequence").unwrap()(g, &t).is_err());
+    assert!(evaluate("ln_hold_sequence", SpecRevision::Seed, g, &t).unwrap().is_err());
 }
 
 #[test]
@@ -101,5 +132,5 @@ fn tampered_split_part_is_caught() {
     let (g, t) = tests_of(&file)[4];
     let mut t = t.clone();
     t["parts"][0]["amount_msat"] = 3_333_666.into();
-    assert!(evaluator("ln_split_plan").unwrap()(g, &t).is_err());
+    assert!(evaluate("ln_split_plan", SpecRevision::Seed, g, &t).unwrap().is_err());
 }

@@ -9,6 +9,7 @@ use sidepool_conformance::runner::exec::{run_case, Outcome, Target, DEFAULT_WAIT
 use sidepool_conformance::session::bolt1::BoltFeatures;
 use sidepool_conformance::session::machine::SessionConfig;
 use sidepool_conformance::transport::PrivateKey;
+use sidepool_conformance::runner::case::SpecRevision;
 use std::path::Path;
 use std::process::Command;
 
@@ -24,21 +25,32 @@ fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Every case names a requirement of each revision it applies to, quotes it as one of those
+/// revisions words it, at its level; `covers` ids exist at each of those revisions too.
 #[test]
 fn every_case_names_a_real_requirement_and_quotes_it_verbatim() {
-    let text = std::fs::read_to_string(root().join("spec-mirror/requirements.yaml")).unwrap();
-    let index: Value = serde_yaml::from_str(&text).unwrap();
-    let reqs = index["requirements"].as_array().unwrap();
-    let find = |id: &str| reqs.iter().find(|r| r["id"] == id);
+    let (index, _) = sidepool_spec_tools::requirements::Index::load(root()).unwrap();
     let cases = all_cases();
     assert!(!cases.is_empty());
     for c in &cases {
-        let r = find(&c.requirement).unwrap_or_else(|| panic!("{}: no requirement {}", c.id, c.requirement));
-        let quote = collapse(r["quote"].as_str().unwrap());
-        assert!(quote.contains(&collapse(&c.quote)), "{}: quote differs from {}:\n  case: {}\n  spec: {quote}", c.id, c.requirement, c.quote);
-        assert_eq!(r["level"].as_str().unwrap(), c.level.as_str(), "{}: level", c.id);
-        for extra in &c.covers {
-            assert!(find(extra).is_some(), "{}: covers unknown {extra}", c.id);
+        let revisions: Vec<SpecRevision> = SpecRevision::ALL.into_iter().filter(|r| c.applies_to(*r)).collect();
+        assert!(!revisions.is_empty(), "{}: applies to no revision", c.id);
+        let mut quoted = false;
+        for rev in &revisions {
+            let at = index.at(*rev);
+            let find = |id: &str| at.iter().find(|r| r.id == id).cloned();
+            let r = find(&c.requirement).unwrap_or_else(|| panic!("{}: no requirement {} at {}", c.id, c.requirement, rev.name()));
+            quoted |= collapse(&r.quote).contains(&collapse(&c.quote));
+            assert_eq!(r.level.as_str(), c.level.as_str(), "{}: level at {}", c.id, rev.name());
+            for extra in &c.covers {
+                assert!(find(extra).is_some(), "{}: covers {extra}, which {} does not have", c.id, rev.name());
+            }
+        }
+        assert!(quoted, "{}: the quote is {}'s wording at none of its revisions:\n  case: {}", c.id, c.requirement, c.quote);
+        if c.revisions.is_empty() {
+            assert!(c.revision_note.is_none(), "{}: a revision note on a case of every revision", c.id);
+        } else {
+            assert!(c.revision_note.as_deref().is_some_and(|n| n.contains("seed") && n.contains("upstream")), "{}: a revision-specific case says how the revisions differ", c.id);
         }
     }
 }
@@ -100,7 +112,11 @@ fn reports_baseline_list_and_filter() {
         .unwrap();
     assert!(out.status.success());
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["spec_commit"], "e3c47ad937aa49bd15d31d365dbf31015fc05422");
+    // The default revision is the newest upstream one, and the report says so.
+    assert_eq!(report["spec_commit"], "50799b4dfa7a1647dbe05bcfa10c7061f3cd779c");
+    assert_eq!(report["spec"]["revision"], "upstream-50799b4");
+    assert_eq!(report["spec"]["commits"]["SIDEPOOL-02"], "50799b4dfa7a1647dbe05bcfa10c7061f3cd779c");
+    assert_eq!(report["iut"]["spec"], "upstream-50799b4");
     assert!(report["iut"]["name"].as_str().unwrap().contains("embedded"));
     let cases = report["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
@@ -210,4 +226,59 @@ fn closing_line(stdout: &str) -> (usize, usize, usize) {
         [p, f, s] => (*p, *f, *s),
         _ => panic!("no closing line in {stdout}"),
     }
+}
+
+/// `run --spec REV` at each revision passes every case that applies to it, and reports the cases
+/// of the other revision as not run.
+#[test]
+fn each_revision_passes_against_the_node_of_the_same_revision() {
+    for (spec, other_only) in [("seed", "sp10.paying.amount-is-in-sidepool-amount"), ("upstream", "sp10.paying.agreed-amount-is-post-tax")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sidepool-conformance"))
+            .args(["run", "--spec", spec, "--filter", "sp10.paying", "--filter", "sp10.hold"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
+        let not_run = stdout.lines().find(|l| l.starts_with("not run:")).unwrap_or_else(|| panic!("{stdout}"));
+        assert!(not_run.contains(other_only), "{not_run}");
+        assert!(!stdout.contains(&format!("PASS   {other_only}")), "{stdout}");
+    }
+}
+
+/// A node of one revision run under the other fails exactly the cases about the amount the
+/// in-Lightning HTLCs total, each with a reason that names the revision difference.
+#[test]
+fn a_node_of_the_other_revision_fails_exactly_the_amount_cases() {
+    let exe = env!("CARGO_BIN_EXE_sidepool-conformance");
+    let dir = std::env::temp_dir().join(format!("sidepool-revisions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (spec, node, failing) in [
+        ("upstream", "seed", ["sp10.paying.amount-is-in-sidepool-amount", "sp10.hold.holds-until-in-sidepool-amount"]),
+        ("seed", "upstream", ["sp10.paying.agreed-amount-is-post-tax", "sp10.hold.completes-at-post-tax"]),
+    ] {
+        let json = dir.join(format!("{spec}.json"));
+        let out = Command::new(exe)
+            .args(["run", "--spec", spec, "--node-spec", node, "--timeout-ms", "1000", "--json"])
+            .arg(&json)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let failed: Vec<&Value> = report["cases"].as_array().unwrap().iter().filter(|c| c["verdict"] == "fail").collect();
+        let ids: Vec<&str> = failed.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, failing, "spec {spec}, node {node}");
+        for c in failed {
+            let reason = c["reason"].as_str().unwrap();
+            assert!(reason.contains("[revision difference: SIDEPOOL-10 at "), "{reason}");
+            assert!(reason.contains("seed") && reason.contains("upstream-50799b4") && reason.contains("in-sidepool HTLC amount"), "{reason}");
+        }
+        let pass = report["totals"]["pass"].as_u64().unwrap();
+        assert_eq!(pass as usize + 2, report["cases"].as_array().unwrap().len());
+        let not_applicable: Vec<&str> = report["not_applicable"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(not_applicable.len(), 2, "{not_applicable:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,8 +15,9 @@
 //! 1. never two `peerswap_init` to one peer in a swap party (until the party
 //!    of the first one completes or its sidepool is removed);
 //! 2. never fulfil an incoming HTLC unless the peer's committed HTLCs of that
-//!    hash reach the agreed-upon amount (for the init sent to that peer and a
-//!    tax given in an expansion outcome of its pool) — for a forwarder, when it
+//!    hash reach what the in-Lightning HTLCs total at the script's revision
+//!    (the first byte's bit 1: upstream-50799b4, else seed; for the init sent
+//!    to that peer and a tax given in an expansion outcome of its pool) — for a forwarder, when it
 //!    pays upstream; never fulfil an HTLC that is not there (gone, failed,
 //!    fulfilled already, never committed);
 //! 3. never forward without a persisted record: a forwarded init after a
@@ -44,7 +45,8 @@ use sidepool_reference::messages::{Message, SwapPartyBegin};
 use sidepool_reference::peerswap::balance::{Capacity, Channel, ChannelState};
 use sidepool_reference::peerswap::constants::Timestamp;
 use sidepool_reference::peerswap::forward::ForwardRecord;
-use sidepool_reference::peerswap::lightning_htlcs::{agreed_upon_amount, HtlcRef, HtlcRules, ObservedHtlc};
+use sidepool_reference::peerswap::lightning_htlcs::{in_lightning_amount, HtlcRef, HtlcRules, ObservedHtlc};
+use sidepool_reference::SpecRevision;
 use sidepool_reference::peerswap::messages::{
     ChannelView, EncryptedPrivkey, HtlcPubkeys, PeerswapAccept, PeerswapInit, PeerswapLightning, PeerswapReject,
     PeerswapSuccess, RejectCode, Timeouts,
@@ -257,6 +259,8 @@ pub struct Reached {
 
 struct World {
     engine: PeerswapEngine<P, FuzzKeys>,
+    /// The revision the engine follows (what the in-Lightning HTLCs total).
+    revision: SpecRevision,
     /// The same ring the engine's keys use.
     ring: Rc<RefCell<KeyRing>>,
     height: u32,
@@ -293,9 +297,6 @@ impl Script<'_> {
     fn u16(&mut self) -> u16 {
         u16::from_be_bytes([self.byte(), self.byte()])
     }
-    fn bool(&mut self) -> bool {
-        self.byte() & 1 == 1
-    }
 }
 
 pub fn session_engine(data: &[u8]) {
@@ -305,8 +306,11 @@ pub fn session_engine(data: &[u8]) {
 /// Runs a script; returns how far the sessions got.
 pub fn run(data: &[u8]) -> Reached {
     let mut s = Script(Unstructured::new(data));
-    let forward = s.bool();
-    let mut w = World::new(forward);
+    // The first byte: bit 0 forward or not, bit 1 the revision (seed or upstream).
+    let first = s.byte();
+    let forward = first & 1 == 1;
+    let revision = if first & 2 == 2 { SpecRevision::Upstream50799b4 } else { SpecRevision::Seed };
+    let mut w = World::new(forward, revision);
     let mut ops = 0;
     while !s.0.is_empty() && ops < MAX_OPS {
         ops += 1;
@@ -319,13 +323,14 @@ pub fn run(data: &[u8]) -> Reached {
 }
 
 impl World {
-    fn new(forward: bool) -> World {
-        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
+    fn new(forward: bool, revision: SpecRevision) -> World {
+        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision };
         let ring = Rc::new(RefCell::new(KeyRing::default()));
         let keys = FuzzKeys { ring: Rc::clone(&ring) };
         let engine = PeerswapEngine::new(config, keys, BlockHeight(START_HEIGHT), Timestamp(START_TIME));
         let mut w = World {
             engine,
+            revision,
             ring,
             height: START_HEIGHT,
             now: START_TIME,
@@ -586,7 +591,7 @@ impl World {
         let rules = HtlcRules::for_hop(&init, &lightning, max);
         let fees = self.taxes.get(&lightning.id).and_then(|t| t.last().copied());
         let agreed = fees
-            .and_then(|t| agreed_upon_amount(init.amount, t).ok())
+            .and_then(|t| in_lightning_amount(self.revision, init.amount, t).ok())
             .unwrap_or(Msat(init.amount.0.saturating_mul(1000)));
         let mut htlc = rules.build(Msat(agreed.0.div_ceil(parts)));
         match tamper % 16 {
@@ -820,7 +825,8 @@ impl World {
             .filter(|(p, i)| *p == peer && i.hash == hash)
             .flat_map(|(_, i)| {
                 let taxes = self.taxes.get(&i.id).cloned().unwrap_or_default();
-                taxes.into_iter().filter_map(move |t| agreed_upon_amount(i.amount, t).ok())
+                let revision = self.revision;
+                taxes.into_iter().filter_map(move |t| in_lightning_amount(revision, i.amount, t).ok())
             })
             .min();
         let Some(agreed) = agreed else { panic!("{what} HTLCs of peer {peer} with no agreed-upon amount") };

@@ -9,7 +9,8 @@
 //! functions from inputs to typed results; stateful parts are state machines
 //! fed events and returning actions. Each rule quotes the spec sentence it
 //! implements, and `sidepool-conformance spec quotes` checks those quotes
-//! against the pinned texts in `spec-mirror/`.
+//! against the pinned texts in `spec-mirror/sidepool/<revision>/`. Where the
+//! revisions of the texts differ, the rule takes a [`SpecRevision`].
 #![forbid(unsafe_code)]
 
 pub mod hex;
@@ -17,7 +18,9 @@ pub mod htlc;
 pub mod messages;
 pub mod peerswap;
 pub mod pool;
+pub mod revision;
 pub mod units;
 pub mod wire;
 
 pub use messages::{Decoded, Message};
+pub use revision::SpecRevision;

@@ -6,6 +6,11 @@
 //! many outputs the state has) supplies the [`TaxInputs`]; this module only does
 //! the arithmetic the text fixes, so every participant computes the same figure.
 //!
+//! Revisions: the tax and the post-tax amount exist at the `seed` revision only
+//! (SIDEPOOL-02 at 9c4f495); upstream-50799b4 pays fees with P2A anchors and
+//! has no tax, so its quotes here are pinned `@seed`. The minimum amount, the
+//! output limit and the update counter are in both.
+//!
 //! Out of scope here: the onchain fee contribution tax *overpayment* and its
 //! beneficiary. SIDEPOOL-02 adds the overpayment to one output nominated by the
 //! pool leader, an output the leader "unilaterally controls"; an in-sidepool
@@ -27,7 +32,7 @@ pub const SIDEPOOL_VERSION_1_MAX_OUTPUTS: u32 = 400;
 /// What the pool layer knows about a given output state, needed to compute its tax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TaxInputs {
-    /// SIDEPOOL-02: "The total amount removed is equal to the total fees of all offchain transactions, from the kickoff, non-Last update transactions, and the Last update transaction."
+    /// SIDEPOOL-02@seed: "The total amount removed is equal to the total fees of all offchain transactions, from the kickoff, non-Last update transactions, and the Last update transaction."
     pub total_offchain_fees: Sat,
     /// The number of transaction outputs of the output state (1..=400).
     pub output_count: u32,
@@ -80,7 +85,7 @@ pub fn onchain_fee_contribution_tax(inputs: TaxInputs) -> Result<Sat, TaxError> 
     if inputs.output_count > SIDEPOOL_VERSION_1_MAX_OUTPUTS {
         return Err(TaxError::TooManyOutputs { output_count: inputs.output_count });
     }
-    // SIDEPOOL-02: "This total is then divided by the number of transaction outputs, rounded up."
+    // SIDEPOOL-02@seed: "This total is then divided by the number of transaction outputs, rounded up."
     Ok(Sat(inputs.total_offchain_fees.0.div_ceil(u64::from(inputs.output_count))))
 }
 
@@ -88,10 +93,10 @@ pub fn onchain_fee_contribution_tax(inputs: TaxInputs) -> Result<Sat, TaxError> 
 /// pool leader's nominated beneficiary output receives on top of its post-tax amount.
 pub fn overpayment(inputs: TaxInputs) -> Result<Sat, TaxError> {
     let tax = onchain_fee_contribution_tax(inputs)?;
-    // SIDEPOOL-02: "The total onchain fee contribution tax is the individual onchain fee contribution tax times the number of transaction outputs in that state."
+    // SIDEPOOL-02@seed: "The total onchain fee contribution tax is the individual onchain fee contribution tax times the number of transaction outputs in that state."
     // `tax * count` cannot overflow: tax <= fees/count + 1, so tax * count <= fees + count.
     let total_tax = tax.0.saturating_mul(u64::from(inputs.output_count));
-    // SIDEPOOL-02: "The difference between the total onchain fee contribution tax, and the actual total fees, is the onchain fee contribution tax overpayment."
+    // SIDEPOOL-02@seed: "The difference between the total onchain fee contribution tax, and the actual total fees, is the onchain fee contribution tax overpayment."
     Ok(Sat(total_tax.saturating_sub(inputs.total_offchain_fees.0)))
 }
 
@@ -99,7 +104,7 @@ pub fn overpayment(inputs: TaxInputs) -> Result<Sat, TaxError> {
 /// (every in-sidepool HTLC output).
 pub fn post_tax_amount(nominal: Sat, inputs: TaxInputs) -> Result<Sat, TaxError> {
     let tax = onchain_fee_contribution_tax(inputs)?;
-    // SIDEPOOL-02: "which is the above nominal amount minus the onchain fee contribution tax, and for the pool leader, plus the onchain fee contribution tax overpayment."
+    // SIDEPOOL-02@seed: "which is the above nominal amount minus the onchain fee contribution tax, and for the pool leader, plus the onchain fee contribution tax overpayment."
     nominal.checked_sub(tax).ok_or(TaxError::TaxExceedsNominal { nominal, tax })
 }
 

@@ -196,11 +196,20 @@ fn every_diagnostic_is_a_distinct_sentence_within_its_type() {
     assert!(dupes.is_empty(), "variants that print the same text: {dupes:?}");
 }
 
-/// `RejectCode::meaning` is the SIDEPOOL-10 reject-code table, row by row, cell for cell.
+/// `RejectCode::meaning` is the SIDEPOOL-10 reject-code table, row by row, cell for cell, in
+/// every revision of the text.
 #[test]
 fn reject_code_meanings_are_the_spec_table() {
+    for spec in [
+        include_str!("../../spec-mirror/sidepool/seed/10-peerswap-in-sidepool.md"),
+        include_str!("../../spec-mirror/sidepool/upstream-50799b4/10-peerswap-in-sidepool.md"),
+    ] {
+        reject_code_meanings_are(spec);
+    }
+}
+
+fn reject_code_meanings_are(spec: &str) {
     use sidepool_reference::peerswap::messages::RejectCode;
-    let spec = include_str!("../../spec-mirror/10-peerswap-in-sidepool.md");
     let row = |code: u16| -> Option<String> {
         spec.lines().find_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();

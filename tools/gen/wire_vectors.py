@@ -237,7 +237,7 @@ class VectorFile:
         self.groups = []
         self.next_id = 1
         self.comment = comment
-        # Requirement ids (spec-mirror/requirements.yaml) the whole file exercises.
+        # Requirement ids (spec-mirror/sidepool/<revision>/requirements.yaml) the whole file exercises.
         self.covers = list(covers or [])
 
     def group(self, comment, covers=None, **fields):

@@ -11,18 +11,22 @@
 //!   `requirement` and any `covers:` ids.
 //! - `Waives: <id>[, <id>...]` inside an ERRATA entry waives those ids; an id
 //!   ending in `*` waives every id with that prefix.
+//!
+//! Coverage is computed per revision of the SIDEPOOL texts: the requirements
+//! of that revision (and of our own specs), the code quotes that match in that
+//! revision's text, and the vectors and cases that apply to it.
 
-use crate::quotes::{Checked, SpecSet, Verdict};
-use crate::requirements::Requirement;
+use crate::quotes::{Checked, SpecSet};
+use crate::requirements::{Index, Requirement};
 use crate::text::{Level, Pattern};
 use crate::vectors::{Case, Cover};
 use serde::Serialize;
+use sidepool_reference::revision::SpecRevision;
 use std::collections::{BTreeMap, HashMap};
 
-/// A requirement's byte span in its document's normalised text.
-pub fn requirement_span(spec: &SpecSet, r: &Requirement) -> Option<(usize, usize)> {
-    let number = r.document.trim_start_matches("SIDEPOOL-");
-    let doc = spec.get(number)?;
+/// A requirement's byte span in its document's normalised text at revision `rev`.
+pub fn requirement_span(spec: &SpecSet, rev: SpecRevision, r: &Requirement) -> Option<(usize, usize)> {
+    let doc = spec.at(&r.document, rev)?;
     let own = Pattern::new(&r.quote);
     let k = own.segments.len();
     let full = Pattern::new(&r.quote_with_context());
@@ -35,17 +39,17 @@ pub fn requirement_span(spec: &SpecSet, r: &Requirement) -> Option<(usize, usize
     Some((spans.first()?.0, spans.last()?.1))
 }
 
-/// Spans of every requirement (those that could be located).
-pub fn requirement_spans(spec: &SpecSet, reqs: &[Requirement]) -> HashMap<String, (usize, usize)> {
+/// Spans of every requirement at `rev` (those that could be located).
+pub fn requirement_spans(spec: &SpecSet, rev: SpecRevision, reqs: &[Requirement]) -> HashMap<String, (usize, usize)> {
     reqs.iter()
-        .filter_map(|r| Some((r.id.clone(), requirement_span(spec, r)?)))
+        .filter_map(|r| Some((r.id.clone(), requirement_span(spec, rev, r)?)))
         .collect()
 }
 
 /// Overlap of a quote segment `a` with a requirement `b`: at least half of the
 /// shorter one, and at least 16 bytes (or all of `b`), so a tiny segment such as
 /// "It" before a `...` never claims every requirement it happens to touch.
-fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+pub fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
     let lo = a.0.max(b.0);
     let hi = a.1.min(b.1);
     if hi <= lo {
@@ -58,20 +62,10 @@ fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
 
 const MIN_OVERLAP: usize = 16;
 
-/// Whether a checked quote matches requirement `r` (whose span is `span`).
-pub fn quote_matches(c: &Checked, r: &Requirement, span: (usize, usize)) -> bool {
-    let number = r.document.trim_start_matches("SIDEPOOL-");
-    if crate::docs::doc(&c.quote.doc).map(|d| d.number)
-        != crate::docs::doc(number).map(|d| d.number)
-    {
-        return false;
-    }
-    match &c.verdict {
-        Verdict::Matched(ms) => ms
-            .iter()
-            .any(|m| m.spans.iter().any(|s| overlaps(*s, span))),
-        _ => false,
-    }
+/// Whether a checked quote matches requirement `r` (whose span at `rev` is `span`) in revision `rev`.
+pub fn quote_matches(c: &Checked, r: &Requirement, rev: SpecRevision, span: (usize, usize)) -> bool {
+    c.matches_at(&r.document, rev)
+        .is_some_and(|ms| ms.iter().any(|m| m.spans.iter().any(|s| overlaps(*s, span))))
 }
 
 /// A waiver read from ERRATA.md.
@@ -104,7 +98,7 @@ pub fn parse_waivers(errata: &str) -> Vec<Waiver> {
         };
         let rest = line.get(pos + "Waives:".len()..).unwrap_or_default();
         for tok in rest.split([',', ' ', '`', '*']).filter(|t| !t.is_empty()) {
-            if tok.starts_with("sp") {
+            if tok.starts_with("sp") || ["loop.", "lnrod.", "blob."].iter().any(|p| tok.starts_with(p)) {
                 // A trailing `*` wildcard was split off above, so look for it again.
                 let pattern = if rest.contains(&format!("{tok}*")) {
                     format!("{tok}*")
@@ -162,9 +156,14 @@ pub struct LevelTotals {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CoverageReport {
+    /// The revision of the SIDEPOOL texts (our own specs' requirements are in every report).
+    pub revision: String,
+    /// The upstream commit of each SIDEPOOL document at that revision.
+    pub commits: BTreeMap<String, String>,
     pub totals: BTreeMap<String, LevelTotals>,
     pub requirements: Vec<ReqCoverage>,
-    /// Ids named by vectors, cases or waivers that the index does not have.
+    /// Ids named by vectors, cases or waivers that no revision's index has, and ids named by
+    /// vectors or cases that apply to this revision but are not in it.
     pub unknown_ids: Vec<String>,
     /// MUST / MUST NOT ids neither complete nor waived.
     pub failing: Vec<String>,
@@ -178,22 +177,27 @@ fn pct(n: usize, d: usize) -> f64 {
     }
 }
 
-/// Computes coverage of the normative requirements.
+/// Computes coverage of the normative requirements of revision `rev` (from
+/// `index`); vectors and cases that do not apply to `rev` are left out.
 pub fn compute(
     spec: &SpecSet,
-    reqs: &[Requirement],
+    rev: SpecRevision,
+    index: &Index,
     quotes: &[Checked],
     covers: &[Cover],
     cases: &[Case],
     waivers: &[Waiver],
 ) -> CoverageReport {
-    let spans = requirement_spans(spec, reqs);
+    let reqs = index.at(rev);
+    let covers: Vec<&Cover> = covers.iter().filter(|c| c.applies(rev)).collect();
+    let cases: Vec<&Case> = cases.iter().filter(|c| c.applies(rev)).collect();
+    let spans = requirement_spans(spec, rev, &reqs);
     let mut out = Vec::new();
     for r in reqs.iter().filter(|r| r.normative) {
         let code = match spans.get(&r.id) {
             Some(span) => quotes
                 .iter()
-                .filter(|c| quote_matches(c, r, *span))
+                .filter(|c| quote_matches(c, r, rev, *span))
                 .map(|c| format!("{}:{}", c.quote.file, c.quote.line))
                 .collect(),
             None => Vec::new(),
@@ -246,19 +250,20 @@ pub fn compute(
         );
     }
     let known: std::collections::HashSet<&str> = reqs.iter().map(|r| r.id.as_str()).collect();
-    let mut unknown: Vec<String> = covers
+    let named = covers
         .iter()
-        .flat_map(|c| {
-            c.ids
-                .iter()
-                .map(move |i| format!("{i} (in {} {})", c.file, c.at))
+        .flat_map(|c| c.ids.iter().map(move |i| (i.clone(), format!("in {} {}", c.file, c.at))))
+        .chain(cases.iter().flat_map(|c| c.all_ids().into_iter().map(move |i| (i, format!("in {} case {}", c.file, c.id)))));
+    let mut unknown: Vec<String> = named
+        .filter(|(i, _)| !known.contains(i.as_str()))
+        .map(|(i, at)| {
+            let elsewhere: Vec<&str> = index.find(&i).into_iter().filter_map(|(r, _)| r).collect();
+            if elsewhere.is_empty() {
+                format!("{i} ({at})")
+            } else {
+                format!("{i} ({at}; only in revision {}, and it applies to {})", elsewhere.join(", "), rev.name())
+            }
         })
-        .chain(cases.iter().flat_map(|c| {
-            c.all_ids()
-                .into_iter()
-                .map(move |i| format!("{i} (in {} case {})", c.file, c.id))
-        }))
-        .filter(|s| !known.contains(s.split(' ').next().unwrap_or_default()))
         .collect();
     unknown.extend(
         cases
@@ -266,10 +271,17 @@ pub fn compute(
             .filter(|c| c.requirement.is_none())
             .map(|c| format!("(none) (case {} in {} has no `requirement`)", c.id, c.file)),
     );
+    let all_ids: Vec<&str> = index
+        .revisions
+        .iter()
+        .flat_map(|f| f.requirements.iter())
+        .chain(index.own.iter())
+        .map(|r| r.id.as_str())
+        .collect();
     unknown.extend(
         waivers
             .iter()
-            .filter(|w| !reqs.iter().any(|r| w.applies(&r.id)))
+            .filter(|w| !all_ids.iter().any(|id| w.applies(id)))
             .map(|w| format!("{} (waived by {})", w.pattern, w.errata)),
     );
     let failing = out
@@ -278,6 +290,8 @@ pub fn compute(
         .map(|c| c.id.clone())
         .collect();
     CoverageReport {
+        revision: rev.name().to_string(),
+        commits: rev.documents().iter().map(|(d, c)| (d.to_string(), c.to_string())).collect(),
         totals,
         requirements: out,
         unknown_ids: unknown,
@@ -296,6 +310,12 @@ fn cell(v: &[String]) -> String {
 /// The markdown report.
 pub fn markdown(r: &CoverageReport) -> String {
     let mut s = String::from("# Requirement coverage\n\n");
+    s.push_str(&format!("SIDEPOOL texts at revision `{}`", r.revision));
+    let commits: Vec<String> = r.commits.iter().map(|(d, c)| format!("{d} {}", c.get(..7).unwrap_or(c))).collect();
+    if !commits.is_empty() {
+        s.push_str(&format!(" ({})", commits.join(", ")));
+    }
+    s.push_str(", and our own specs.\n\n");
     s.push_str("| level | total | quoted in code | tested | complete (quoted and tested, or waived) | waived |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
     for (l, t) in &r.totals {
@@ -339,7 +359,7 @@ pub fn markdown(r: &CoverageReport) -> String {
 
 /// The short summary printed on stdout.
 pub fn summary(r: &CoverageReport) -> String {
-    let mut s = String::new();
+    let mut s = format!("revision {}\n", r.revision);
     for (l, t) in &r.totals {
         s.push_str(&format!(
             "{l:<10} {:>4} total  {:>4} quoted ({:>5}%)  {:>4} tested ({:>5}%)  {:>4} complete ({:>5}%)  {:>3} waived\n",

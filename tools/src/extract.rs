@@ -433,6 +433,89 @@ pub fn gaps(messages: &[SpecMessage]) -> Vec<String> {
     out
 }
 
+/// A named constant the prose states: "`peerswap_max_ln_splits` (40)",
+/// "1263 (`sidepool_bolt_feature_bit`)", "`sidepool_version_1_max_outputs = 400`",
+/// or "... 10,000 satoshis ... it is called `sidepool_version_1_min_amount`".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpecConstant {
+    pub name: String,
+    pub value: String,
+    pub line: usize,
+}
+
+fn number_at_start(s: &str) -> Option<String> {
+    let n: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+    let n = n.trim_end_matches(',').to_string();
+    (!n.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())).then_some(n)
+}
+
+fn number_at_end(s: &str) -> Option<String> {
+    let rev: String = s.chars().rev().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+    let n: String = rev.chars().rev().collect::<String>().trim_start_matches(',').to_string();
+    (!n.is_empty()).then_some(n)
+}
+
+/// The named constants of a document's prose (message and TLV definitions are `parse_messages`'s).
+pub fn parse_constants(source: &str) -> Vec<SpecConstant> {
+    let mut out: Vec<SpecConstant> = Vec::new();
+    let mut push = |name: &str, value: String, line: usize| {
+        let value = value.replace(',', "");
+        if !out.iter().any(|c| c.name == name && c.value == value) {
+            out.push(SpecConstant { name: name.to_string(), value, line });
+        }
+    };
+    for b in crate::markdown::parse(source) {
+        let is_def = match &b.kind {
+            crate::markdown::BlockKind::Item { marker, .. } => marker.ends_with('.') || name_and_number(&b.text).is_some(),
+            crate::markdown::BlockKind::Paragraph => false,
+            _ => true,
+        };
+        if is_def {
+            continue;
+        }
+        let t = b.text.as_str();
+        let parts: Vec<&str> = t.split('`').collect();
+        // Odd-indexed parts are code spans.
+        for (i, code) in parts.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+            let before = parts.get(i - 1).copied().unwrap_or_default();
+            let after = parts.get(i + 1).copied().unwrap_or_default();
+            if let Some((name, value)) = code.split_once('=') {
+                let (name, value) = (name.trim(), value.trim());
+                if is_ident(name) && number_at_start(value).as_deref() == Some(value) {
+                    push(name, value.to_string(), b.line);
+                }
+                continue;
+            }
+            if !is_ident(code) {
+                continue;
+            }
+            if let Some(rest) = after.strip_prefix(" (") {
+                if let Some(n) = number_at_start(rest).filter(|n| rest.get(n.len()..).is_some_and(|r| r.starts_with(')'))) {
+                    push(code, n, b.line);
+                    continue;
+                }
+            }
+            if let Some(head) = before.strip_suffix(" (") {
+                if let Some(n) = number_at_end(head) {
+                    push(code, n, b.line);
+                    continue;
+                }
+            }
+            if before.ends_with("is called ") {
+                let first = t.split(|c: char| !c.is_ascii_digit() && c != ',').find_map(number_at_start);
+                if let Some(n) = first {
+                    push(code, n, b.line);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && s.contains('_')
+}
+
 /// Renders the tables as a markdown-ish listing.
 pub fn render_tables(messages: &[SpecMessage]) -> String {
     let mut s = String::new();
@@ -475,5 +558,20 @@ mod tests {
         );
         assert_eq!(parse_length("Variable."), Some(Length::Variable));
         assert_eq!(parse_length("lots"), None);
+    }
+
+    #[test]
+    fn constants_in_prose() {
+        let src = "T\n===\n\nMUST set feature bit\n1263 (`sidepool_bolt_feature_bit`) and send `sidepool_message_id` (53609).\n\n* Have at most 400 (`sidepool_version_1_max_outputs = 400`).\n\nAmounts MUST be at least 10,000 satoshis; it is called `sidepool_version_1_min_amount`.\n\n1.  `peerswap_init` (1000)\n2.  TLVs:\n    * `peerswap_init_id` (100000)\n";
+        let got: Vec<(String, String, usize)> = parse_constants(src).into_iter().map(|c| (c.name, c.value, c.line)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("sidepool_bolt_feature_bit".into(), "1263".into(), 4),
+                ("sidepool_message_id".into(), "53609".into(), 4),
+                ("sidepool_version_1_max_outputs".into(), "400".into(), 7),
+                ("sidepool_version_1_min_amount".into(), "10000".into(), 9),
+            ]
+        );
     }
 }

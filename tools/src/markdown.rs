@@ -227,6 +227,116 @@ pub fn parse(source: &str) -> Vec<Block> {
     blocks
 }
 
+/// A heading, its section's extent and the anchor GitHub gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heading {
+    pub level: u8,
+    pub text: String,
+    /// 1-based line of the heading, and the last line of its section (before the
+    /// next heading of the same or a higher level).
+    pub line: usize,
+    pub end_line: usize,
+    /// The heading texts from the document's top down to this one.
+    pub path: Vec<String>,
+    /// `#anchor` (without `#`), as GitHub renders it, with `-1`, `-2` for repeats.
+    pub anchor: String,
+}
+
+/// The anchor GitHub gives a heading: lower case; letters, digits, `-`, `_` and
+/// spaces kept (spaces become `-`), everything else dropped.
+pub fn github_anchor(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every heading of `source`, with its section's extent, path and anchor.
+pub fn headings(source: &str) -> Vec<Heading> {
+    let blocks = parse(source);
+    let last_line = source.lines().count();
+    let mut out: Vec<Heading> = Vec::new();
+    let mut stack: Vec<(u8, String)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for b in &blocks {
+        let BlockKind::Heading(level) = b.kind else { continue };
+        while stack.last().is_some_and(|(l, _)| *l >= level) {
+            stack.pop();
+        }
+        stack.push((level, b.text.clone()));
+        let base = github_anchor(&b.text);
+        let n = seen.entry(base.clone()).or_insert(0);
+        let anchor = if *n == 0 { base.clone() } else { format!("{base}-{n}") };
+        *n += 1;
+        out.push(Heading { level, text: b.text.clone(), line: b.line, end_line: last_line, path: stack.iter().map(|(_, t)| t.clone()).collect(), anchor });
+    }
+    for i in 0..out.len() {
+        let level = out.get(i).map_or(0, |h| h.level);
+        let next = out.iter().skip(i + 1).find(|h| h.level <= level).map(|h| h.line.saturating_sub(1));
+        if let (Some(h), Some(end)) = (out.get_mut(i), next) {
+            h.end_line = end;
+        }
+    }
+    out
+}
+
+/// The innermost heading whose section holds `line`.
+pub fn section_at(headings: &[Heading], line: usize) -> Option<&Heading> {
+    headings.iter().filter(|h| h.line <= line && line <= h.end_line).max_by_key(|h| h.line)
+}
+
+/// A link in the markdown: inline `[text](target)` or a reference definition `[text]: target`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub line: usize,
+    pub text: String,
+    pub target: String,
+}
+
+/// Every link outside code blocks and code spans.
+pub fn links(source: &str) -> Vec<Link> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    for (idx, raw) in source.lines().enumerate() {
+        let line = strip_quote(raw).1;
+        let t = line.trim();
+        if t.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if is_link_def(t) {
+            if let Some((label, target)) = t.split_once("]: ") {
+                out.push(Link { line: idx + 1, text: label.trim_start_matches('[').to_string(), target: target.trim().to_string() });
+            }
+            continue;
+        }
+        // Inline links, outside `code spans`.
+        let mut in_span = false;
+        let chars: Vec<char> = t.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars.get(i).copied().unwrap_or(' ');
+            if c == '`' {
+                in_span = !in_span;
+            } else if !in_span && c == ']' && chars.get(i + 1) == Some(&'(') {
+                let open = chars.get(..i).and_then(|b| b.iter().rposition(|x| *x == '[')).unwrap_or(i);
+                if let Some(close) = chars.get(i + 2..).and_then(|r| r.iter().position(|x| *x == ')')) {
+                    let text: String = chars.get(open + 1..i).map(|x| x.iter().collect()).unwrap_or_default();
+                    let target: String = chars.get(i + 2..i + 2 + close).map(|x| x.iter().collect()).unwrap_or_default();
+                    out.push(Link { line: idx + 1, text, target: target.trim().to_string() });
+                    i += 2 + close;
+                }
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +381,18 @@ mod tests {
         assert_eq!(kinds[6], (&BlockKind::Heading(3), "Deep", false));
         assert_eq!(kinds[7].0, &BlockKind::Table);
         assert_eq!(kinds[8].0, &BlockKind::LinkDef);
+    }
+
+    #[test]
+    fn headings_anchors_and_links() {
+        let src = "T\n===\n\nForwarding `peerswap_lightning`\n--------------\n\nSee [x](./02-t.md#a-b) and `[not](y)`.\n\n### 0-Fee Forwarded Peerswaps\n\nx\n\nForwarding `peerswap_lightning`\n--------------\n\n[SIDEPOOL-02 A]: ./02-t.md#a\n";
+        let h = headings(src);
+        let got: Vec<(&str, usize, usize)> = h.iter().map(|h| (h.anchor.as_str(), h.line, h.end_line)).collect();
+        assert_eq!(got, vec![("t", 1, 16), ("forwarding-peerswap_lightning", 4, 12), ("0-fee-forwarded-peerswaps", 9, 12), ("forwarding-peerswap_lightning-1", 13, 16)]);
+        assert_eq!(section_at(&h, 11).map(|h| h.text.as_str()), Some("0-Fee Forwarded Peerswaps"));
+        assert_eq!(h[2].path, ["T", "Forwarding `peerswap_lightning`", "0-Fee Forwarded Peerswaps"]);
+        let all = links(src);
+        let l: Vec<(usize, &str)> = all.iter().map(|l| (l.line, l.target.as_str())).collect();
+        assert_eq!(l, vec![(7, "./02-t.md#a-b"), (16, "./02-t.md#a")]);
     }
 }

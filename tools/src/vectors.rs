@@ -1,9 +1,22 @@
 //! Reading what vectors and conformance cases declare: `covers:` lists,
-//! message vectors' TLV field names, and the cases' requirements.
+//! message vectors' TLV field names, the cases' requirements, the revisions
+//! each applies to (`revisions:`, default all) and the definitions each relies
+//! on (`depends_on:`).
 
 use crate::docs;
 use serde_json::Value;
+use sidepool_reference::revision::SpecRevision;
 use std::path::Path;
+
+/// Whether a `revisions:` list (empty: all) includes `rev`; `upstream` names the newest upstream one.
+pub fn applies(revisions: &[String], rev: SpecRevision) -> bool {
+    revisions.is_empty() || revisions.iter().any(|r| SpecRevision::from_name(r).is_ok_and(|x| x == rev))
+}
+
+/// The names in a `revisions:` list that name no revision.
+pub fn unknown_revisions(revisions: &[String]) -> Vec<String> {
+    revisions.iter().filter(|r| SpecRevision::from_name(r).is_err()).cloned().collect()
+}
 
 /// Where vectors live, relative to the repository root.
 pub const VECTORS_DIR: &str = "vectors";
@@ -18,6 +31,28 @@ pub struct Cover {
     /// `file`, `group N` (1-based), `tcId N`, or `case <id>`.
     pub at: String,
     pub ids: Vec<String>,
+    /// The file's `revisions:` (empty: every revision).
+    pub revisions: Vec<String>,
+}
+
+impl Cover {
+    pub fn applies(&self, rev: SpecRevision) -> bool {
+        applies(&self.revisions, rev)
+    }
+}
+
+/// What a vector file declares about itself: the revisions it applies to and
+/// the definitions (`spec-mirror/sidepool/definitions.yaml`) its expected values rely on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VectorFileDecl {
+    pub file: String,
+    pub revisions: Vec<String>,
+    pub depends_on: Vec<String>,
+}
+
+/// A vector file's `revisions:` and `depends_on:`.
+pub fn vector_decl(l: &Loaded) -> VectorFileDecl {
+    VectorFileDecl { file: l.file.clone(), revisions: ids(l.value.get("revisions")), depends_on: ids(l.value.get("depends_on")) }
 }
 
 /// A message test's TLV field names.
@@ -98,12 +133,14 @@ fn tests(g: &Value) -> &[Value] {
 /// Every `covers:` declaration in a vector file (top level, group, test).
 pub fn vector_covers(l: &Loaded) -> Vec<Cover> {
     let mut out = Vec::new();
+    let revisions = ids(l.value.get("revisions"));
     let top = ids(l.value.get("covers"));
     if !top.is_empty() {
         out.push(Cover {
             file: l.file.clone(),
             at: "file".into(),
             ids: top,
+            revisions: revisions.clone(),
         });
     }
     for (gi, g) in groups(&l.value).iter().enumerate() {
@@ -113,6 +150,7 @@ pub fn vector_covers(l: &Loaded) -> Vec<Cover> {
                 file: l.file.clone(),
                 at: format!("group {}", gi + 1),
                 ids: gids,
+                revisions: revisions.clone(),
             });
         }
         for (ti, t) in tests(g).iter().enumerate() {
@@ -122,6 +160,7 @@ pub fn vector_covers(l: &Loaded) -> Vec<Cover> {
                     file: l.file.clone(),
                     at: tc_label(t, ti + 1),
                     ids: tids,
+                    revisions: revisions.clone(),
                 });
             }
         }
@@ -165,9 +204,17 @@ pub struct Case {
     pub id: String,
     pub requirement: Option<String>,
     pub covers: Vec<String>,
+    /// `revisions:` (empty: every revision).
+    pub revisions: Vec<String>,
+    /// `depends_on:`: definitions the case's expected values rely on.
+    pub depends_on: Vec<String>,
 }
 
 impl Case {
+    pub fn applies(&self, rev: SpecRevision) -> bool {
+        applies(&self.revisions, rev)
+    }
+
     pub fn all_ids(&self) -> Vec<String> {
         self.requirement
             .iter()
@@ -204,6 +251,8 @@ pub fn cases(l: &Loaded) -> Vec<Case> {
                     .and_then(Value::as_str)
                     .map(str::to_string),
                 covers: ids(c.get("covers")),
+                revisions: ids(c.get("revisions")),
+                depends_on: ids(c.get("depends_on")),
             })
         })
         .collect()

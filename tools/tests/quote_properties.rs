@@ -11,7 +11,7 @@ fn doc() -> &'static NormDoc {
     static DOC: OnceLock<NormDoc> = OnceLock::new();
     DOC.get_or_init(|| {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../spec-mirror/10-peerswap-in-sidepool.md");
+            .join("../spec-mirror/sidepool/upstream-50799b4/10-peerswap-in-sidepool.md");
         NormDoc::new(&std::fs::read_to_string(path).unwrap())
     })
 }

@@ -1,5 +1,6 @@
 //! The tools on the real pinned texts and the real code of this repository.
 
+use sidepool_reference::revision::SpecRevision::{self, Seed, Upstream50799b4};
 use sidepool_reference::wire::tlv::Length;
 use sidepool_reference::wire::ErrorClass;
 use sidepool_spec_tools::cli::{run, SpecCommand};
@@ -15,22 +16,62 @@ fn root() -> PathBuf {
 }
 
 fn spec10() -> String {
-    std::fs::read_to_string(root().join("spec-mirror/10-peerswap-in-sidepool.md")).unwrap()
+    std::fs::read_to_string(root().join("spec-mirror/sidepool/seed/10-peerswap-in-sidepool.md")).unwrap()
+}
+
+fn seed_index() -> requirements::RequirementsFile {
+    requirements::generate(&root()).unwrap().into_iter().find(|f| f.revision == "seed").unwrap()
 }
 
 #[test]
 fn committed_requirements_file_matches_the_generator() {
-    let generated = requirements::render(&requirements::generate(&root()).unwrap()).unwrap();
-    let committed = std::fs::read_to_string(root().join(requirements::REQUIREMENTS_FILE)).unwrap();
-    assert!(
-        committed == generated,
-        "spec-mirror/requirements.yaml is stale: run `sidepool-conformance spec requirements --write`"
+    let files = requirements::generate(&root()).unwrap();
+    let revs: Vec<&str> = files.iter().map(|f| f.revision.as_str()).collect();
+    assert_eq!(revs, ["seed", "upstream-50799b4"]);
+    for file in &files {
+        let rev = SpecRevision::from_name(&file.revision).unwrap();
+        let generated = requirements::render(file).unwrap();
+        let committed = std::fs::read_to_string(root().join(requirements::requirements_file(rev))).unwrap();
+        assert!(
+            committed == generated,
+            "{} is stale: run `sidepool-conformance spec requirements --write`",
+            requirements::requirements_file(rev)
+        );
+    }
+}
+
+/// The seed -> upstream-50799b4 edit rewords four SIDEPOOL-10 requirements in place: they keep
+/// their ids, every other id of every document is in both revisions with the same text.
+#[test]
+fn ids_are_stable_from_seed_to_upstream() {
+    let files = requirements::generate(&root()).unwrap();
+    let (seed, up) = (&files[0], &files[1]);
+    let ids = |f: &requirements::RequirementsFile| f.requirements.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(seed), ids(up), "no requirement is added or removed, and the order is the same");
+    let reworded: Vec<&str> = seed
+        .requirements
+        .iter()
+        .zip(&up.requirements)
+        .filter(|(a, b)| a.quote != b.quote || a.context != b.context)
+        .map(|(a, _)| a.id.as_str())
+        .collect();
+    assert_eq!(
+        reworded,
+        [
+            "sp10.offerring-in-lightning-htlcs.6",
+            "sp10.offerring-in-lightning-htlcs.7",
+            "sp10.accepting-in-lightning-htlcs.1",
+            "sp10.success-path.1"
+        ]
     );
+    assert!(seed.requirements.iter().all(|r| r.revisions == ["seed", "upstream-50799b4"]));
+    let marked: Vec<&str> = up.requirements.iter().filter(|r| r.reworded_in == ["upstream-50799b4"]).map(|r| r.id.as_str()).collect();
+    assert_eq!(marked, reworded, "reworded_in says which revision rewords each");
 }
 
 #[test]
 fn requirement_counts_are_sane() {
-    let file = requirements::generate(&root()).unwrap();
+    let file = seed_index();
     // RFC 2119 keyword occurrences in SIDEPOOL-10's normative text (a "MUST NOT" wrapped across
     // two lines counts as MUST NOT; one "SHOULD" sits in a rationale block and is not counted).
     let k = &file.counts["SIDEPOOL-10"].keywords;
@@ -72,7 +113,7 @@ fn requirement_counts_are_sane() {
 
 #[test]
 fn lead_in_items_carry_their_context() {
-    let file = requirements::generate(&root()).unwrap();
+    let file = seed_index();
     let r = file
         .requirements
         .iter()
@@ -100,22 +141,24 @@ fn lead_in_items_carry_their_context() {
 #[test]
 fn every_requirement_quote_checks_against_its_spec() {
     let spec = SpecSet::load(&root()).unwrap();
-    let file = requirements::generate(&root()).unwrap();
-    for r in &file.requirements {
-        let doc = r.document.trim_start_matches("SIDEPOOL-").to_string();
-        for text in [r.quote.clone(), r.quote_with_context()] {
-            let q = quotes::Quote {
-                file: "index".into(),
-                line: r.line,
-                doc: doc.clone(),
-                text,
-                unterminated: false,
-            };
-            assert!(
-                matches!(quotes::check_one(&spec, &q), Verdict::Matched(_)),
-                "{} does not check",
-                r.id
-            );
+    for file in requirements::generate(&root()).unwrap() {
+        for r in &file.requirements {
+            for text in [r.quote.clone(), r.quote_with_context()] {
+                let q = quotes::Quote {
+                    file: "index".into(),
+                    line: r.line,
+                    doc: r.document.clone(),
+                    revision: Some(file.revision.clone()),
+                    text,
+                    unterminated: false,
+                };
+                assert!(
+                    matches!(quotes::check_one(&spec, &q), Verdict::Matched(_)),
+                    "{} does not check at {}",
+                    r.id,
+                    file.revision
+                );
+            }
         }
     }
 }
@@ -212,6 +255,8 @@ fn real_spec_extract_matches_the_reference() {
 fn extract_command_passes_on_the_real_spec() {
     let cmd = SpecCommand::Extract {
         specs: vec![],
+        revisions: vec![],
+        docs: vec![],
         implemented_only: false,
         allow: None,
         vectors: None,
@@ -219,10 +264,9 @@ fn extract_command_passes_on_the_real_spec() {
     };
     assert_eq!(run(&cmd, &root()), 0);
     let cmd = SpecCommand::Extract {
-        specs: vec![
-            root().join("spec-mirror/01-overview-and-conventions.md"),
-            root().join("spec-mirror/04-swap-party.md"),
-        ],
+        specs: vec![],
+        revisions: vec![],
+        docs: vec!["01".into(), "04".into()],
         implemented_only: true,
         allow: None,
         vectors: None,
@@ -233,7 +277,7 @@ fn extract_command_passes_on_the_real_spec() {
 
 #[test]
 fn sidepool_04_tables_show_the_slips() {
-    let src = std::fs::read_to_string(root().join("spec-mirror/04-swap-party.md")).unwrap();
+    let src = std::fs::read_to_string(root().join("spec-mirror/sidepool/seed/04-swap-party.md")).unwrap();
     let (messages, _) = extract::parse_messages(&src);
     let keys: Vec<String> = extract::self_check(&messages)
         .into_iter()
@@ -261,7 +305,7 @@ fn every_quote_in_this_repository_matches() {
         .collect();
     let found = quotes::scan_paths(&root(), &paths).unwrap();
     let checked = quotes::check_all(&spec, &found);
-    let report = quotes::report(&checked);
+    let report = quotes::report(&spec, &checked);
     assert!(checked.iter().all(|c| c.ok()), "{report}");
 }
 
@@ -273,7 +317,8 @@ fn corrected_typos_are_quote_mismatches() {
     let q = quotes::Quote {
         file: "x.rs".into(),
         line: 1,
-        doc: "10".into(),
+        doc: "SIDEPOOL-10".into(),
+        revision: None,
         text: fixed.into(),
         unterminated: false,
     };
@@ -303,7 +348,7 @@ fn corrected_typos_are_quote_mismatches() {
 #[test]
 fn both_names_of_feature_bit_1263_are_one_bit() {
     // ERRATA E-73: `sidepool_bolt_feature_bit` and `sidepool_feature_bit` are the same bit 1263.
-    let file = requirements::generate(&root()).unwrap();
+    let file = seed_index();
     let quote = |id: &str| {
         file.requirements
             .iter()
@@ -319,4 +364,95 @@ fn both_names_of_feature_bit_1263_are_one_bit() {
         sidepool_reference::wire::features::SIDEPOOL_BOLT_FEATURE_BIT,
         1263
     );
+}
+
+/// The real edit, seed -> upstream-50799b4: the full impact report, as text (snapshot) and in
+/// its parts. The removed definition of the agreed-upon amount names every case, vector and code
+/// quote that depends on it.
+#[test]
+fn impact_of_the_real_upstream_edit() {
+    use sidepool_spec_tools::impact::{ChangeKind, Target};
+    let report = sidepool_spec_tools::cli::impact_report(&root(), Seed, &Target::Revision(Upstream50799b4)).unwrap();
+    let docs: Vec<&str> = report.documents.iter().map(|d| d.document.as_str()).collect();
+    assert_eq!(docs, ["SIDEPOOL-02", "SIDEPOOL-04", "SIDEPOOL-10"], "01 and 06 are byte-identical");
+    let d10 = report.document("SIDEPOOL-10").unwrap();
+    let def = d10.definitions.iter().find(|d| d.id == "sp10.def.agreed-upon-amount").unwrap();
+    assert_eq!(def.kind, ChangeKind::Removed);
+    let cases = def.touched.cases.join("\n");
+    for case in [
+        "sp10.paying.agreed-amount-is-post-tax",
+        "sp10.hold.completes-at-post-tax",
+        "sp10.paying.fields",
+        "sp10.paying.splits-under-own-maximum",
+        "sp10.hold.holds-59s",
+        "sp10.success.split-payment",
+        "sp10.success.fulfil-and-handover",
+    ] {
+        assert!(cases.contains(&format!("({case})")), "{case} missing from\n{cases}");
+    }
+    let vectors = def.touched.vectors.join("\n");
+    for v in ["vectors/peerswap/ln_split_plans.yaml (file)", "vectors/peerswap/session_scripts.yaml (file)", "vectors/peerswap/ln_hold_sequences.yaml (file)"] {
+        assert!(vectors.contains(v), "{v} missing from\n{vectors}");
+    }
+    assert!(def.touched.code.contains(&"reference/src/peerswap/lightning_htlcs/amount.rs:63".to_string()), "{:?}", def.touched.code);
+    let changed: Vec<&str> = d10.sentences.iter().map(|c| c.old_id.as_deref().unwrap_or("?")).collect();
+    assert_eq!(
+        changed,
+        ["sp10.offerring-in-lightning-htlcs.6", "sp10.offerring-in-lightning-htlcs.7", "sp10.accepting-in-lightning-htlcs.1", "sp10.success-path.1"]
+    );
+    assert!(d10.sentences.iter().all(|c| c.kind == ChangeKind::Changed));
+    let removed_sections: Vec<String> =
+        report.documents.iter().flat_map(|d| d.sections.iter().filter(|s| s.kind == ChangeKind::Removed).map(|s| s.old.as_ref().unwrap().join(" / "))).collect();
+    assert_eq!(
+        removed_sections,
+        [
+            "Overview / Onchain Feerates / Onchain Fee Charge Distribution",
+            "Protocol Flow Detail / In-Lightning HTLC Propagation / Agreed-upon Amount of In-Lightning HTLCs"
+        ]
+    );
+    let tlvs: Vec<String> = report.document("SIDEPOOL-04").unwrap().tlvs.iter().map(|t| format!("{}.{}", t.message, t.tlv.as_deref().unwrap_or("-"))).collect();
+    assert_eq!(tlvs, ["swap_party_expand_state.swap_party_expand_state_beneficiary", "swap_party_contract_state.swap_party_contract_state_beneficiary"]);
+    // SIDEPOOL-10's link to 02-transactions.md#onchain-fee-charge-distribution resolves within the
+    // seed revision (02 pinned at 9c4f495, which has the heading); the section and the link are
+    // both gone upstream. No link of either revision dangles.
+    assert!(report.links.is_empty(), "{:?}", report.links);
+    insta::assert_snapshot!("real_impact_seed_to_upstream", sidepool_spec_tools::impact::render(&report));
+}
+
+#[test]
+fn revision_notes_page_is_current() {
+    let text = sidepool_spec_tools::notes::generate(&root(), Seed, Upstream50799b4).unwrap();
+    let committed = std::fs::read_to_string(root().join(sidepool_spec_tools::notes::NOTES_FILE)).unwrap();
+    assert!(committed == text, "docs/revision-notes.md is stale: run `sidepool-conformance spec revision-notes --write`");
+    assert!(text.contains("### agreed-upon amount is gone (SIDEPOOL-10, `sp10.def.agreed-upon-amount`)"), "{text}");
+}
+
+#[test]
+fn definitions_table_is_consistent_and_complete() {
+    assert_eq!(run(&SpecCommand::Definitions, &root()), 0);
+    let defs = sidepool_spec_tools::definitions::load(&root()).unwrap();
+    let agreed = defs.get("sp10.def.agreed-upon-amount").unwrap();
+    assert_eq!(sidepool_spec_tools::definitions::revisions_of(&root(), agreed).unwrap(), [Seed]);
+}
+
+#[test]
+fn every_revision_directory_is_a_known_revision_with_provenance() {
+    let dir = root().join("spec-mirror/sidepool");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["seed", "upstream-50799b4"]);
+    for rev in SpecRevision::ALL {
+        let prov = std::fs::read_to_string(dir.join(rev.name()).join("PROVENANCE.md")).unwrap();
+        for (_, commit) in rev.documents() {
+            assert!(prov.contains(&commit[..7]), "{}: PROVENANCE.md does not name {commit}", rev.name());
+        }
+        for d in docs::DOCS {
+            assert!(dir.join(rev.name()).join(d.file).exists(), "{} lacks {}", rev.name(), d.file);
+        }
+    }
 }

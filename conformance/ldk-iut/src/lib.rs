@@ -26,6 +26,7 @@ use sidepool_conformance::adapter::response::{AdapterError, Response};
 use sidepool_conformance::adapter::server::{serve_tcp, AdapterHandler};
 use sidepool_conformance::node::core::NodeCore;
 use sidepool_conformance::node::engine_core::EngineCore;
+use sidepool_reference::SpecRevision;
 use sidepool_conformance::session::machine::SessionConfig;
 use sidepool_reference::units::PublicKey;
 use std::net::{SocketAddr, TcpListener};
@@ -80,6 +81,8 @@ pub struct IutConfig {
     pub db: Option<PathBuf>,
     pub verbose: bool,
     pub timer_tick: Duration,
+    /// The revision of the SIDEPOOL texts the peerswap core follows (default: the newest upstream one).
+    pub spec: SpecRevision,
 }
 
 impl IutConfig {
@@ -92,6 +95,7 @@ impl IutConfig {
             db: None,
             verbose: false,
             timer_tick: DEFAULT_TIMER_TICK,
+            spec: SpecRevision::default(),
         }
     }
 }
@@ -191,10 +195,11 @@ fn unix_now() -> Duration {
 /// reference peerswap core ([`EngineCore`]).
 pub fn start(config: IutConfig) -> Result<RunningIut, String> {
     let db = config.db.clone();
-    start_with_core(config, |me, listen, seed| {
+    let spec = config.spec;
+    start_with_core(config, move |me, listen, seed| {
         // The peerswap core's persistent HTLC keys derive from the same seed as the node key.
         let node_secret = derive_secret(b"sidepool-ldk-iut persistent htlc keys", seed);
-        let core = EngineCore::new(me, String::new(), *node_secret).listening_on(listen);
+        let core = EngineCore::new(me, String::new(), *node_secret).with_revision(spec).listening_on(listen);
         Ok(Box::new(match &db {
             Some(db) => core.with_store(db)?,
             None => core,

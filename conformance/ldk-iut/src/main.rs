@@ -33,6 +33,10 @@ struct Args {
     /// Seconds between LDK timer ticks (pings and stale-peer checks).
     #[arg(long, default_value_t = DEFAULT_TIMER_TICK.as_secs(), value_name = "SECS")]
     timer_tick: u64,
+    /// The revision of the SIDEPOOL texts to follow: `seed` or `upstream-50799b4` (`upstream` = the
+    /// newest upstream revision, the default).
+    #[arg(long = "spec", value_name = "REV", default_value = "upstream")]
+    spec: String,
     /// Log LDK's and the host's lines to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -54,7 +58,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let spec = match sidepool_reference::SpecRevision::from_name(&args.spec) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sidepool-ldk-iut: --spec: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = IutConfig {
+        spec,
         listen: args.listen,
         adapter_listen: (!args.no_adapter).then_some(args.adapter_listen),
         seed,
@@ -69,7 +81,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("{}", running.announcement());
+    let mut announcement = running.announcement();
+    announcement["spec"] = serde_json::json!(spec.name());
+    println!("{announcement}");
     running.wait();
     ExitCode::SUCCESS
 }

@@ -19,14 +19,14 @@ fn help_names_every_option() {
     let out = Command::new(EXE).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for option in ["--listen", "--adapter-listen", "--no-adapter", "--seed", "--db", "--timer-tick", "--verbose"] {
+    for option in ["--listen", "--adapter-listen", "--no-adapter", "--seed", "--db", "--timer-tick", "--spec", "--verbose"] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
 }
 
 #[test]
 fn bad_seeds_and_addresses_are_usage_errors() {
-    for args in [&["--seed", "zz"][..], &["--seed", "00"], &["--listen", "nowhere"]] {
+    for args in [&["--seed", "zz"][..], &["--seed", "00"], &["--listen", "nowhere"], &["--spec", "draft"]] {
         let out = Command::new(EXE).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!out.stderr.is_empty(), "{args:?}: says why");
@@ -45,4 +45,6 @@ fn a_seed_fixes_the_node_id_and_the_announcement_names_both_listeners() {
     assert!(b.get("adapter").is_none());
     let c = announcement(&[]);
     assert_ne!(a["node_id"], c["node_id"], "without --seed the key is random");
+    assert_eq!(c["spec"], "upstream-50799b4", "the newest upstream revision by default");
+    assert_eq!(announcement(&["--spec", "seed", "--no-adapter"])["spec"], "seed");
 }

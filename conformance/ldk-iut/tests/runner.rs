@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use sidepool_reference::SpecRevision;
 use std::time::{Duration, Instant};
 
 fn crate_dir() -> &'static Path {
@@ -65,9 +66,14 @@ impl Drop for Iut {
 
 /// Starts `sidepool-ldk-iut` and reads its announcement line.
 fn start_iut() -> (Iut, serde_json::Value) {
-    let db = std::env::temp_dir().join(format!("sidepool-ldk-iut-test-{}.db", std::process::id()));
+    start_iut_at(SpecRevision::default())
+}
+
+/// Starts `sidepool-ldk-iut --spec REV`.
+fn start_iut_at(spec: SpecRevision) -> (Iut, serde_json::Value) {
+    let db = std::env::temp_dir().join(format!("sidepool-ldk-iut-test-{}-{}.db", std::process::id(), spec.name()));
     let child = Command::new(env!("CARGO_BIN_EXE_sidepool-ldk-iut"))
-        .args(["--listen", "127.0.0.1:0", "--adapter-listen", "127.0.0.1:0", "--db"])
+        .args(["--listen", "127.0.0.1:0", "--adapter-listen", "127.0.0.1:0", "--spec", spec.name(), "--db"])
         .arg(&db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -101,7 +107,7 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     assert_eq!((identity.node_id, identity.listen.as_str()), (id, announcement["listen"][0].as_str().unwrap()));
 
     let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
-    let opts = RunOptions { filters: Vec::new(), default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
     let selected: Vec<&Case> = cases.iter().collect();
     let started = Instant::now();
     let results = run_cases(&selected, &mut target, &opts, |_, _| {});
@@ -121,4 +127,25 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     eprintln!("{passed} passed, {} listed unsupported", unsupported.len());
     assert!(wrong.is_empty(), "{} cases disagree with unsupported.yaml:\n{}", wrong.len(), wrong.join("\n"));
     assert_eq!(passed + unsupported.len(), results.len());
+}
+
+/// At the seed revision the LDK-hosted IUT passes the cases about the amount the in-Lightning
+/// HTLCs total (the seed-only ones, and those of both revisions), and the upstream-only ones do not run.
+#[test]
+fn the_ldk_hosted_iut_at_seed_passes_the_amount_cases() {
+    let cases = all_cases();
+    let (_iut, announcement) = start_iut_at(SpecRevision::Seed);
+    assert_eq!(announcement["spec"], "seed");
+    let addr = announcement["listen"][0].as_str().unwrap().parse().unwrap();
+    let id = node_id(announcement["node_id"].as_str().unwrap());
+    let (link, _) = RemoteLink::open(announcement["adapter"].as_str().unwrap(), Duration::from_secs(10)).unwrap();
+    let mut target = TargetSpec::External { target: Target { addr, node_id: id }, adapter: Some(Box::new(link)) };
+    let opts = RunOptions { filters: Vec::new(), spec: SpecRevision::Seed, embedded_spec: None, default_wait: DEFAULT_WAIT, case_limit: DEFAULT_CASE_LIMIT, known_failures: Vec::new() };
+    let selected: Vec<&Case> = cases.iter().filter(|c| c.id.starts_with("sp10.paying.") || c.id.starts_with("sp10.hold.")).collect();
+    let results = run_cases(&selected, &mut target, &opts, |_, _| {});
+    let ran: Vec<&str> = results.iter().map(|r| r.case.id.as_str()).collect();
+    assert!(ran.contains(&"sp10.paying.agreed-amount-is-post-tax") && ran.contains(&"sp10.hold.completes-at-post-tax"), "{ran:?}");
+    assert!(!ran.contains(&"sp10.paying.amount-is-in-sidepool-amount"), "{ran:?}");
+    let failing: Vec<String> = results.iter().filter(|r| r.verdict != Verdict::Pass).map(|r| format!("{}: {:?}", r.case.id, r.reason)).collect();
+    assert!(failing.is_empty(), "{failing:?}");
 }

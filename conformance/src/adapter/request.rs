@@ -242,10 +242,11 @@ pub struct ExpansionOutput {
 /// The inputs of the onchain fee contribution tax (SIDEPOOL-02).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeInputs {
-    // SIDEPOOL-02: "The total amount removed is equal to the total fees of all offchain transactions"
+    // Read at the seed revision only (upstream computes no tax):
+    // SIDEPOOL-02@seed: "The total amount removed is equal to the total fees of all offchain transactions"
     #[serde(with = "values::sat")]
     pub total_offchain_fees_sat: Sat,
-    // SIDEPOOL-02: "This total is then divided by the number of transaction outputs, rounded up."
+    // SIDEPOOL-02@seed: "This total is then divided by the number of transaction outputs, rounded up."
     pub output_count: u32,
 }
 

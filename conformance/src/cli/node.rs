@@ -12,6 +12,10 @@ pub struct NodeArgs {
     /// Address for BOLT 8 connections; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "HOST:PORT")]
     pub listen: SocketAddr,
+    /// The chain the node names in its `init` (`networks`) and requires a peer's
+    /// `networks`, when sent, to include: bitcoin, testnet, testnet4, signet or regtest.
+    #[arg(long, default_value = "regtest", value_name = "CHAIN")]
+    pub network: bitcoin::Network,
     /// The node's static private key (32-byte hex); random when absent.
     #[arg(long, value_name = "HEX")]
     pub node_key: Option<String>,
@@ -21,6 +25,10 @@ pub struct NodeArgs {
     /// Serve the adapter protocol (conformance/ADAPTER.md) on this address; port 0 picks one.
     #[arg(long, value_name = "HOST:PORT")]
     pub adapter_listen: Option<SocketAddr>,
+    /// The revision of the SIDEPOOL texts to follow: `seed` or `upstream-50799b4` (`upstream` = the
+    /// newest upstream revision, the default).
+    #[arg(long = "spec", value_name = "REV", default_value = "upstream")]
+    pub spec: String,
     /// Test-only: stop right after persisting this fact, until killed (crash tests).
     #[arg(long, hide = true, value_enum)]
     pub pause_after: Option<crate::node::engine_core::PausePoint>,
@@ -44,11 +52,18 @@ pub fn run(args: &NodeArgs) -> i32 {
             return 2;
         }
     };
+    let revision = match sidepool_reference::SpecRevision::from_name(&args.spec) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sidepool-conformance node: --spec: {e}");
+            return 2;
+        }
+    };
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let defect = args.defect;
-    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::default(), verbose: true };
-    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).pausing_after(args.pause_after);
+    let config = NodeConfig { listen: args.listen, key, session: SessionConfig::for_network(args.network), verbose: true };
+    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_revision(revision).pausing_after(args.pause_after);
     if let Some(db) = &args.db {
         core = match core.with_store(db) {
             Ok(c) => c,
@@ -66,6 +81,7 @@ pub fn run(args: &NodeArgs) -> i32 {
         }
     };
     let mut announcement = running.announcement();
+    announcement["spec"] = serde_json::json!(revision.name());
     if let Some(addr) = args.adapter_listen {
         let listener = match std::net::TcpListener::bind(addr) {
             Ok(l) => l,

@@ -5,7 +5,8 @@ use crate::runner::case::{self, Case};
 use crate::runner::exec::Target;
 use crate::runner::report::{self, CaseResult, Verdict};
 use crate::runner::exec::Quiet;
-use crate::runner::{run_cases_quiet, select, RunOptions, TargetSpec};
+use crate::runner::case::SpecRevision;
+use crate::runner::{run_cases_quiet, select, split_by_revision, RunOptions, TargetSpec};
 use serde_json::json;
 use sidepool_reference::units::PublicKey;
 use std::io::Write;
@@ -24,6 +25,14 @@ pub struct RunArgs {
     /// (conformance/ADAPTER.md). Without --target, the address and node id come from its `identity`.
     #[arg(long, value_name = "CMD|tcp://HOST:PORT")]
     pub adapter: Option<String>,
+    /// The revision of the SIDEPOOL texts to check against: `seed` or `upstream-50799b4`
+    /// (`upstream` = the newest upstream revision, the default). Cases that do not apply to it are
+    /// not run; the embedded reference node follows it.
+    #[arg(long = "spec", value_name = "REV", default_value = "upstream")]
+    pub spec: String,
+    /// Test-only: run the embedded node at this revision instead of --spec's.
+    #[arg(long, hide = true, value_name = "REV")]
+    pub node_spec: Option<String>,
     /// Run only cases whose id starts with this prefix (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub filter: Vec<String>,
@@ -69,6 +78,10 @@ fn load(args: &RunArgs) -> Result<Vec<Case>, String> {
     Ok(case::load_dir(&dir)?.into_iter().flat_map(|(_, f)| f.cases).collect())
 }
 
+fn ids(cases: &[&Case]) -> String {
+    cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 fn parse_node_id(hex_id: &str) -> Result<PublicKey, String> {
     let bytes = hex::decode(hex_id.trim()).map_err(|e| format!("--node-id: bad hex ({e})"))?;
     let arr = <[u8; 33]>::try_from(bytes.as_slice()).map_err(|_| format!("--node-id: expected 33 bytes, got {}", bytes.len()))?;
@@ -86,28 +99,55 @@ pub fn run(args: &RunArgs) -> i32 {
 }
 
 fn run_inner(args: &RunArgs) -> Result<i32, String> {
+    let spec = SpecRevision::from_name(&args.spec).map_err(|e| format!("--spec: {e}"))?;
+    let node_spec = args.node_spec.as_deref().map(SpecRevision::from_name).transpose().map_err(|e| format!("--node-spec: {e}"))?;
     let all = load(args)?;
-    let selected = select(&all, &args.filter);
-    if selected.is_empty() {
+    let matching = select(&all, &args.filter);
+    if matching.is_empty() {
         eprintln!("no case matches the filter {:?} ({} cases known)", args.filter, all.len());
         return Ok(1);
     }
+    let (selected, not_applicable) = split_by_revision(&matching, spec);
     if args.list {
         for c in &selected {
             let needs = if c.needs.is_empty() { String::new() } else { format!("  [needs {:?}]", c.needs) };
-            println!("{:<48} {:<9} {}{needs}", c.id, c.level.as_str(), c.requirement);
+            let revs = if c.revisions.is_empty() { String::new() } else { format!("  [revisions {}]", c.revisions.join(", ")) };
+            println!("{:<48} {:<9} {}{needs}{revs}", c.id, c.level.as_str(), c.requirement);
         }
-        println!("{} cases", selected.len());
+        println!("{} cases at spec {}", selected.len(), spec.name());
+        if !not_applicable.is_empty() {
+            println!("{} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
+        }
         return Ok(0);
     }
     let known_failures = match &args.baseline {
         Some(p) => report::load_baseline(&std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?)?,
         None => Vec::new(),
     };
-    let (mut target, iut) = choose_target(args)?;
-    println!("sidepool-conformance {}: {} cases against {} (spec {})", env!("CARGO_PKG_VERSION"), selected.len(), iut["name"].as_str().unwrap_or("?"), &report::SPEC_COMMIT[..12]);
+    let (mut target, mut iut) = choose_target(args)?;
+    if matches!(target, TargetSpec::Embedded(_)) {
+        iut["spec"] = json!(node_spec.unwrap_or(spec).name());
+    }
+    println!(
+        "sidepool-conformance {}: {} cases against {} (spec {}: SIDEPOOL-10 {}{})",
+        env!("CARGO_PKG_VERSION"),
+        selected.len(),
+        iut["name"].as_str().unwrap_or("?"),
+        spec.name(),
+        spec.sidepool_10_commit().get(..12).unwrap_or_default(),
+        if spec == SpecRevision::NEWEST_UPSTREAM { ", the newest upstream revision" } else { "" }
+    );
+    if !not_applicable.is_empty() {
+        println!("not run: {} cases do not apply to {}: {}", not_applicable.len(), spec.name(), ids(&not_applicable));
+    }
+    if selected.is_empty() {
+        println!("no selected case applies to {}", spec.name());
+        return Ok(1);
+    }
     let opts = RunOptions {
         filters: args.filter.clone(),
+        spec,
+        embedded_spec: node_spec,
         default_wait: Duration::from_millis(args.timeout_ms),
         case_limit: Duration::from_millis(args.case_timeout_ms),
         known_failures,
@@ -135,11 +175,11 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     println!();
     print!("{}", report::summary_table(&results));
     if let Some(p) = &args.json {
-        let text = serde_json::to_string_pretty(&report::json_report(&results, &iut, args.strict)).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&report::json_report_at(&results, &iut, args.strict, spec, &not_applicable)).map_err(|e| e.to_string())?;
         std::fs::write(p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = &args.junit {
-        std::fs::write(p, report::junit_report(&results, &iut, args.strict)).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(p, report::junit_report_at(&results, &iut, args.strict, spec)).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(conclude(&results, &opts.known_failures, args.strict))
 }

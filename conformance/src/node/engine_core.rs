@@ -30,6 +30,7 @@ use sidepool_reference::peerswap::session::{
 use sidepool_reference::units::{BlockDelta, BlockHeight, PaymentHash, PoolId, PublicKey};
 use sidepool_reference::wire::features::{FeatureSet, PEERSWAP_IN_SIDEPOOL_FEATURE_BIT};
 use sidepool_reference::Message;
+use sidepool_reference::SpecRevision;
 use std::collections::BTreeMap;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub struct EngineCore {
     hop_counter: u8,
     /// A deliberate defect (tests of the suite only).
     defect: Option<Defect>,
+    /// The revision of the texts the engine follows where they differ.
+    revision: SpecRevision,
     /// Test-only: stop the process right after persisting this fact (crash tests).
     pause_after: Option<PausePoint>,
 }
@@ -131,7 +134,8 @@ impl EngineCore {
     pub fn new(me: PublicKey, listen: String, node_secret: [u8; 32]) -> EngineCore {
         let keys = Arc::new(NodeKeys::new(fresh_seed(), &node_secret));
         let world = default_world();
-        let engine = Self::engine_for(me, &world, &keys);
+        let revision = SpecRevision::default();
+        let engine = Self::engine_for(me, &world, &keys, revision);
         EngineCore {
             me,
             listen,
@@ -150,6 +154,7 @@ impl EngineCore {
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
+            revision,
             pause_after: None,
         }
     }
@@ -254,8 +259,20 @@ impl EngineCore {
         self
     }
 
-    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>) -> PeerswapEngine<PublicKey, SharedKeys> {
-        let config = EngineConfig { me, forward: true, cltv_delta: world.cltv_delta, final_cltv_delta: world.final_cltv_delta };
+    /// The same node following revision `revision` of the texts (default: the newest upstream one).
+    pub fn with_revision(mut self, revision: SpecRevision) -> EngineCore {
+        self.revision = revision;
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, revision);
+        self
+    }
+
+    /// The revision of the texts the node follows.
+    pub fn revision(&self) -> SpecRevision {
+        self.revision
+    }
+
+    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, revision: SpecRevision) -> PeerswapEngine<PublicKey, SharedKeys> {
+        let config = EngineConfig { me, forward: true, cltv_delta: world.cltv_delta, final_cltv_delta: world.final_cltv_delta, revision };
         PeerswapEngine::new(config, SharedKeys(Arc::clone(keys)), world.height, world.now)
     }
 
@@ -278,7 +295,7 @@ impl EngineCore {
 
     /// Rebuilds the engine from the world (after reset, a settings change or a restart).
     fn rebuild(&mut self, out: &mut Vec<CoreAction>) {
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision);
         self.incoming.clear();
         self.outgoing.clear();
         self.learned.clear();
@@ -482,7 +499,7 @@ impl EngineCore {
         req.validate().map_err(AdapterError::invalid_request)?;
         match req {
             Request::Hello(_) => Ok(Response::Hello(HelloResult::new(
-                "sidepool-conformance reference node",
+                format!("sidepool-conformance reference node (spec {})", self.revision.name()),
                 env!("CARGO_PKG_VERSION"),
                 &Request::METHODS.iter().copied().filter(|m| *m != "restart").collect::<Vec<_>>(),
             ))),

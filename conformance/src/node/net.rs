@@ -14,7 +14,7 @@ use sidepool_reference::units::PublicKey;
 use sidepool_reference::Message;
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -27,10 +27,19 @@ const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Connections beyond this are refused at accept: a flood of connections cannot exhaust threads.
 pub const MAX_CONNECTIONS: usize = 128;
 
+/// A peer's sidepool-ready connection: which one, and its outbound queue.
+struct Registration {
+    connection: u64,
+    tx: Sender<Message>,
+}
+
 /// State shared by the listener and every connection thread.
 pub struct Shared {
     pub core: Mutex<Box<dyn NodeCore>>,
-    peers: Mutex<HashMap<PublicKey, Sender<Message>>>,
+    /// The peer's newest sidepool-ready connection; messages for the peer go there.
+    peers: Mutex<HashMap<PublicKey, Registration>>,
+    /// Numbers connections, so a closing one can tell whether it is still its peer's.
+    next_connection: AtomicU64,
     pub shutdown: AtomicBool,
     connections: AtomicUsize,
     /// Sidepool messages routed to a connection thread and not yet written to its socket.
@@ -46,6 +55,7 @@ impl Shared {
         Arc::new(Shared {
             core: Mutex::new(core),
             peers: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
             outbound_pending: AtomicUsize::new(0),
@@ -84,7 +94,7 @@ impl Shared {
                         .peers
                         .lock()
                         .ok()
-                        .and_then(|peers| peers.get(&peer).map(|tx| tx.send(*message).is_ok()))
+                        .and_then(|peers| peers.get(&peer).map(|r| r.tx.send(*message).is_ok()))
                         .unwrap_or(false);
                     if !sent {
                         self.outbound_pending.fetch_sub(1, Ordering::SeqCst);
@@ -175,14 +185,27 @@ fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportErr
     transport.get_ref().set_read_timeout(Some(POLL_INTERVAL)).map_err(TransportError::Io)?;
     let (mut conn, actions) = Connection::start(transport, shared.session.clone())?;
     let (tx, rx) = mpsc::channel();
+    let me = Registration { connection: shared.next_connection.fetch_add(1, Ordering::SeqCst), tx };
     let mut registered = None;
-    let result = drive(&mut conn, peer, actions, shared, &tx, &rx, &mut registered);
+    let result = drive(&mut conn, peer, actions, shared, &me, &rx, &mut registered);
     if let Some(peer) = registered {
-        if let Ok(mut peers) = shared.peers.lock() {
-            peers.remove(&peer);
+        // A reconnecting peer's old connection often closes after the new one is
+        // ready (Core Lightning closes it exactly then): only the connection still
+        // registered for the peer may unregister it, and only then is the peer gone.
+        let still_mine = shared.peers.lock().is_ok_and(|mut peers| {
+            let mine = peers.get(&peer).is_some_and(|r| r.connection == me.connection);
+            if mine {
+                peers.remove(&peer);
+            }
+            mine
+        });
+        if still_mine {
+            shared.with_core(|core| core.peer_gone(peer));
+        } else {
+            shared.log(&format!("replaced connection of {peer} closed; its newer connection stays"));
         }
-        shared.with_core(|core| core.peer_gone(peer));
     }
+    let Registration { tx, .. } = me;
     // Messages queued for a connection that ended are never written: no longer pending.
     drop(tx);
     while rx.try_recv().is_ok() {
@@ -196,7 +219,7 @@ fn drive(
     peer: PublicKey,
     mut actions: Vec<Action>,
     shared: &Shared,
-    tx: &Sender<Message>,
+    me: &Registration,
     rx: &Receiver<Message>,
     registered: &mut Option<PublicKey>,
 ) -> Result<(), TransportError> {
@@ -208,7 +231,7 @@ fn drive(
                 Action::SidepoolReady { peer_features } => {
                     if let Ok(mut peers) = shared.peers.lock() {
                         // A reconnecting peer replaces its old connection.
-                        peers.insert(peer, tx.clone());
+                        peers.insert(peer, Registration { connection: me.connection, tx: me.tx.clone() });
                     }
                     *registered = Some(peer);
                     shared.with_core(|core| core.peer_ready(peer, &peer_features));

@@ -1,7 +1,9 @@
 //! Conformance cases as data: `conformance/cases/*.yaml`.
 //!
-//! A case names its spec requirement (an id from spec-mirror/requirements.yaml),
-//! quotes it, gives its level, and scripts the runner's side of the exchange.
+//! A case names its spec requirement (an id from
+//! spec-mirror/sidepool/<revision>/requirements.yaml), quotes it, gives its
+//! level, says which revisions of the texts it applies to, and scripts the
+//! runner's side of the exchange.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,9 +28,9 @@ pub struct CaseFile {
 pub struct Case {
     /// Names its spec section, e.g. `sp10.receiving.timeouts.3`; unique across all files.
     pub id: String,
-    /// The requirement id (spec-mirror/requirements.yaml) this case checks.
+    /// The requirement id (spec-mirror/sidepool/<revision>/requirements.yaml) this case checks.
     pub requirement: String,
-    /// The requirement's sentence, verbatim.
+    /// The requirement's sentence, verbatim (as one of the revisions the case applies to words it).
     pub quote: String,
     pub level: Level,
     /// Further requirement ids the case also exercises.
@@ -39,8 +41,28 @@ pub struct Case {
     pub needs: Vec<Need>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// The revisions of the texts the case applies to (`seed`, `upstream-50799b4`, `upstream`);
+    /// empty: every revision. A run at another revision does not run it.
+    #[serde(default)]
+    pub revisions: Vec<String>,
+    /// Definitions (spec-mirror/sidepool/definitions.yaml) its expected values are computed from.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// For a case that applies to some revisions only: how the revisions differ here. A failure
+    /// carries it, so an implementation of another revision sees why.
+    #[serde(default)]
+    pub revision_note: Option<String>,
     pub steps: Vec<Step>,
 }
+
+impl Case {
+    /// Whether the case applies to revision `rev`.
+    pub fn applies_to(&self, rev: SpecRevision) -> bool {
+        self.revisions.is_empty() || self.revisions.iter().any(|r| SpecRevision::from_name(r).is_ok_and(|x| x == rev))
+    }
+}
+
+pub use sidepool_reference::revision::SpecRevision;
 
 /// A requirement level: the same type the requirement index uses.
 pub use sidepool_spec_tools::text::Level;
@@ -192,6 +214,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, CaseFile)>, String> {
         for c in &file.cases {
             if !ids.insert(c.id.clone()) {
                 return Err(format!("{}: case id {} is not unique", p.display(), c.id));
+            }
+            if let Some(bad) = c.revisions.iter().find(|r| SpecRevision::from_name(r).is_err()) {
+                return Err(format!("{}: case {}: unknown revision `{bad}`", p.display(), c.id));
             }
         }
         out.push((p, file));

@@ -30,6 +30,11 @@ pub enum TargetSpec {
 
 pub struct RunOptions {
     pub filters: Vec<String>,
+    /// The revision of the texts the run checks: cases that do not apply to it are not run,
+    /// and the embedded node follows it (unless `embedded_spec` says otherwise).
+    pub spec: case::SpecRevision,
+    /// Test-only: the embedded node's revision, when it is to differ from the run's.
+    pub embedded_spec: Option<case::SpecRevision>,
     pub default_wait: Duration,
     /// A case that has not finished by then fails.
     pub case_limit: Duration,
@@ -41,7 +46,13 @@ pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
     cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.id.starts_with(f.as_str()))).collect()
 }
 
-/// Runs `cases`, calling `on_result` as each finishes (for the live view).
+/// The cases that apply to revision `rev`, and those that do not (not run, reported as such).
+pub fn split_by_revision<'a>(cases: &[&'a Case], rev: case::SpecRevision) -> (Vec<&'a Case>, Vec<&'a Case>) {
+    cases.iter().copied().partition(|c| c.applies_to(rev))
+}
+
+/// Runs `cases` that apply to `opts.spec` (the others are skipped: report them with
+/// [`split_by_revision`]), calling `on_result` as each finishes (for the live view).
 pub fn run_cases(cases: &[&Case], target: &mut TargetSpec, opts: &RunOptions, on_result: impl FnMut(usize, &CaseResult)) -> Vec<CaseResult> {
     run_cases_quiet(cases, target, opts, Quiet::default(), on_result)
 }
@@ -56,7 +67,8 @@ pub fn run_cases_quiet(
 ) -> Vec<CaseResult> {
     let mut out = Vec::new();
     let mut template: Option<Result<StoreTemplate, String>> = None;
-    for (i, case) in cases.iter().enumerate() {
+    // A case that does not apply to the run's revision is never run (see `split_by_revision`).
+    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.applies_to(opts.spec)) {
         let run = match target {
             TargetSpec::Embedded(defect) => {
                 let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
@@ -89,7 +101,13 @@ fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
     let v = verdict(case.level, &run.outcome);
     let reason = match &run.outcome {
         Outcome::Pass => None,
-        Outcome::Fail(r) | Outcome::Unsupported(r) => Some(r.clone()),
+        // A revision-specific case says how the revisions differ, so a node of another
+        // revision learns why it fails.
+        Outcome::Fail(r) => Some(match &case.revision_note {
+            Some(note) => format!("{r} [revision difference: {note}]"),
+            None => r.clone(),
+        }),
+        Outcome::Unsupported(r) => Some(r.clone()),
     };
     CaseResult {
         section: section_of(&case.id),
@@ -156,7 +174,7 @@ fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defe
     if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
         return exec::CaseRun { outcome: Outcome::Fail(format!("cannot make the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
     }
-    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect);
+    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_revision(opts.embedded_spec.unwrap_or(opts.spec));
     let core = match core.with_store(&db) {
         Ok(c) => c,
         Err(e) => return exec::CaseRun { outcome: Outcome::Fail(format!("cannot open the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO },

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The pinned spec commit every report names.
+/// The seed revision's SIDEPOOL-10 commit; [`json_report_at`] and [`junit_report_at`] name the
+/// run's revision and its commits instead.
 pub const SPEC_COMMIT: &str = "e3c47ad937aa49bd15d31d365dbf31015fc05422";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -142,6 +143,28 @@ pub fn json_report(results: &[CaseResult], iut: &Value, strict: bool) -> Value {
         },
         "cases": cases,
     })
+}
+
+/// The `--json` report of a run at revision `spec`: [`json_report`], with the revision, the
+/// commit of every document at it, and the cases not run because they do not apply to it.
+pub fn json_report_at(results: &[CaseResult], iut: &Value, strict: bool, spec: super::case::SpecRevision, not_applicable: &[&Case]) -> Value {
+    let mut v = json_report(results, iut, strict);
+    v["spec_commit"] = json!(spec.sidepool_10_commit());
+    let commits: serde_json::Map<String, Value> = spec.documents().iter().map(|(d, c)| (d.to_string(), json!(c))).collect();
+    v["spec"] = json!({"revision": spec.name(), "commits": commits});
+    v["not_applicable"] = json!(not_applicable
+        .iter()
+        .map(|c| json!({"id": c.id, "revisions": c.revisions, "reason": format!("applies to {} only, not to {}", c.revisions.join(", "), spec.name())}))
+        .collect::<Vec<_>>());
+    v
+}
+
+/// The `--junit` report of a run at revision `spec` (its properties name the revision and its commit).
+pub fn junit_report_at(results: &[CaseResult], iut: &Value, strict: bool, spec: super::case::SpecRevision) -> String {
+    junit_report(results, iut, strict).replace(
+        &format!("<property name=\"spec_commit\" value=\"{SPEC_COMMIT}\"/>"),
+        &format!("<property name=\"spec_revision\" value=\"{}\"/><property name=\"spec_commit\" value=\"{}\"/>", spec.name(), spec.sidepool_10_commit()),
+    )
 }
 
 fn xml_escape(s: &str) -> String {

@@ -2,9 +2,10 @@
 //! `warning` (1), `ping` (18), `pong` (19). Parsing is total: every input gives
 //! a message or a typed error, never a panic.
 
+use bitcoin::constants::ChainHash;
 use core::fmt;
 use sidepool_reference::wire::reader::Reader;
-use sidepool_reference::wire::tlv::{read_stream, Known};
+use sidepool_reference::wire::tlv::{read_stream, write_stream, Known};
 use sidepool_reference::wire::DecodeError;
 use std::collections::BTreeSet;
 
@@ -13,6 +14,9 @@ pub const ERROR: u16 = 17;
 pub const WARNING: u16 = 1;
 pub const PING: u16 = 18;
 pub const PONG: u16 = 19;
+
+/// `init_tlvs` type 1, `networks`: "the chains the node is interested in".
+pub const INIT_TLV_NETWORKS: u64 = 1;
 
 /// BOLT 1: "if `num_pong_bytes` is less than 65532: MUST respond by sending a `pong`";
 /// from this value up the ping asks for no reply.
@@ -80,12 +84,12 @@ impl BoltFeatures {
     }
 }
 
-/// `init`: the feature bitmaps and the (ignored, but parsed) `init_tlvs`.
+/// `init`: the feature bitmaps and the `init_tlvs` (validated; `networks` is read on demand).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Init {
     pub global_features: BoltFeatures,
     pub features: BoltFeatures,
-    /// The raw TLV stream, validated but not interpreted.
+    /// The raw TLV stream, validated when decoded.
     pub tlvs: Vec<u8>,
 }
 
@@ -94,6 +98,40 @@ impl Init {
     pub fn all_features(&self) -> BoltFeatures {
         self.global_features.union(&self.features)
     }
+
+    /// The `networks` TLV: `Ok(None)` when the peer sent none.
+    pub fn networks(&self) -> Result<Option<Vec<ChainHash>>, DecodeError> {
+        let mut networks = None;
+        read_stream(&self.tlvs, |typ, value| {
+            if typ == INIT_TLV_NETWORKS {
+                networks = Some(chain_hashes(value)?);
+            }
+            Ok(if matches!(typ, 1 | 3 | 5) { Known::Yes } else { Known::No })
+        })?;
+        Ok(networks)
+    }
+
+    /// An `init_tlvs` stream that holds `networks` with `chains` (empty when there are none).
+    pub fn networks_tlv(chains: &[ChainHash]) -> Vec<u8> {
+        if chains.is_empty() {
+            return Vec::new();
+        }
+        let value: Vec<u8> = chains.iter().flat_map(|c| c.to_bytes()).collect();
+        let mut out = Vec::new();
+        write_stream([(INIT_TLV_NETWORKS, value.as_slice())], &mut out);
+        out
+    }
+}
+
+/// `...*chain_hash`: a whole number of 32-byte chain hashes.
+fn chain_hashes(value: &[u8]) -> Result<Vec<ChainHash>, DecodeError> {
+    if value.len() % 32 != 0 {
+        return Err(DecodeError::new(
+            sidepool_reference::wire::ErrorClass::BadLength,
+            "init networks is not a whole number of chain hashes",
+        ));
+    }
+    Ok(value.chunks_exact(32).filter_map(|c| ChainHash::try_from(c).ok()).collect())
 }
 
 /// `error` and `warning` share one layout.
@@ -104,6 +142,14 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// A connection-level notice (all-zero `channel_id`) whose data is `text`
+    /// with anything outside printable ASCII replaced by `?`.
+    pub fn connection(text: &str) -> Notice {
+        // BOLT 1: "when sending `warning`: MAY set `channel_id` to all zero if the warning is not related to a specific channel."
+        let data = text.chars().map(|c| if (' '..='~').contains(&c) { c as u8 } else { b'?' }).collect();
+        Notice { channel_id: [0; 32], data }
+    }
+
     /// The data as text where it is printable (it usually is), else hex.
     pub fn text(&self) -> String {
         match core::str::from_utf8(&self.data) {
@@ -176,18 +222,11 @@ impl Bolt1Message {
                 let flen = r.u16("flen")?;
                 let features = BoltFeatures::decode(r.bytes(usize::from(flen), "features")?);
                 let tlvs = r.rest();
-                // init_tlvs: 1 networks, 3 remote_addr, 5 option_will_fund; their
-                // contents are not used here, but the stream must be well formed.
-                read_stream(tlvs, |typ, value| {
-                    if typ == 1 && value.len() % 32 != 0 {
-                        return Err(DecodeError::new(
-                            sidepool_reference::wire::ErrorClass::BadLength,
-                            "init networks is not a whole number of chain hashes",
-                        ));
-                    }
-                    Ok(if matches!(typ, 1 | 3 | 5) { Known::Yes } else { Known::No })
-                })?;
-                Bolt1Message::Init(Init { global_features, features, tlvs: tlvs.to_vec() })
+                // init_tlvs: 1 networks (the session reads it), 3 remote_addr and
+                // 5 option_will_fund (unused); the whole stream must be well formed.
+                let init = Init { global_features, features, tlvs: tlvs.to_vec() };
+                init.networks()?;
+                Bolt1Message::Init(init)
             }
             ERROR | WARNING => {
                 let channel_id = r.array("channel_id")?;
@@ -262,6 +301,33 @@ mod tests {
         assert!(with(&[0x02, 0x00]).is_err(), "unknown even init tlv");
         assert!(with(&[0x05, 0x00, 0x03, 0x00]).is_err(), "out of order");
         assert!(with(&[0x07, 0x01, 0xff]).is_ok(), "unknown odd init tlv");
+    }
+
+    #[test]
+    fn networks_are_written_and_read_as_whole_chain_hashes() {
+        let regtest = ChainHash::REGTEST;
+        let tlvs = Init::networks_tlv(&[regtest, ChainHash::BITCOIN]);
+        // type 1, length 64, the two hashes as they are (BOLT 0: "the hash is not reversed").
+        assert_eq!(&tlvs[..2], &[0x01, 0x40]);
+        assert_eq!(hex::encode(&tlvs[2..34]), "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f");
+        let init = Init { tlvs, ..Init::default() };
+        let back = Bolt1Message::decode(&Bolt1Message::Init(init.clone()).encode());
+        assert_eq!(back, Ok(Some(Bolt1Message::Init(init.clone()))));
+        assert_eq!(init.networks(), Ok(Some(vec![regtest, ChainHash::BITCOIN])));
+        assert_eq!(Init::default().networks(), Ok(None));
+        assert!(Init::networks_tlv(&[]).is_empty());
+        // Present but empty is not absent.
+        assert_eq!(Init { tlvs: vec![0x01, 0x00], ..Init::default() }.networks(), Ok(Some(vec![])));
+        // remote_addr alone: no networks.
+        assert_eq!(Init { tlvs: vec![0x03, 0x01, 0xaa], ..Init::default() }.networks(), Ok(None));
+    }
+
+    #[test]
+    fn a_connection_notice_has_a_zero_channel_and_printable_ascii() {
+        let n = Notice::connection("no common chain: é\n");
+        assert_eq!(n.channel_id, [0; 32]);
+        assert_eq!(n.data, b"no common chain: ??".to_vec());
+        assert!(n.data.iter().all(|b| (32..=126).contains(b)));
     }
 
     #[test]

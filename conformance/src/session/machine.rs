@@ -3,6 +3,8 @@
 //! feeds whole Lightning messages in; it sends whatever `Action::Send` says.
 
 use super::bolt1::{Bolt1Message, BoltFeatures, Init, Notice, PING_NO_REPLY_FROM};
+use super::bolt9::{bolt9_feature_bits, missing_dependencies, MissingDependency};
+use bitcoin::constants::ChainHash;
 use sidepool_reference::messages::MySidepoolFeatures;
 use sidepool_reference::wire::envelope::{self, SIDEPOOL_MESSAGE_ID};
 use sidepool_reference::wire::features::{FeatureSet, PEERSWAP_IN_SIDEPOOL_FEATURE_BIT, SIDEPOOL_BOLT_FEATURE_BIT};
@@ -10,15 +12,6 @@ use sidepool_reference::{Decoded, Message};
 
 /// The BOLT feature bit we set; its even partner is the compulsory form.
 pub const SIDEPOOL_BOLT_BIT: u32 = SIDEPOOL_BOLT_FEATURE_BIT as u32;
-
-/// The feature pairs of the BOLT 9 table (lightning/bolts 09-features.md). This node
-/// opens no channels and routes no payments, so no channel or payment feature a peer
-/// makes compulsory constrains it: it knows them all in BOLT 1's sense, and so stays
-/// connected to ordinary Lightning nodes (which set e.g. `var_onion_optin` as even).
-pub const BOLT9_FEATURE_BITS: &[u32] = &[
-    0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 27, 44, 45, 46, 47, 48, 49, 50,
-    51,
-];
 
 /// BOLT 7 gossip message types. A Lightning peer may relay gossip on any connection;
 /// this node keeps no network graph, so it knows these types and drops them.
@@ -34,6 +27,17 @@ pub struct SessionConfig {
     pub ignored_message_types: Vec<u16>,
     /// Our SIDEPOOL feature set, sent in `my_sidepool_features`.
     pub sidepool_features: FeatureSet,
+    /// The chains we are interested in: sent as `networks` in our `init`, and a
+    /// peer whose `networks` names none of them is refused. Empty: no `networks`
+    /// sent and none checked.
+    pub chains: Vec<ChainHash>,
+}
+
+impl SessionConfig {
+    /// The default configuration for one chain.
+    pub fn for_network(network: bitcoin::Network) -> SessionConfig {
+        SessionConfig { chains: vec![network.chain_hash()], ..SessionConfig::default() }
+    }
 }
 
 impl Default for SessionConfig {
@@ -41,10 +45,12 @@ impl Default for SessionConfig {
         SessionConfig {
             // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST set feature bit 1263 (`sidepool_bolt_feature_bit`) in their `init` messages and in their `node_annoucement`s."
             bolt_features: BoltFeatures::from_bits([SIDEPOOL_BOLT_BIT]),
-            known_bolt_features: [BOLT9_FEATURE_BITS, &[SIDEPOOL_BOLT_BIT - 1, SIDEPOOL_BOLT_BIT]].concat(),
+            known_bolt_features: [bolt9_feature_bits(), vec![SIDEPOOL_BOLT_BIT - 1, SIDEPOOL_BOLT_BIT]].concat(),
             ignored_message_types: GOSSIP_MESSAGE_TYPES.to_vec(),
             // SIDEPOOL-10: "Peerswap-in-sidepool has the SIDEPOOL feature bit 1 (`peerswap_in_sidepool_feature_bit`)."
             sidepool_features: FeatureSet::new().with(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT),
+            // A test node: regtest unless the operator names another chain (`node --network`).
+            chains: vec![ChainHash::REGTEST],
         }
     }
 }
@@ -75,10 +81,51 @@ pub enum DisconnectReason {
     Malformed { type_id: u16, detail: String },
     /// The peer's `init` sets even feature bits we do not know.
     UnknownEvenFeatures(Vec<u32>),
+    /// The peer's `init` sets features without the features BOLT 9 says they depend on.
+    MissingDependencies(Vec<MissingDependency>),
+    /// The peer's `networks` names none of our chains.
+    NoCommonChain { theirs: Vec<ChainHash> },
     /// A message type we do not know, and even.
     UnknownEvenMessage(u16),
     /// The message was shorter than its 2-byte type.
     NoType,
+}
+
+impl DisconnectReason {
+    /// A stable machine name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DisconnectReason::ExpectedInit { .. } => "expected_init",
+            DisconnectReason::Malformed { .. } => "malformed",
+            DisconnectReason::UnknownEvenFeatures(_) => "unknown_even_features",
+            DisconnectReason::MissingDependencies(_) => "missing_feature_dependencies",
+            DisconnectReason::NoCommonChain { .. } => "no_common_chain",
+            DisconnectReason::UnknownEvenMessage(_) => "unknown_even_message",
+            DisconnectReason::NoType => "no_type",
+        }
+    }
+
+    /// What the `warning` before the close says: readable, and enough to find the fault.
+    pub fn warning_text(&self) -> String {
+        match self {
+            DisconnectReason::ExpectedInit { got_type } => format!("expected init as the first message, got type {got_type}"),
+            DisconnectReason::Malformed { type_id, detail } => format!("malformed message of type {type_id}: {detail}"),
+            DisconnectReason::UnknownEvenFeatures(bits) => format!("unknown even feature bits {bits:?}"),
+            DisconnectReason::MissingDependencies(missing) => {
+                let each: Vec<String> = missing
+                    .iter()
+                    .map(|m| format!("bit {} ({}) needs {} ({}/{})", m.bit, m.feature, m.needs, m.needs_even, m.needs_even + 1))
+                    .collect();
+                format!("feature dependencies not set: {}", each.join("; "))
+            }
+            DisconnectReason::NoCommonChain { theirs } => {
+                let theirs: Vec<String> = theirs.iter().map(|c| c.to_string()).collect();
+                format!("no common chain: your networks are [{}]", theirs.join(", "))
+            }
+            DisconnectReason::UnknownEvenMessage(t) => format!("unknown even message type {t}"),
+            DisconnectReason::NoType => "message shorter than its type".into(),
+        }
+    }
 }
 
 /// Why a sidepool message the application asked to send was not sent.
@@ -191,23 +238,47 @@ impl Session {
     }
 
     fn our_init(&self) -> Vec<u8> {
-        Bolt1Message::Init(Init { features: self.config.bolt_features.clone(), ..Init::default() }).encode()
+        // BOLT 1: "SHOULD set `networks` to all chains it will gossip or open channels for."
+        // This node does neither; it names the chain its simulated world runs on.
+        let tlvs = Init::networks_tlv(&self.config.chains);
+        Bolt1Message::Init(Init { features: self.config.bolt_features.clone(), tlvs, ..Init::default() }).encode()
+    }
+
+    /// Ends the connection for a protocol violation, telling the peer why first.
+    fn close_with_warning(reason: DisconnectReason) -> Vec<Action> {
+        // BOLT 1: "SHOULD send `error` for protocol violations or internal errors that make channels unusable or that make further communication unusable."
+        // We send a `warning`, not an `error`: an all-zero `error` makes the peer fail
+        // every channel it has with us ("if `channel_id` is all zero: MUST fail all channels with the sending node."),
+        // and closing a connection fails none. The `warning` carries the same diagnosis;
+        // Core Lightning's connectd does the same before it closes for "No common network".
+        let warning = Bolt1Message::Warning(Notice::connection(&reason.warning_text()));
+        vec![Action::Send(warning.encode()), Action::Disconnect(reason)]
     }
 
     fn on_message(&mut self, bytes: &[u8]) -> Vec<Action> {
+        // BOLT 1: "MUST wait to receive `init` before sending any other messages."
+        // So a violation before the peer's `init` closes without a `warning`.
+        let init_received = self.peer_init.is_some();
+        let close = move |reason| {
+            if init_received {
+                Session::close_with_warning(reason)
+            } else {
+                vec![Action::Disconnect(reason)]
+            }
+        };
         let Some(type_id) = bytes.get(..2).map(|t| u16::from_be_bytes([t[0], t[1]])) else {
-            return vec![Action::Disconnect(DisconnectReason::NoType)];
+            return close(DisconnectReason::NoType);
         };
         let parsed = match Bolt1Message::decode(bytes) {
             Ok(parsed) => parsed,
             // BOLT 1: "upon receiving a known message with insufficient length for the contents: MUST close the connection."
-            Err(e) => return vec![Action::Disconnect(DisconnectReason::Malformed { type_id, detail: e.to_string() })],
+            Err(e) => return close(DisconnectReason::Malformed { type_id, detail: e.to_string() }),
         };
         if self.peer_init.is_none() {
             return match parsed {
                 Some(Bolt1Message::Init(init)) => self.on_init(init),
                 // BOLT 1 makes `init` the first message of every connection.
-                _ => vec![Action::Disconnect(DisconnectReason::ExpectedInit { got_type: type_id })],
+                _ => close(DisconnectReason::ExpectedInit { got_type: type_id }),
             };
         }
         match parsed {
@@ -228,7 +299,7 @@ impl Session {
                 vec![log(LogLevel::Debug, format!("unknown odd message type {type_id} ignored"))]
             }
             // BOLT 1: "upon receiving a message of _even_, unknown type: MUST close the connection."
-            None => vec![Action::Disconnect(DisconnectReason::UnknownEvenMessage(type_id))],
+            None => close(DisconnectReason::UnknownEvenMessage(type_id)),
         }
     }
 
@@ -237,7 +308,22 @@ impl Session {
         // BOLT 1: "upon receiving unknown _even_ feature bits that are non-zero: MUST close the connection."
         let unknown = features.unknown_even_bits(&self.config.known_bolt_features);
         if !unknown.is_empty() {
-            return vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(unknown))];
+            return Session::close_with_warning(DisconnectReason::UnknownEvenFeatures(unknown));
+        }
+        // BOLT 1: "if the feature vector does not set all known, transitive dependencies: MUST close the connection."
+        let missing = missing_dependencies(&features);
+        if !missing.is_empty() {
+            return Session::close_with_warning(DisconnectReason::MissingDependencies(missing));
+        }
+        // BOLT 1: "upon receiving `networks` containing no common chains" / "MAY close the connection."
+        // We do: this node's world is one chain, and a peer on another can do nothing
+        // with it. A peer that sends no `networks` is not checked (nothing says which
+        // chains it is on), nor is any peer when we name no chains ourselves.
+        // `networks` parsed when the message was decoded, so an error cannot happen here.
+        if let Ok(Some(theirs)) = init.networks() {
+            if !self.config.chains.is_empty() && !theirs.iter().any(|c| self.config.chains.contains(c)) {
+                return Session::close_with_warning(DisconnectReason::NoCommonChain { theirs });
+            }
         }
         self.accept_init(init)
     }
@@ -419,6 +505,27 @@ mod tests {
         actions.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warn, .. }))
     }
 
+    /// A close for a protocol violation: a connection-level `warning`, then the
+    /// disconnect. Returns the warning's text and the reason.
+    fn warned_close(actions: &[Action]) -> (String, DisconnectReason) {
+        let [Action::Send(w), Action::Disconnect(reason)] = actions else { panic!("not warning + disconnect: {actions:?}") };
+        let Ok(Some(Bolt1Message::Warning(n))) = Bolt1Message::decode(w) else { panic!("not a warning: {w:?}") };
+        assert_eq!(n.channel_id, [0; 32], "connection-level");
+        assert!(n.data.iter().all(|b| (32..=126).contains(b)), "printable: {n:?}");
+        (n.text(), reason.clone())
+    }
+
+    fn init_from(init: Init) -> (Session, Vec<Action>) {
+        let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
+        let actions = s.handle(Event::Received(Bolt1Message::Init(init).encode()));
+        (s, actions)
+    }
+
+    fn with_networks(bits: &[u32], chains: &[ChainHash]) -> Init {
+        Init { features: BoltFeatures::from_bits(bits.iter().copied()), tlvs: Init::networks_tlv(chains), ..Init::default() }
+    }
+
     #[test]
     fn our_init_sets_bit_1263_and_nothing_else() {
         // SIDEPOOL-01: "Nodes that support the SIDEPOOL protocol MUST set feature bit 1263 (`sidepool_bolt_feature_bit`) in their `init` messages and in their `node_annoucement`s."
@@ -452,6 +559,10 @@ mod tests {
         let mut s = Session::new(strict);
         let actions = s.handle(Event::Received(init_with(&[8, 1263])));
         assert!(actions.contains(&Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![8]))));
+        // Every bit of the current BOLT 9 table, even or odd, with its dependencies, is known.
+        let all: Vec<u32> = crate::session::bolt9::bolt9_feature_bits().into_iter().chain([1263]).collect();
+        let (s, actions) = after_init(&all);
+        assert!(!s.is_disconnected(), "{actions:?}");
     }
 
     #[test]
@@ -509,7 +620,9 @@ mod tests {
     #[test]
     fn unknown_even_bolt_features_end_the_connection_odd_ones_do_not() {
         let (s, actions) = after_init(&[1263, 100]);
-        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![100]))]);
+        let (text, reason) = warned_close(&actions);
+        assert_eq!(reason, DisconnectReason::UnknownEvenFeatures(vec![100]));
+        assert_eq!(text, "unknown even feature bits [100]");
         assert!(s.is_disconnected());
         let (s, _) = after_init(&[1263, 101]);
         assert!(!s.is_disconnected());
@@ -518,7 +631,97 @@ mod tests {
         s.handle(Event::Connected);
         let init = Init { global_features: BoltFeatures::from_bits([102]), ..Init::default() };
         let actions = s.handle(Event::Received(Bolt1Message::Init(init).encode()));
-        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenFeatures(vec![102]))]);
+        assert_eq!(warned_close(&actions).1, DisconnectReason::UnknownEvenFeatures(vec![102]));
+    }
+
+    #[test]
+    fn features_added_to_bolt9_since_the_older_table_are_tolerated_as_even() {
+        // option_dual_fund, option_quiesce, option_onion_messages, option_provide_storage,
+        // option_splice: in the current table, absent from the node's earlier one.
+        for bit in [28, 34, 36, 38, 42, 62] {
+            let (s, actions) = after_init(&[bit, 1263]);
+            assert!(!s.is_disconnected(), "{bit}: {actions:?}");
+        }
+        // option_simple_close (60) with its dependency option_shutdown_anysegwit.
+        let (s, _) = after_init(&[27, 60, 1263]);
+        assert!(!s.is_disconnected());
+    }
+
+    #[test]
+    fn a_feature_without_its_bolt9_dependency_ends_the_connection_with_a_warning() {
+        // BOLT 1: "if the feature vector does not set all known, transitive dependencies: MUST close the connection."
+        let (s, actions) = after_init(&[17, 1263]);
+        let (text, reason) = warned_close(&actions);
+        let DisconnectReason::MissingDependencies(missing) = reason else { panic!() };
+        assert_eq!((missing.len(), missing[0].bit, missing[0].needs_even), (1, 17, 14));
+        assert_eq!(text, "feature dependencies not set: bit 17 (basic_mpp) needs payment_secret (14/15)");
+        assert!(s.is_disconnected());
+        for bad in [&[16, 1263][..], &[51, 1263], &[50, 1263], &[61, 1263], &[8, 17, 51, 1263]] {
+            let (s, actions) = after_init(bad);
+            assert!(matches!(warned_close(&actions).1, DisconnectReason::MissingDependencies(_)), "{bad:?}");
+            assert!(s.is_disconnected());
+        }
+        // With the dependency, in either parity, or across the two bitmaps: accepted.
+        for good in [&[14, 17, 1263][..], &[15, 16, 1263], &[47, 51, 1263], &[26, 61, 1263]] {
+            let (s, actions) = after_init(good);
+            assert!(!s.is_disconnected(), "{good:?}: {actions:?}");
+        }
+        let split = Init { global_features: BoltFeatures::from_bits([14]), features: BoltFeatures::from_bits([17, 1263]), ..Init::default() };
+        assert!(!init_from(split).0.is_disconnected());
+        // Our own init sets every dependency of what it sets.
+        let ours = SessionConfig::default().bolt_features;
+        assert!(missing_dependencies(&ours).is_empty());
+    }
+
+    #[test]
+    fn our_init_names_our_chain_in_networks() {
+        let sent = sends(&Session::new(SessionConfig::default()).handle(Event::Connected)).first().map(|b| b.to_vec());
+        let Some(Ok(Some(Bolt1Message::Init(init)))) = sent.map(|b| Bolt1Message::decode(&b)) else { panic!() };
+        assert_eq!(init.networks(), Ok(Some(vec![ChainHash::REGTEST])));
+        let signet = SessionConfig::for_network(bitcoin::Network::Signet);
+        let sent = Session::new(signet).handle(Event::Connected);
+        let [Action::Send(bytes)] = sent.as_slice() else { panic!() };
+        let Ok(Some(Bolt1Message::Init(init))) = Bolt1Message::decode(bytes) else { panic!() };
+        assert_eq!(init.networks(), Ok(Some(vec![ChainHash::SIGNET])));
+        let none = SessionConfig { chains: Vec::new(), ..SessionConfig::default() };
+        let sent = Session::new(none).handle(Event::Connected);
+        let [Action::Send(bytes)] = sent.as_slice() else { panic!() };
+        let Ok(Some(Bolt1Message::Init(init))) = Bolt1Message::decode(bytes) else { panic!() };
+        assert_eq!(init.networks(), Ok(None));
+    }
+
+    #[test]
+    fn a_peer_on_no_common_chain_is_refused_with_a_warning() {
+        // BOLT 1: "upon receiving `networks` containing no common chains" / "MAY close the connection."
+        let (s, actions) = init_from(with_networks(&[1263], &[ChainHash::BITCOIN]));
+        let (text, reason) = warned_close(&actions);
+        assert_eq!(reason, DisconnectReason::NoCommonChain { theirs: vec![ChainHash::BITCOIN] });
+        assert!(text.starts_with("no common chain: your networks are [6fe28c0ab6f1b372"), "{text}");
+        assert!(s.is_disconnected());
+        // An empty list names no common chain either.
+        let (s, _) = init_from(with_networks(&[1263], &[]));
+        assert!(!s.is_disconnected(), "networks_tlv(&[]) sends no TLV at all");
+        let empty = Init { features: BoltFeatures::from_bits([1263]), tlvs: vec![0x01, 0x00], ..Init::default() };
+        assert!(matches!(warned_close(&init_from(empty).1).1, DisconnectReason::NoCommonChain { .. }));
+        // One common chain among others is enough; no networks at all is not checked.
+        let (s, actions) = init_from(with_networks(&[1263], &[ChainHash::BITCOIN, ChainHash::REGTEST]));
+        assert!(!s.is_disconnected() && sends(&actions).len() == 1, "{actions:?}");
+        assert!(!after_init(&[1263]).0.is_disconnected());
+        // A node that names no chain checks none.
+        let mut s = Session::new(SessionConfig { chains: Vec::new(), ..SessionConfig::default() });
+        s.handle(Event::Received(Bolt1Message::Init(with_networks(&[1263], &[ChainHash::TESTNET3])).encode()));
+        assert!(!s.is_disconnected());
+    }
+
+    #[test]
+    fn no_warning_before_the_peers_init() {
+        // BOLT 1: "MUST wait to receive `init` before sending any other messages."
+        let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
+        assert_eq!(s.handle(Event::Received(vec![0x80, 0x02])), vec![Action::Disconnect(DisconnectReason::ExpectedInit { got_type: 0x8002 })]);
+        let mut s = Session::new(SessionConfig::default());
+        s.handle(Event::Connected);
+        assert_eq!(s.handle(Event::Received(vec![0x00])), vec![Action::Disconnect(DisconnectReason::NoType)]);
     }
 
     #[test]
@@ -529,9 +732,11 @@ mod tests {
         assert!(matches!(actions.as_slice(), [Action::Disconnect(DisconnectReason::Malformed { type_id: 16, .. })]));
         let (mut s, _) = after_init(&[1263]);
         let actions = s.handle(Event::Received(vec![0x00, 0x12, 0x00]));
-        assert!(matches!(actions.as_slice(), [Action::Disconnect(DisconnectReason::Malformed { type_id: PING, .. })]));
+        let (text, reason) = warned_close(&actions);
+        assert!(matches!(reason, DisconnectReason::Malformed { type_id: PING, .. }));
+        assert!(text.starts_with("malformed message of type 18: "), "{text}");
         let (mut s, _) = after_init(&[1263]);
-        assert_eq!(s.handle(Event::Received(vec![0x00])), vec![Action::Disconnect(DisconnectReason::NoType)]);
+        assert_eq!(warned_close(&s.handle(Event::Received(vec![0x00]))).1, DisconnectReason::NoType);
     }
 
     #[test]
@@ -571,7 +776,8 @@ mod tests {
         assert!(actions.iter().all(|a| matches!(a, Action::Log { .. })));
         assert!(!s.is_disconnected());
         let actions = s.handle(Event::Received(vec![0x80, 0x02]));
-        assert_eq!(actions, vec![Action::Disconnect(DisconnectReason::UnknownEvenMessage(0x8002))]);
+        let (text, reason) = warned_close(&actions);
+        assert_eq!((text.as_str(), reason), ("unknown even message type 32770", DisconnectReason::UnknownEvenMessage(0x8002)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and `my_sidepool_features` exchange. Sans-IO: see [`machine::Session::handle`].
 
 pub mod bolt1;
+pub mod bolt9;
 pub mod connection;
 pub mod machine;
 

@@ -1,9 +1,13 @@
 //! Vector files: discovery, loading, schema lint, evaluation against the
 //! reference, and JSON export. The format is documented in vectors/README.md.
+//!
+//! A file says which revisions of the texts it applies to (`revisions:`,
+//! default every one); `check` runs it under each of them.
 
 pub mod kinds;
 
 use serde_json::Value;
+use sidepool_reference::SpecRevision;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -74,6 +78,31 @@ impl VectorFile {
     pub fn tests(&self) -> Vec<(&Value, &Value)> {
         tests_of(&self.doc)
     }
+
+    /// The revisions the file applies to (`revisions:`; every one when absent).
+    pub fn revisions(&self) -> Result<Vec<SpecRevision>, String> {
+        revisions_of(&self.doc)
+    }
+}
+
+/// The revisions a vector document applies to: its `revisions:` list, or every revision.
+pub fn revisions_of(doc: &Value) -> Result<Vec<SpecRevision>, String> {
+    let Some(list) = doc.get("revisions") else {
+        return Ok(SpecRevision::ALL.to_vec());
+    };
+    let names = list.as_array().ok_or("`revisions` is not a list")?;
+    let mut out = Vec::new();
+    for n in names {
+        let name = n.as_str().ok_or("`revisions` holds a non-string")?;
+        let r = SpecRevision::from_name(name).map_err(|e| e.to_string())?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        return Err("`revisions` is empty".into());
+    }
+    Ok(out)
 }
 
 /// (group, test) pairs of a parsed vector document, in file order.
@@ -94,16 +123,32 @@ pub struct CaseResult {
     pub outcome: Result<(), String>,
 }
 
-/// The outcome of one file: either it could not be run, or per-test results.
+/// The outcome of one file at one revision: either it could not be run, or per-test results.
 pub struct FileResult {
     pub path: PathBuf,
+    pub revision: SpecRevision,
     pub error: Option<String>,
     pub cases: Vec<CaseResult>,
 }
 
-/// Runs every test of one file against the reference.
+/// Runs every test of one file against the reference, under each revision the file applies to.
+pub fn check_file_all(path: &Path) -> Vec<FileResult> {
+    let revisions = VectorFile::load(path).and_then(|f| f.revisions());
+    match revisions {
+        Ok(revs) => revs.into_iter().map(|r| check_file_at(path, r)).collect(),
+        Err(e) => vec![FileResult { path: path.to_path_buf(), revision: SpecRevision::NEWEST_UPSTREAM, error: Some(e), cases: Vec::new() }],
+    }
+}
+
+/// Runs every test of one file at the newest revision it applies to.
 pub fn check_file(path: &Path) -> FileResult {
-    let mut result = FileResult { path: path.to_path_buf(), error: None, cases: Vec::new() };
+    let rev = VectorFile::load(path).and_then(|f| f.revisions()).ok().and_then(|r| r.last().copied()).unwrap_or(SpecRevision::NEWEST_UPSTREAM);
+    check_file_at(path, rev)
+}
+
+/// Runs every test of one file against the reference at revision `rev`.
+pub fn check_file_at(path: &Path, rev: SpecRevision) -> FileResult {
+    let mut result = FileResult { path: path.to_path_buf(), revision: rev, error: None, cases: Vec::new() };
     let file = match VectorFile::load(path) {
         Ok(f) => f,
         Err(e) => {
@@ -115,15 +160,26 @@ pub fn check_file(path: &Path) -> FileResult {
         result.error = Some("no `kind:` in the header".into());
         return result;
     };
-    let Some(check) = kinds::evaluator(kind) else {
+    if kinds::evaluator(kind).is_none() {
         result.error = Some(format!("unknown kind `{kind}`"));
         return result;
-    };
+    }
+    match file.revisions() {
+        Ok(revs) if !revs.contains(&rev) => {
+            result.error = Some(format!("the file does not apply to revision {}", rev.name()));
+            return result;
+        }
+        Err(e) => {
+            result.error = Some(e);
+            return result;
+        }
+        Ok(_) => {}
+    }
     for (group, test) in file.tests() {
         let tc_id = test.get("tcId").and_then(Value::as_u64).unwrap_or(0);
         let comment = test.get("comment").and_then(Value::as_str).unwrap_or("").to_owned();
         // An evaluator bug must fail its case, not abort the whole run.
-        let outcome = std::panic::catch_unwind(|| check(group, test))
+        let outcome = std::panic::catch_unwind(|| kinds::evaluate(kind, rev, group, test).unwrap_or_else(|| Err(format!("unknown kind `{kind}`"))))
             .unwrap_or_else(|_| Err("the evaluator panicked on this case".into()));
         result.cases.push(CaseResult { tc_id, comment, outcome });
     }
@@ -137,25 +193,29 @@ pub struct Totals {
     pub failed: usize,
 }
 
-/// Runs `files`, printing one line per failure (and per file when verbose); returns totals.
+/// Runs `files`, each under every revision it applies to, printing one line per
+/// failure (and per file and revision when verbose); returns totals (a test run
+/// under two revisions counts twice).
 pub fn check_all(files: &[PathBuf], out: &mut dyn std::io::Write, verbose: bool) -> std::io::Result<Totals> {
     let mut totals = Totals::default();
     for path in files {
-        let r = check_file(path);
-        if let Some(e) = &r.error {
-            writeln!(out, "FAIL {}: {e}", path.display())?;
-            totals.failed += 1;
-            continue;
-        }
-        let failed: Vec<_> = r.cases.iter().filter(|c| c.outcome.is_err()).collect();
-        totals.passed += r.cases.len() - failed.len();
-        totals.failed += failed.len();
-        if verbose || !failed.is_empty() {
-            writeln!(out, "{}: {} cases, {} failed", path.display(), r.cases.len(), failed.len())?;
-        }
-        for c in failed {
-            let reason = c.outcome.as_ref().err().map(String::as_str).unwrap_or_default();
-            writeln!(out, "FAIL {} tcId {} ({}): {reason}", path.display(), c.tc_id, c.comment)?;
+        for r in check_file_all(path) {
+            let at = format!("{} @{}", path.display(), r.revision.name());
+            if let Some(e) = &r.error {
+                writeln!(out, "FAIL {at}: {e}")?;
+                totals.failed += 1;
+                continue;
+            }
+            let failed: Vec<_> = r.cases.iter().filter(|c| c.outcome.is_err()).collect();
+            totals.passed += r.cases.len() - failed.len();
+            totals.failed += failed.len();
+            if verbose || !failed.is_empty() {
+                writeln!(out, "{at}: {} cases, {} failed", r.cases.len(), failed.len())?;
+            }
+            for c in failed {
+                let reason = c.outcome.as_ref().err().map(String::as_str).unwrap_or_default();
+                writeln!(out, "FAIL {at} tcId {} ({}): {reason}", c.tc_id, c.comment)?;
+            }
         }
     }
     Ok(totals)

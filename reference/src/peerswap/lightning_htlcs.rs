@@ -8,7 +8,8 @@
 //!
 //! Who calls what:
 //! - acceptor (ultimate or forwarder), when it is time to pay:
-//!   [`agreed_upon_amount`], then [`plan_split`], then feeds [`OutgoingParts`];
+//!   [`in_lightning_amount`] (the revision decides: the seed's [`agreed_upon_amount`],
+//!   or upstream's in-sidepool HTLC amount), then [`plan_split`], then feeds [`OutgoingParts`];
 //! - offerrer (ultimate or forwarder), as HTLCs arrive: [`HtlcRules::check`]
 //!   to recognise them, then feeds [`IncomingHold`];
 //! - forwarder: [`Forwarder`] ties its incoming hold to its outgoing parts;
@@ -21,7 +22,7 @@ mod hold;
 mod outgoing;
 mod split;
 
-pub use amount::{agreed_upon_amount, AgreedAmountError};
+pub use amount::{agreed_upon_amount, in_lightning_amount, AgreedAmountError};
 pub use fields::{HtlcRuleViolation, HtlcRules, Incoming, ObservedHtlc, OnionFinalHop};
 pub use forwarder::{check_zero_fee, Forwarder, ForwarderAction, ForwarderEvent, ZeroFeeViolation};
 pub use hold::{HoldAction, HoldEvent, HoldRole, HoldState, IncomingHold, Seconds, HOLD_TIMEOUT};

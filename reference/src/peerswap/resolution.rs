@@ -56,7 +56,9 @@ pub fn success_path<K: KeyHandover>(
 ) -> Result<Vec<SuccessStep>, K::Error> {
     // SIDEPOOL-10: "In the success path, the ultimate offerrer hands over its ephemeral private key to the ultimate acceptor."
     let key = handover.encrypted_ephemeral_privkey()?;
-    // SIDEPOOL-10: "In the success path (the ultimate offerrer receives total in-Lightning HTLCs equal or exceeding the agreed-upon amount), the ultimate offerrer MUST send `peerswap_success`."
+    // The hold completed at the revision's amount (see `lightning_htlcs::in_lightning_amount`):
+    // SIDEPOOL-10@seed: "In the success path (the ultimate offerrer receives total in-Lightning HTLCs equal or exceeding the agreed-upon amount), the ultimate offerrer MUST send `peerswap_success`."
+    // SIDEPOOL-10@upstream-50799b4: "In the success path (the ultimate offerrer receives total in-Lightning HTLCs equal or exceeding the in-sidepool HTLC amount), the ultimate offerrer MUST send `peerswap_success`."
     let mut steps = vec![SuccessStep::SendPeerswapSuccess(PeerswapSuccess {
         id: swap.id,
         hash: swap.hash,

@@ -21,14 +21,17 @@ fn every_quote_is_the_spec_s_sentence() {
     let mut qs: Vec<Quote> = Vec::new();
     let quoted = properties::DEFS.iter().flat_map(|p| p.rests_on.iter()).chain(params::PARAMS.iter().filter_map(|p| p.spec.as_ref()));
     for q in quoted {
-        let number = q.doc.strip_prefix("SIDEPOOL-").expect("a SIDEPOOL document");
-        qs.push(Quote { file: "tools/model (tables)".into(), line: 0, doc: number.into(), text: q.text.into(), unterminated: false });
+        let (doc, revision) = match q.doc.split_once('@') {
+            Some((d, r)) => (d, Some(r.to_string())),
+            None => (q.doc, None),
+        };
+        qs.push(Quote { file: "tools/model (tables)".into(), line: 0, doc: doc.into(), revision, text: q.text.into(), unterminated: false });
     }
     assert!(qs.len() >= 25, "only {} table quotes", qs.len());
     qs.extend(quotes::scan_paths(repo(), &[repo().join("tools/model/src")]).unwrap());
     let checked = quotes::check_all(&spec, &qs);
     let bad: Vec<_> = checked.iter().filter(|c| !matches!(c.verdict, Verdict::Matched(_))).collect();
-    assert!(bad.is_empty(), "{}", quotes::report(&checked));
+    assert!(bad.is_empty(), "{}", quotes::report(&spec, &checked));
 }
 
 #[test]

@@ -1,16 +1,20 @@
-//! Evaluator for `kind: ln_split_plan`: the SIDEPOOL-02 tax and post-tax amount
-//! of the in-sidepool HTLC, the SIDEPOOL-10 agreed-upon amount, and the
-//! reference's split of it into in-Lightning HTLCs.
+//! Evaluator for `kind: ln_split_plan`: what the in-Lightning HTLCs total, and
+//! the reference's split of it into in-Lightning HTLCs. At the `seed` revision
+//! the total is the SIDEPOOL-10 agreed-upon amount, the SIDEPOOL-02 post-tax
+//! amount of the in-sidepool HTLC; at `upstream-50799b4` it is the in-sidepool
+//! HTLC amount itself (no tax exists there).
 //!
-//! Test fields: `nominal_sat`, `total_offchain_fees_sat`, `output_count`,
-//! `channels` ([{channel, max_htlc_msat, spendable_msat?}]); expected
-//! `tax_sat`, `post_tax_sat`, `agreed_msat` (each present exactly when the
-//! computation gets that far) and `parts` ([{channel, amount_msat}], valid only).
+//! Test fields: `nominal_sat`, `channels` ([{channel, max_htlc_msat, spendable_msat?}]),
+//! at seed also `total_offchain_fees_sat` and `output_count`; expected
+//! `tax_sat`, `post_tax_sat` (seed only), `agreed_msat` (the total; each present
+//! exactly when the computation gets that far) and `parts` ([{channel, amount_msat}], valid only).
 
 use serde_json::Value;
-use sidepool_reference::peerswap::lightning_htlcs::{agreed_upon_amount, plan_split, ChannelRef, ChannelToOfferrer};
+use sidepool_reference::peerswap::lightning_htlcs::{in_lightning_amount, plan_split, ChannelRef, ChannelToOfferrer};
 use sidepool_reference::pool::{onchain_fee_contribution_tax, post_tax_amount, TaxInputs};
+use sidepool_reference::revision::InLightningAmount;
 use sidepool_reference::units::{Msat, Sat};
+use sidepool_reference::SpecRevision;
 
 use super::ln_common::{array_of, expected_outcome, opt_u64, same, u32_of, u64_of};
 
@@ -23,27 +27,42 @@ fn stops_here(expected_error: &Option<String>, got: &str, test: &Value, later: &
     }
 }
 
-pub fn check(_group: &Value, test: &Value) -> Result<(), String> {
+/// At the newest upstream revision.
+pub fn check(group: &Value, test: &Value) -> Result<(), String> {
+    check_at(SpecRevision::NEWEST_UPSTREAM, group, test)
+}
+
+pub fn check_at(rev: SpecRevision, _group: &Value, test: &Value) -> Result<(), String> {
     let expected_error = expected_outcome(test)?;
     let nominal = Sat(u64_of(test, "nominal_sat")?);
-    let inputs = TaxInputs {
-        total_offchain_fees: Sat(u64_of(test, "total_offchain_fees_sat")?),
-        output_count: u32_of(test, "output_count")?,
+    let inputs = match rev.in_lightning_amount() {
+        InLightningAmount::PostTax => {
+            let inputs = TaxInputs {
+                total_offchain_fees: Sat(u64_of(test, "total_offchain_fees_sat")?),
+                output_count: u32_of(test, "output_count")?,
+            };
+            let tax = match onchain_fee_contribution_tax(inputs) {
+                Ok(t) => t,
+                Err(e) => return stops_here(&expected_error, e.name(), test, &["tax_sat", "post_tax_sat", "agreed_msat", "parts"]),
+            };
+            same("tax_sat", opt_u64(test, "tax_sat")?, Some(tax.0))?;
+            let post = match post_tax_amount(nominal, inputs) {
+                Ok(p) => p,
+                Err(e) => return stops_here(&expected_error, e.name(), test, &["post_tax_sat", "agreed_msat", "parts"]),
+            };
+            same("post_tax_sat", opt_u64(test, "post_tax_sat")?, Some(post.0))?;
+            inputs
+        }
+        InLightningAmount::InSidepoolHtlc => {
+            // No tax at this revision: a test that states one is about another revision.
+            if let Some(f) = ["total_offchain_fees_sat", "output_count", "tax_sat", "post_tax_sat"].iter().find(|f| test.get(**f).is_some()) {
+                return Err(format!("`{f}` is stated, but {} computes no tax", rev.name()));
+            }
+            TaxInputs { total_offchain_fees: Sat(0), output_count: 1 }
+        }
     };
 
-    let tax = match onchain_fee_contribution_tax(inputs) {
-        Ok(t) => t,
-        Err(e) => return stops_here(&expected_error, e.name(), test, &["tax_sat", "post_tax_sat", "agreed_msat", "parts"]),
-    };
-    same("tax_sat", opt_u64(test, "tax_sat")?, Some(tax.0))?;
-
-    let post = match post_tax_amount(nominal, inputs) {
-        Ok(p) => p,
-        Err(e) => return stops_here(&expected_error, e.name(), test, &["post_tax_sat", "agreed_msat", "parts"]),
-    };
-    same("post_tax_sat", opt_u64(test, "post_tax_sat")?, Some(post.0))?;
-
-    let agreed = match agreed_upon_amount(nominal, inputs) {
+    let agreed = match in_lightning_amount(rev, nominal, inputs) {
         Ok(a) => a,
         Err(e) => return stops_here(&expected_error, e.name(), test, &["agreed_msat", "parts"]),
     };

@@ -11,6 +11,10 @@ use serde_json::Value;
 pub type CheckFn = fn(group: &Value, test: &Value) -> Result<(), String>;
 
 mod bigsize;
+mod blobswap_common;
+mod blobswap_machine;
+mod blobswap_output;
+mod blobswap_timing;
 mod bip327_key_agg;
 mod bip327_key_sort;
 mod bip341_script_tree;
@@ -19,11 +23,18 @@ mod envelope;
 mod feature_set;
 mod fuzz_regression;
 mod ln_common;
+mod loop_common;
+mod loop_htlc;
+mod loop_script;
+mod loop_swap_state;
+mod loop_terms;
 mod ln_hold_sequence;
 mod ln_htlc_fields;
 mod ln_split_plan;
 mod htlc_key;
 mod key_handover;
+pub mod lnrod_codec;
+mod lnrod_script;
 mod message;
 mod peerswap_balance;
 mod peerswap_forward;
@@ -57,8 +68,36 @@ pub const KINDS: &[(&str, CheckFn)] = &[
     ("bolt8_transport", bolt8_transport::check),
     ("session_script", session_script::check),
     ("fuzz_regression", fuzz_regression::check),
+    ("lnrod_codec", lnrod_codec::check),
+    ("lnrod_script", lnrod_script::check),
+    ("loop_htlc", loop_htlc::check),
+    ("loop_terms", loop_terms::check),
+    ("loop_swap_state", loop_swap_state::check),
+    ("loop_script", loop_script::check),
+    ("blobswap_timing", blobswap_timing::check),
+    ("blobswap_output", blobswap_output::check),
+    ("blobswap_machine", blobswap_machine::check),
 ];
 
 pub fn evaluator(kind: &str) -> Option<CheckFn> {
     KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
 }
+
+/// An evaluator whose expected values depend on the revision of the texts
+/// (the amount the in-Lightning HTLCs total: `SpecRevision::in_lightning_amount`).
+pub type RevCheckFn = fn(rev: SpecRevision, group: &Value, test: &Value) -> Result<(), String>;
+
+/// The kinds whose evaluation takes the revision; their entry in [`KINDS`]
+/// evaluates at the newest upstream revision.
+pub const REVISION_KINDS: &[(&str, RevCheckFn)] =
+    &[("ln_split_plan", ln_split_plan::check_at), ("session_script", session_script::check_at)];
+
+/// Evaluates one test of `kind` at revision `rev` (`None`: unknown kind).
+pub fn evaluate(kind: &str, rev: SpecRevision, group: &Value, test: &Value) -> Option<Result<(), String>> {
+    if let Some((_, f)) = REVISION_KINDS.iter().find(|(k, _)| *k == kind) {
+        return Some(f(rev, group, test));
+    }
+    evaluator(kind).map(|f| f(group, test))
+}
+
+use sidepool_reference::SpecRevision;

@@ -20,6 +20,7 @@ use sidepool_reference::peerswap::session::{
     Action, EngineConfig, Event, HtlcDetails, OutputKey, PeerswapEngine, PoolView, Record, Role, SessionKeys,
 };
 use sidepool_reference::pool::TaxInputs;
+use sidepool_reference::SpecRevision;
 use sidepool_reference::units::{
     BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter,
 };
@@ -373,7 +374,7 @@ fn constants(c: &Value) -> Result<SpecConstants, String> {
     })
 }
 
-fn engine(node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), String> {
+fn engine(rev: SpecRevision, node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), String> {
     let pool = field(node, "pool")?;
     let id = PoolId(hex_of(pool, "id")?.try_into().map_err(|_| "`pool.id` is not 16 bytes")?);
     let keys = field(node, "keys")?;
@@ -389,6 +390,7 @@ fn engine(node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), Str
         forward: field(node, "forward")?.as_bool().ok_or("`forward` is not a boolean")?,
         cltv_delta: BlockDelta(u32_of(node, "cltv_delta")?),
         final_cltv_delta: BlockDelta(u32_of(node, "final_cltv_delta")?),
+        revision: rev,
     };
     let mut e = PeerswapEngine::new(cfg, vk, BlockHeight(u32_of(node, "height")?), Timestamp(u64_of(node, "now")?));
     if let Some(c) = opt_field(node, "constants") {
@@ -416,9 +418,15 @@ fn engine(node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), Str
     Ok((e, Defaults { pool: id, hash }))
 }
 
+/// At the newest upstream revision.
 pub fn check(group: &Value, test: &Value) -> Result<(), String> {
+    check_at(SpecRevision::NEWEST_UPSTREAM, group, test)
+}
+
+/// The node runs the engine at revision `rev`.
+pub fn check_at(rev: SpecRevision, group: &Value, test: &Value) -> Result<(), String> {
     same("error", expected_outcome(test)?, None)?;
-    let (mut e, defaults) = engine(field(group, "node")?)?;
+    let (mut e, defaults) = engine(rev, field(group, "node")?)?;
     for (i, s) in array_of(test, "steps")?.iter().enumerate() {
         let ev = event(field(s, "event")?, &defaults).map_err(|x| format!("step {i}: {x}"))?;
         let got: Vec<Value> =

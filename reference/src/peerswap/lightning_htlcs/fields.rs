@@ -245,7 +245,7 @@ impl HtlcRules {
     /// hold, or this peerswap's but breaking a rule (ERRATA E-69: fail it at
     /// once and do not count it).
     pub fn classify(&self, htlc: &ObservedHtlc) -> Incoming {
-        // SIDEPOOL-10: "An offerrer waits until the total in-Lightning HTLCs that have been identified as part of the peerswap-in-sidepool (by recognizing the hash, timelock, and any `payment_secret` and/or `payment_metadata`), which have been irrevocably committed, have totalled to equal or greater than the ... of the in-Lightning HTLCs."
+        // SIDEPOOL-10: "An offerrer waits until the total in-Lightning HTLCs that have been identified as part of the peerswap-in-sidepool (by recognizing the hash, timelock, and any `payment_secret` and/or `payment_metadata`), which have been irrevocably committed, have totalled to equal or greater than ..."
         let identified = htlc.payment_hash == self.hash
             && htlc.cltv_expiry == self.lightning_timeout
             && (self.payment_secret.is_none() || htlc.onion.payment_secret == self.payment_secret)

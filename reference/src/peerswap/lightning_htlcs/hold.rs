@@ -190,7 +190,9 @@ impl IncomingHold {
         }
         self.held.push((htlc, amount));
         let total = self.total();
-        // SIDEPOOL-10: "Until the amount reaches the agreed-upon amount, the offerrer MUST hold the incoming in-Lightning HTLCs."
+        // `agreed` is what the revision says the HTLCs total (see `in_lightning_amount`):
+        // SIDEPOOL-10@seed: "Until the amount reaches the agreed-upon amount, the offerrer MUST hold the incoming in-Lightning HTLCs."
+        // SIDEPOOL-10@upstream-50799b4: "Until the amount reaches the in-sidepool HTLC amount, the offerrer MUST hold the incoming in-Lightning HTLCs."
         if total >= self.agreed {
             // SIDEPOOL-10: "Once the total in-Lightning HTLCs of the peerswap-in-sidepool have been irrevocably committed, and the total amount equals or exceeds the ..."
             self.state = HoldState::Completed { total };

@@ -11,7 +11,7 @@ use crate::peerswap::balance::{measure, Balance, Channel};
 use crate::peerswap::constants::{SpecConstants, Timestamp};
 use crate::peerswap::forward::{self, AfterReject, ForwardAction, ForwardRecord, ForwarderConfig, NextHop};
 use crate::peerswap::lightning_htlcs::{
-    agreed_upon_amount, plan_split, ChannelRef, ChannelToOfferrer, Forwarder, ForwarderAction, ForwarderEvent,
+    in_lightning_amount, plan_split, ChannelRef, ChannelToOfferrer, Forwarder, ForwarderAction, ForwarderEvent,
     HoldAction, HoldEvent, HoldRole, HoldState, HtlcRef, HtlcRules, Incoming, IncomingHold, ObservedHtlc, OutgoingEvent,
     OutgoingOutcome, OutgoingParts, Seconds,
 };

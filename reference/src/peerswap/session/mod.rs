@@ -34,6 +34,7 @@ use crate::peerswap::lightning_htlcs::{ChannelRef, HtlcRef, ObservedHtlc};
 use crate::peerswap::messages::{EncryptedPrivkey, HtlcPubkeys, PeerswapInit, Timeouts};
 use crate::peerswap::resolution::PeerswapRef;
 use crate::pool::TaxInputs;
+use crate::revision::SpecRevision;
 use crate::units::{BlockDelta, BlockHeight, Msat, PaymentHash, PaymentSecret, PoolId, PublicKey, Sat, UpdateCounter};
 
 /// Which role this node plays in one peerswap.
@@ -55,6 +56,9 @@ pub struct EngineConfig<P> {
     pub cltv_delta: BlockDelta,
     /// Our `final_cltv_delta` (BOLT #11 `min_final_cltv_expiry_delta`).
     pub final_cltv_delta: BlockDelta,
+    /// Which revision of the texts to follow where they differ (the amount the
+    /// in-Lightning HTLCs total: `lightning_htlcs::in_lightning_amount`).
+    pub revision: SpecRevision,
 }
 
 /// What the node knows about one sidepool it is in.

@@ -99,8 +99,14 @@ pub(crate) fn engine(me: P, seed: u8, forward: bool, participants: &[P]) -> Engi
     engine_with(me, TestKeys { seed, per_hop: false }, forward, participants)
 }
 
+/// The scenario tests follow the seed revision (their amounts are post-tax, see [`AGREED`]);
+/// [`engine_at`] picks another.
 pub(crate) fn engine_with(me: P, keys: TestKeys, forward: bool, participants: &[P]) -> Engine {
-    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18) };
+    engine_at(crate::revision::SpecRevision::Seed, me, keys, forward, participants)
+}
+
+pub(crate) fn engine_at(revision: crate::revision::SpecRevision, me: P, keys: TestKeys, forward: bool, participants: &[P]) -> Engine {
+    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision };
     let mut e = PeerswapEngine::new(cfg, keys, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
     let view = PoolView {
         id: POOL,
@@ -270,6 +276,49 @@ fn happy_path_offerrer_and_acceptor() {
         net.actions_of("adam").into_iter().filter(|a| matches!(a, Action::ClaimInSidepool { .. })).collect();
     assert_eq!(claims.len(), 1);
     assert!(net.names_of("adam").ends_with(&["claim_in_sidepool".to_string()]));
+}
+
+/// The same peerswap with each node at its own revision: what adam pays, and
+/// whether olive's hold completes.
+fn mixed(olive_rev: crate::revision::SpecRevision, adam_rev: crate::revision::SpecRevision) -> (Vec<Msat>, Net) {
+    let members = ["olive", "adam", "leader"];
+    let mut o = engine_at(olive_rev, "olive", TestKeys { seed: 11, per_hop: false }, false, &members);
+    let mut a = engine_at(adam_rev, "adam", TestKeys { seed: 22, per_hop: false }, false, &members);
+    link(&mut o, "adam", 20_000_000, 10_000_000);
+    link(&mut a, "olive", 80_000_000, 10_000_000);
+    let mut net = Net::new(vec![("olive", o), ("adam", a)]);
+    net.all(Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    net.run();
+    net.expansion(true);
+    net.run();
+    let adds = net
+        .actions_of("adam")
+        .iter()
+        .filter_map(|a| if let Action::AddHtlc { fields, .. } = a { Some(fields.amount_msat) } else { None })
+        .collect();
+    (adds, net)
+}
+
+#[test]
+fn the_revision_decides_what_is_paid_and_held_for() {
+    use crate::revision::SpecRevision::{Seed, Upstream50799b4};
+    // Upstream: the in-sidepool HTLC amount, 30,000 sat, whatever the tax inputs say.
+    let (adds, net) = mixed(Upstream50799b4, Upstream50799b4);
+    assert_eq!(adds, [Msat(10_000_000); 3]);
+    assert!(net.names_of("olive").contains(&"send:peerswap_success".to_string()));
+    // A seed acceptor pays the post-tax 29,500 sat; an upstream offerrer holds for 30,000 sat.
+    let (adds, mut net) = mixed(Upstream50799b4, Seed);
+    assert_eq!(adds, [Msat(9_833_334), Msat(9_833_333), Msat(9_833_333)]);
+    assert!(!net.names_of("olive").contains(&"send:peerswap_success".to_string()));
+    net.deliver("olive", Event::TimePassed { now: ts(1_000 + 60) });
+    net.run();
+    let fails = net.actions_of("olive").iter().filter(|a| matches!(a, Action::FailHtlc { peer: "adam", .. })).count();
+    assert_eq!(fails, 3, "the hold times out and fails every part");
+    // An upstream acceptor overpays a seed offerrer, which completes.
+    let (adds, net) = mixed(Seed, Upstream50799b4);
+    assert_eq!(adds, [Msat(10_000_000); 3]);
+    assert!(net.names_of("olive").contains(&"send:peerswap_success".to_string()));
 }
 
 #[test]

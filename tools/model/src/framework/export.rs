@@ -40,6 +40,8 @@ pub struct VectorFile {
     pub title: String,
     /// `{document, section, commit}` as in the other vector files.
     pub spec: Value,
+    /// Further top-level fields after `spec` (for SIDEPOOL: `revisions`, `depends_on`).
+    pub extra: Vec<(String, Value)>,
     /// The header comment (the trace, for a counterexample).
     pub header: Vec<String>,
     /// Every flag used, with its meaning.
@@ -81,7 +83,7 @@ impl VectorFile {
             })
             .collect();
         let notes: Map<String, Value> = self.notes.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        json!({
+        let mut v = json!({
             "formatVersion": 1,
             "kind": self.kind,
             "title": self.title,
@@ -89,7 +91,11 @@ impl VectorFile {
             "numberOfTests": self.number_of_tests(),
             "notes": notes,
             "testGroups": groups,
-        })
+        });
+        for (k, x) in &self.extra {
+            v[k.as_str()] = x.clone();
+        }
+        v
     }
 
     /// The file as YAML, with the header as `#` comment lines.
@@ -125,6 +131,7 @@ mod tests {
             kind: "session_script",
             title: "t".into(),
             spec: json!({"document": "SIDEPOOL-10"}),
+            extra: vec![("revisions".into(), json!(["seed"]))],
             header: vec!["a trace".into(), "".into()],
             notes: vec![("ModelTrace".into(), "from the model".into())],
             groups: vec![group("O"), group("A")],
@@ -136,5 +143,6 @@ mod tests {
         let y = f.to_yaml().unwrap();
         assert!(y.starts_with("# a trace\n#\n"), "{y}");
         assert!(y.contains("kind: session_script"));
+        assert_eq!(v["revisions"][0], "seed");
     }
 }

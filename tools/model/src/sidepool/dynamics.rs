@@ -9,15 +9,16 @@ use std::collections::VecDeque;
 use sidepool_reference::messages::Message;
 use sidepool_reference::peerswap::balance::{Capacity, Channel, ChannelState};
 use sidepool_reference::peerswap::constants::Timestamp;
-use sidepool_reference::peerswap::lightning_htlcs::{agreed_upon_amount, HtlcRef, ObservedHtlc};
+use sidepool_reference::peerswap::lightning_htlcs::{in_lightning_amount, HtlcRef, ObservedHtlc};
 use sidepool_reference::peerswap::session::{
     Action, EngineConfig, Event, LogLevel, OutputKey, PoolView, Record, Role,
 };
 use sidepool_reference::pool::TaxInputs;
 use sidepool_reference::units::{BlockDelta, BlockHeight, Msat, Sat, UpdateCounter};
+use sidepool_reference::SpecRevision;
 
 use super::ids::{ModelKeys, NodeId, POOL};
-use super::params::{Config, ContractionReading, OfferrerRestart, Revision, Script};
+use super::params::{Config, ContractionReading, OfferrerRestart, Script};
 use super::world::{Engine, HtlcTerms, LnHtlc, LnState, NodeState, Phase, PoolHtlc, SpendPath, World};
 
 /// Seconds per block when heights jump after the swap party.
@@ -67,13 +68,12 @@ impl<'a> Ctx<'a> {
 
 // ---- setup ---------------------------------------------------------------------------
 
-/// The pool's tax inputs for the state the expansion produces. Upstream (50799b4) has
-/// no tax at all, so its post-tax amount is the amount: the reference's post-tax rule
-/// with zero fees is the upstream rule.
+/// The pool's tax inputs for the state the expansion produces (SIDEPOOL-02 at seed; the
+/// upstream revision has no tax, and its engines do not use them).
 pub fn tax_inputs(cfg: &Config) -> TaxInputs {
     match cfg.revision {
-        Revision::Seed => TaxInputs { total_offchain_fees: Sat(1_500), output_count: 7 },
-        Revision::Upstream => TaxInputs { total_offchain_fees: Sat(0), output_count: 1 },
+        SpecRevision::Seed => TaxInputs { total_offchain_fees: Sat(1_500), output_count: 7 },
+        SpecRevision::Upstream50799b4 => TaxInputs { total_offchain_fees: Sat(0), output_count: 1 },
     }
 }
 
@@ -106,7 +106,13 @@ pub fn engine_config(cfg: &Config, me: NodeId, adversary: Option<NodeId>) -> Eng
     } else {
         cfg.final_cltv_delta
     };
-    EngineConfig { me, forward: true, cltv_delta: BlockDelta(cfg.cltv_delta), final_cltv_delta: BlockDelta(final_cltv) }
+    EngineConfig {
+        me,
+        forward: true,
+        cltv_delta: BlockDelta(cfg.cltv_delta),
+        final_cltv_delta: BlockDelta(final_cltv),
+        revision: cfg.revision,
+    }
 }
 
 /// The events a node's fresh engine gets before anything happens: its channels, and the
@@ -477,7 +483,8 @@ fn request_output(w: &mut World, ctx: &mut Ctx, n: NodeId, output_key: OutputKey
         ctx.note(|| "the acceptor keys are no participant's".into());
         return;
     };
-    let value = agreed_upon_amount(amount, tax_inputs(ctx.cfg)).unwrap_or(Msat(0));
+    // What the in-Lightning HTLCs total at this revision: what the output is worth in the accounting.
+    let value = in_lightning_amount(ctx.cfg.revision, amount, tax_inputs(ctx.cfg)).unwrap_or(Msat(0));
     ctx.note(|| {
         format!(
             "{} asks for the in-sidepool HTLC output ({} sat, timeout {}, acceptor {})",

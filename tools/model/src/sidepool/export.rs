@@ -9,6 +9,7 @@ use sidepool_reference::messages::Message;
 use sidepool_reference::peerswap::balance::Channel;
 use sidepool_reference::peerswap::constants::SpecConstants;
 use sidepool_reference::peerswap::session::{Action, Event, Record, Role};
+use sidepool_reference::SpecRevision;
 
 use crate::framework::{PropertyDef, ScriptGroup, ScriptStep, ScriptTest, VectorFile};
 
@@ -291,7 +292,18 @@ pub fn export(m: &SidepoolModel, def: &PropertyDef, path: &[(World, Option<Step>
     Some(VectorFile {
         kind: "session_script",
         title: format!("Model-checker counterexample: {}", def.name),
-        spec: json!({"document": "SIDEPOOL-10", "section": "Peerswap In Sidepool", "commit": "e3c47ad937aa49bd15d31d365dbf31015fc05422"}),
+        spec: json!({"document": "SIDEPOOL-10", "section": "Peerswap In Sidepool", "commit": m.cfg.revision.sidepool_10_commit()}),
+        extra: {
+            let mut extra = vec![("revisions".to_string(), json!([m.cfg.revision.name()]))];
+            if m.cfg.revision == SpecRevision::Seed {
+                // The amounts in Lightning come from the post-tax amount (spec-mirror/sidepool/definitions.yaml).
+                extra.push((
+                    "depends_on".to_string(),
+                    json!(["sp10.def.agreed-upon-amount", "sp02.def.post-tax-amount", "sp02.def.onchain-fee-contribution-tax"]),
+                ));
+            }
+            extra
+        },
         header: text,
         notes: vec![(
             "ModelCounterexample".into(),

@@ -63,7 +63,7 @@ impl System for Sidepool {
         BOUNDS
     }
     fn revisions(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[("seed", &["revision=seed"]), ("upstream", &["revision=upstream"]), ("upstream-50799b4", &["revision=upstream"])]
+        &[("seed", &["revision=seed"]), ("upstream", &["revision=upstream"]), ("upstream-50799b4", &["revision=upstream-50799b4"])]
     }
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let cfg = Config::from_settings(settings).map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 
 use sidepool_reference::peerswap::constants::{Seconds, SpecConstants};
 use sidepool_reference::units::BlockDelta;
+use sidepool_reference::SpecRevision;
 
 use crate::framework::{ParamDef, ParamError, ParamKind, Settings, SpecQuote};
 
@@ -76,10 +77,10 @@ pub const PARAMS: &[ParamDef] = &[
     },
     ParamDef {
         name: "revision",
-        default: "seed",
-        kind: ParamKind::Choice(&["seed", "upstream"]),
-        doc: "The in-Lightning amount rule: `seed` (e3c47ad) pays the in-sidepool HTLC's SIDEPOOL-02 post-tax amount, `upstream` (50799b4) its amount (upstream has no tax: the pool's tax inputs are zero).",
-        spec: q("SIDEPOOL-10", "The total amount to be sent over each hop of the forwarded peerswap on the Lightning Network is equal to the \"post-tax amount\" of the in-sidepool HTLC."),
+        default: "upstream",
+        kind: ParamKind::Choice(&["upstream", "upstream-50799b4", "seed"]),
+        doc: "The revision of the texts the engines follow (the reference's `SpecRevision`) and the pool's tax: `seed` (e3c47ad) pays the in-sidepool HTLC's SIDEPOOL-02 post-tax amount in Lightning, `upstream` (50799b4, the default as for `run`) its amount, and has no tax.",
+        spec: q("SIDEPOOL-10@seed", "The total amount to be sent over each hop of the forwarded peerswap on the Lightning Network is equal to the \"post-tax amount\" of the in-sidepool HTLC."),
     },
     ParamDef {
         name: "adversary",
@@ -188,15 +189,6 @@ pub enum Script {
     Fixed,
 }
 
-/// Which text's amount rule (issue 15's revisions).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Revision {
-    /// e3c47ad: the agreed-upon amount is the SIDEPOOL-02 post-tax amount.
-    Seed,
-    /// 50799b4: the in-sidepool HTLC amount (no tax any more).
-    Upstream,
-}
-
 /// Who may deviate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AdversaryChoice {
@@ -230,7 +222,8 @@ pub struct Config {
     pub hops_random: u8,
     pub forwarders: u8,
     pub script: Script,
-    pub revision: Revision,
+    /// The revision the engines follow (seed: post-tax amounts; upstream: the HTLC amount, no tax).
+    pub revision: SpecRevision,
     pub adversary: AdversaryChoice,
     pub contraction: ContractionReading,
     pub offerrer_restart: OfferrerRestart,
@@ -301,7 +294,8 @@ impl Config {
             hops_random,
             forwarders,
             script: if get_choice(s, "script")? == "fixed" { Script::Fixed } else { Script::AsWritten },
-            revision: if get_choice(s, "revision")? == "upstream" { Revision::Upstream } else { Revision::Seed },
+            revision: SpecRevision::from_name(get_choice(s, "revision")?)
+                .map_err(|e| ParamError::Inconsistent(e.to_string()))?,
             adversary,
             contraction: if get_choice(s, "acceptor_contraction")? == "after_fulfilled" {
                 ContractionReading::AfterFulfilled

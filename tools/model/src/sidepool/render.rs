@@ -7,7 +7,7 @@ use crate::framework::{PropertyDef, Trace, TraceStep};
 use super::dynamics::{next_height, Sink};
 use super::ids::{NodeId, START_HEIGHT};
 use super::model::{describe_message, SidepoolModel, Step};
-use super::params::{ContractionReading, Revision, Script};
+use super::params::{ContractionReading, Script};
 use super::properties::{self, losers, net, offerrer_unrefunded, pool_owner, uncovered_forwarders};
 use super::world::{PoolHtlc, World};
 
@@ -153,9 +153,9 @@ pub fn setup(m: &SidepoolModel, w: &World) -> Vec<String> {
                 Script::AsWritten => "as written (ERRATA E-23: never spendable)",
                 Script::Fixed => "fixed (E-23's proposal)",
             },
-            match cfg.revision {
-                Revision::Seed => "seed (post-tax)",
-                Revision::Upstream => "upstream (HTLC amount)",
+            match cfg.revision.in_lightning_amount() {
+                sidepool_reference::revision::InLightningAmount::PostTax => format!("{} (the post-tax amount)", cfg.revision),
+                sidepool_reference::revision::InLightningAmount::InSidepoolHtlc => format!("{} (the HTLC amount)", cfg.revision),
             },
             match cfg.contraction {
                 ContractionReading::WhilePaying => "while paying",

@@ -95,7 +95,9 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         total: Msat,
         out: &mut Vec<Action<P>>,
     ) {
-        // SIDEPOOL-10: "An acceptor (whether the ultimate acceptor, or a forwarder), once it is time to offer the in-Lightning HTLCs, first calculates the "agreed-upon amount" of the in-Lightning HTLCs, as above."
+        // `total` was computed at the expansion outcome, per the engine's revision (`in_lightning_amount`):
+        // SIDEPOOL-10@seed: "An acceptor (whether the ultimate acceptor, or a forwarder), once it is time to offer the in-Lightning HTLCs, first calculates the "agreed-upon amount" of the in-Lightning HTLCs, as above."
+        // SIDEPOOL-10@upstream-50799b4: "...all totalling to the in-sidepool HTLC amount."
         let to = key.clone();
         self.pay_upstream(key, &to, s, init, lightning, total, out);
     }

@@ -436,7 +436,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             // SIDEPOOL-10: "At this point, the offerrer, forwarders, and acceptor MUST:"
             // SIDEPOOL-10: "Check if the [SIDEPOOL-06 HTLC Taproot Public Key][] was created in the expansion phase, with an amount exactly equal to the `peerswap_init_amount_sat`."
             let present = outputs.iter().any(|(k, a)| *k == output_key && *a == s.init.amount);
-            let agreed = agreed_upon_amount(s.init.amount, tax);
+            let agreed = in_lightning_amount(self.config.revision, s.init.amount, tax);
             let agreed = match (present, agreed) {
                 (true, Ok(a)) => a,
                 (present, agreed) => {

@@ -1,0 +1,290 @@
+//! `kind: lnrod_script`: event scripts for LNROD-01's four machines, with the
+//! actions (or the caller-misuse error) expected after each event.
+//!
+//! A test gives `role` (`a`, `lsp_a`, `lsp_b`, `b`), `config` (the role's
+//! parameters, profile included) and `steps`: [{event, expect | expect_error}].
+//! Event and action objects name their kind in `type` / `action`; their fields
+//! are listed in `vectors/schema/lnrod_script.schema.json`. Secrets (`pid`,
+//! `preimage`) are test values in hex.
+
+use lightningrod_reference::lsp_a::{LspA, LspAAction, LspAConfig, LspAEvent};
+use lightningrod_reference::lsp_b::{LspB, LspBAction, LspBConfig, LspBEvent};
+use lightningrod_reference::payee::{Payee, PayeeAction, PayeeConfig, PayeeEvent};
+use lightningrod_reference::payer::{Payer, PayerAction, PayerEvent};
+use lightningrod_reference::profile::{FailBackReference, FailBackRule, Misuse, Profile};
+use lightningrod_reference::units::{
+    BlockDelta, BlockHeight, HtlcId, MessageRef, Msat, PathRef, PaymentHash, Pid, Preimage, Seconds,
+};
+use lightningrod_reference::wire::features::Features;
+use serde_json::{json, Value};
+
+use super::ln_common::{array_of, field, hex_of, opt_field, str_of, u32_of, u64_of};
+
+enum Machine {
+    A(Payer),
+    LspA(LspA),
+    LspB(LspB),
+    B(Payee),
+}
+
+fn bool_of(v: &Value, name: &str) -> Result<bool, String> {
+    field(v, name)?.as_bool().ok_or_else(|| format!("`{name}` is not a boolean"))
+}
+
+fn bytes32(v: &Value, name: &str) -> Result<[u8; 32], String> {
+    hex_of(v, name)?.try_into().map_err(|_| format!("`{name}` is not 32 bytes"))
+}
+
+fn hash_of(v: &Value, name: &str) -> Result<PaymentHash, String> {
+    bytes32(v, name).map(PaymentHash)
+}
+
+fn pid_of(v: &Value, name: &str) -> Result<Pid, String> {
+    bytes32(v, name).map(Pid::from_bytes)
+}
+
+fn preimage_of(v: &Value, name: &str) -> Result<Preimage, String> {
+    bytes32(v, name).map(Preimage::from_bytes)
+}
+
+fn htlc(v: &Value) -> Result<HtlcId, String> {
+    u64_of(v, "htlc").map(HtlcId)
+}
+
+fn hex32(bytes: &[u8; 32]) -> Value {
+    Value::String(hex::encode(bytes))
+}
+
+fn machine(role: &str, c: &Value) -> Result<Machine, String> {
+    let profile = || {
+        let name = str_of(c, "profile")?;
+        Profile::from_name(name).ok_or_else(|| format!("unknown profile `{name}`"))
+    };
+    Ok(match role {
+        "a" => Machine::A(Payer::new(profile()?)),
+        "lsp_a" => {
+            let reference = str_of(c, "fail_back_reference")?;
+            let reference =
+                FailBackReference::from_name(reference).ok_or_else(|| format!("unknown reference `{reference}`"))?;
+            let fail_back = FailBackRule::new(reference, BlockDelta(u32_of(c, "fail_back_margin")?))
+                .map_err(|e| e.name().to_string())?;
+            let config = LspAConfig {
+                profile: profile()?,
+                fail_back,
+                max_held: u32_of(c, "max_held")?,
+                advertises_hold: bool_of(c, "advertises_hold")?,
+            };
+            Machine::LspA(LspA::new(config, BlockHeight(u32_of(c, "height")?), bool_of(c, "a_online")?))
+        }
+        "lsp_b" => Machine::LspB(LspB::new(LspBConfig { mailbox_limit: u32_of(c, "mailbox_limit")? }, bool_of(c, "b_online")?)),
+        "b" => Machine::B(Payee::new(
+            PayeeConfig { profile: profile()?, mpp_timeout: Seconds(u64_of(c, "mpp_timeout")?) },
+            bool_of(c, "online")?,
+        )),
+        other => return Err(format!("unknown role `{other}`")),
+    })
+}
+
+// ---- A -----------------------------------------------------------------------------------
+
+fn payer_event(e: &Value) -> Result<PayerEvent, String> {
+    Ok(match str_of(e, "type")? {
+        "lsp_init" => PayerEvent::LspInit { features: Features::from_wire(hex_of(e, "features")?) },
+        "pay" => PayerEvent::Pay {
+            payment_hash: hash_of(e, "payment_hash")?,
+            parts: array_of(e, "parts")?
+                .iter()
+                .map(|p| Ok((htlc(p)?, Msat(u64_of(p, "amount_msat")?))))
+                .collect::<Result<Vec<_>, String>>()?,
+            pid: opt_field(e, "pid").map(|_| pid_of(e, "pid")).transpose()?,
+        },
+        "htlc_committed" => PayerEvent::HtlcCommitted { htlc: htlc(e)? },
+        "release_path" => PayerEvent::ReleasePath { htlc: htlc(e)?, path: PathRef(u64_of(e, "path")?) },
+        "htlc_fulfilled" => PayerEvent::HtlcFulfilled { htlc: htlc(e)?, preimage: preimage_of(e, "preimage")? },
+        "htlc_failed" => PayerEvent::HtlcFailed { htlc: htlc(e)? },
+        other => return Err(format!("unknown event `{other}` for role a")),
+    })
+}
+
+fn payer_action(a: &PayerAction) -> Value {
+    match a {
+        PayerAction::SendBlockRequest { pid, hashes } => json!({
+            "action": "send_block_request", "pid": hex32(pid.expose_secret()),
+            "hashes": hashes.iter().map(|h| hex32(&h.0)).collect::<Vec<_>>(),
+        }),
+        PayerAction::AddHtlc { htlc, payment_hash, amount, hold_htlc } => json!({
+            "action": "add_htlc", "htlc": htlc.0, "payment_hash": hex32(&payment_hash.0),
+            "amount_msat": amount.0, "hold_htlc": hold_htlc,
+        }),
+        PayerAction::SendPidToB { payment_hash, pid } => {
+            json!({"action": "send_pid_to_b", "payment_hash": hex32(&payment_hash.0), "pid": hex32(pid.expose_secret())})
+        }
+        PayerAction::SendHeldHtlcAvailable { htlc, reply_path } => {
+            json!({"action": "send_held_htlc_available", "htlc": htlc.0, "reply_path": reply_path.0})
+        }
+        PayerAction::ReleasePathIgnored { htlc } => json!({"action": "release_path_ignored", "htlc": htlc.0}),
+        PayerAction::MayGoOffline { payment_hash } => {
+            json!({"action": "may_go_offline", "payment_hash": hex32(&payment_hash.0)})
+        }
+        PayerAction::PaymentRefused { payment_hash, reason } => {
+            json!({"action": "payment_refused", "payment_hash": hex32(&payment_hash.0), "reason": reason.name()})
+        }
+        PayerAction::Paid { payment_hash, preimage } => {
+            json!({"action": "paid", "payment_hash": hex32(&payment_hash.0), "preimage": hex32(preimage.expose_secret())})
+        }
+        PayerAction::PreimageMismatch { htlc } => json!({"action": "preimage_mismatch", "htlc": htlc.0}),
+        PayerAction::PaymentFailed { payment_hash } => {
+            json!({"action": "payment_failed", "payment_hash": hex32(&payment_hash.0)})
+        }
+    }
+}
+
+// ---- LSP_a -------------------------------------------------------------------------------
+
+fn lsp_a_event(e: &Value) -> Result<LspAEvent, String> {
+    Ok(match str_of(e, "type")? {
+        "a_peer" => LspAEvent::APeer { online: bool_of(e, "online")? },
+        "block_request" => LspAEvent::BlockRequest {
+            pid: pid_of(e, "pid")?,
+            hashes: array_of(e, "hashes")?
+                .iter()
+                .map(|h| {
+                    let bytes = hex::decode(h.as_str().ok_or("a hash is not a string")?).map_err(|x| x.to_string())?;
+                    <[u8; 32]>::try_from(bytes).map(PaymentHash).map_err(|_| "a hash is not 32 bytes".to_string())
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            direct_from_a: bool_of(e, "direct_from_a")?,
+        },
+        "htlc_added" => LspAEvent::HtlcAdded {
+            htlc: htlc(e)?,
+            payment_hash: hash_of(e, "payment_hash")?,
+            amount: Msat(u64_of(e, "amount_msat")?),
+            cltv_expiry: BlockHeight(u32_of(e, "cltv_expiry")?),
+            outgoing_cltv: BlockHeight(u32_of(e, "outgoing_cltv")?),
+            hold_htlc: bool_of(e, "hold_htlc")?,
+        },
+        "unblock" => LspAEvent::Unblock { payment_unblock: pid_of(e, "payment_unblock")? },
+        "release_held_htlc" => LspAEvent::ReleaseHeldHtlc {
+            context: HtlcId(u64_of(e, "context")?),
+            authenticated: bool_of(e, "authenticated")?,
+        },
+        "onion_message_for_a" => LspAEvent::OnionMessageForA,
+        "block" => LspAEvent::Block { height: BlockHeight(u32_of(e, "height")?) },
+        "downstream_fulfilled" => {
+            LspAEvent::DownstreamFulfilled { htlc: htlc(e)?, preimage: preimage_of(e, "preimage")? }
+        }
+        "downstream_failed" => LspAEvent::DownstreamFailed { htlc: htlc(e)? },
+        other => return Err(format!("unknown event `{other}` for role lsp_a")),
+    })
+}
+
+fn lsp_a_action(a: &LspAAction) -> Value {
+    match a {
+        LspAAction::Hold { htlc } => json!({"action": "hold", "htlc": htlc.0}),
+        LspAAction::GiveReleasePath { htlc } => json!({"action": "give_release_path", "htlc": htlc.0}),
+        LspAAction::Release { htlc } => json!({"action": "release", "htlc": htlc.0}),
+        LspAAction::Forward { htlc } => json!({"action": "forward", "htlc": htlc.0}),
+        LspAAction::FailBack { htlc, reason } => json!({"action": "fail_back", "htlc": htlc.0, "reason": reason.name()}),
+        LspAAction::Fulfil { htlc, preimage } => {
+            json!({"action": "fulfil", "htlc": htlc.0, "preimage": hex32(preimage.expose_secret())})
+        }
+        LspAAction::NotifyA { reason } => json!({"action": "notify_a", "reason": reason.name()}),
+        LspAAction::ForwardOnionMessageToA => json!({"action": "forward_onion_message_to_a"}),
+        LspAAction::UnblockIgnored { reason } => json!({"action": "unblock_ignored", "reason": reason.name()}),
+        LspAAction::BlockRequestIgnored { reason } => json!({"action": "block_request_ignored", "reason": reason.name()}),
+    }
+}
+
+// ---- LSP_b -------------------------------------------------------------------------------
+
+fn lsp_b_event(e: &Value) -> Result<LspBEvent, String> {
+    Ok(match str_of(e, "type")? {
+        "onion_message_for_b" => LspBEvent::OnionMessageForB { msg: MessageRef(u64_of(e, "msg")?) },
+        "b_peer" => LspBEvent::BPeer { online: bool_of(e, "online")? },
+        other => return Err(format!("unknown event `{other}` for role lsp_b")),
+    })
+}
+
+fn lsp_b_action(a: &LspBAction) -> Value {
+    match a {
+        LspBAction::ForwardToB { msg } => json!({"action": "forward_to_b", "msg": msg.0}),
+        LspBAction::Keep { msg } => json!({"action": "keep", "msg": msg.0}),
+        LspBAction::NotifyB => json!({"action": "notify_b"}),
+        LspBAction::Drop { msg } => json!({"action": "drop", "msg": msg.0}),
+    }
+}
+
+// ---- B -----------------------------------------------------------------------------------
+
+fn payee_event(e: &Value) -> Result<PayeeEvent, String> {
+    Ok(match str_of(e, "type")? {
+        "invoice_created" => {
+            PayeeEvent::InvoiceCreated { amount: Msat(u64_of(e, "amount_msat")?), preimage: preimage_of(e, "preimage")? }
+        }
+        "online" => PayeeEvent::Online { online: bool_of(e, "online")? },
+        "pid_received" => PayeeEvent::PidReceived { payment_hash: hash_of(e, "payment_hash")?, pid: pid_of(e, "pid")? },
+        "held_htlc_available" => PayeeEvent::HeldHtlcAvailable {
+            reply_path: PathRef(u64_of(e, "reply_path")?),
+            authenticated: bool_of(e, "authenticated")?,
+            path_expiry: Seconds(u64_of(e, "path_expiry")?),
+            now: Seconds(u64_of(e, "now")?),
+        },
+        "htlc_arrived" => PayeeEvent::HtlcArrived {
+            htlc: htlc(e)?,
+            payment_hash: hash_of(e, "payment_hash")?,
+            amount: Msat(u64_of(e, "amount_msat")?),
+            at: Seconds(u64_of(e, "at")?),
+        },
+        "tick" => PayeeEvent::Tick { now: Seconds(u64_of(e, "now")?) },
+        other => return Err(format!("unknown event `{other}` for role b")),
+    })
+}
+
+fn payee_action(a: &PayeeAction) -> Value {
+    let ids = |htlcs: &[HtlcId]| htlcs.iter().map(|h| h.0).collect::<Vec<_>>();
+    match a {
+        PayeeAction::SendUnblock { pid } => json!({"action": "send_unblock", "pid": hex32(pid.expose_secret())}),
+        PayeeAction::SendRelease { reply_path } => json!({"action": "send_release", "reply_path": reply_path.0}),
+        PayeeAction::NotUnblocked { reason } => json!({"action": "not_unblocked", "reason": reason.name()}),
+        PayeeAction::Fulfil { htlcs, preimage } => {
+            json!({"action": "fulfil", "htlcs": ids(htlcs), "preimage": hex32(preimage.expose_secret())})
+        }
+        PayeeAction::Fail { htlcs, reason } => json!({"action": "fail", "htlcs": ids(htlcs), "reason": reason.name()}),
+        PayeeAction::Settled { payment_hash } => json!({"action": "settled", "payment_hash": hex32(&payment_hash.0)}),
+    }
+}
+
+// ---- the evaluator -----------------------------------------------------------------------
+
+fn actions<A>(r: Result<Vec<A>, Misuse>, to_json: fn(&A) -> Value) -> Result<Vec<Value>, String> {
+    r.map(|v| v.iter().map(to_json).collect()).map_err(|e| e.name().to_string())
+}
+
+fn step(m: &mut Machine, event: &Value) -> Result<Result<Vec<Value>, String>, String> {
+    Ok(match m {
+        Machine::A(x) => actions(x.handle(payer_event(event)?), payer_action),
+        Machine::LspA(x) => actions(x.handle(lsp_a_event(event)?), lsp_a_action),
+        Machine::LspB(x) => actions(x.handle(lsp_b_event(event)?), lsp_b_action),
+        Machine::B(x) => actions(x.handle(payee_event(event)?), payee_action),
+    })
+}
+
+pub fn check(_group: &Value, test: &Value) -> Result<(), String> {
+    match str_of(test, "result")? {
+        "valid" | "acceptable" => {}
+        other => return Err(format!("result `{other}` is not used by this kind")),
+    }
+    let mut m = machine(str_of(test, "role")?, field(test, "config")?)?;
+    for (i, s) in array_of(test, "steps")?.iter().enumerate() {
+        let got = step(&mut m, field(s, "event")?).map_err(|e| format!("step {i}: {e}"))?;
+        let expected = match (s.get("expect"), s.get("expect_error")) {
+            (Some(e), None) => Ok(e.as_array().ok_or(format!("step {i}: `expect` is not an array"))?.clone()),
+            (None, Some(e)) => Err(e.as_str().ok_or(format!("step {i}: `expect_error` is not a string"))?.to_string()),
+            _ => return Err(format!("step {i}: exactly one of `expect` and `expect_error`")),
+        };
+        if got != expected {
+            return Err(format!("step {i}: expected {expected:?}, the reference gives {got:?}"));
+        }
+    }
+    Ok(())
+}
