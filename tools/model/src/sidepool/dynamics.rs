@@ -42,6 +42,8 @@ pub struct EngineIo {
 pub struct Sink {
     pub notes: Vec<String>,
     pub io: Vec<EngineIo>,
+    /// Both, in the order they happened: `(false, i)` is `notes[i]`, `(true, i)` is `io[i]`.
+    pub order: Vec<(bool, usize)>,
 }
 
 /// The step being applied: the settings, the optional recorder and the engine
@@ -58,6 +60,7 @@ impl<'a> Ctx<'a> {
     }
     pub fn note(&mut self, f: impl FnOnce() -> String) {
         if let Some(s) = self.sink.as_deref_mut() {
+            s.order.push((false, s.notes.len()));
             s.notes.push(f());
         }
     }
@@ -182,6 +185,7 @@ pub fn feed(w: &mut World, ctx: &mut Ctx, n: NodeId, ev: Event<NodeId>, cut: Opt
         }
     };
     if let Some(s) = ctx.sink.as_deref_mut() {
+        s.order.push((true, s.io.len()));
         s.io.push(EngineIo { node: n, incarnation, height, now, event: ev, actions: actions.clone(), carried });
     }
     let upto = carried.unwrap_or(actions.len());
@@ -398,7 +402,6 @@ pub fn ln_commit(w: &mut World, ctx: &mut Ctx, i: usize, cut: Option<u8>) -> boo
         h.state = LnState::Committed;
         h.payee_incarnation = inc;
     }
-    ctx.note(|| format!("the HTLC from {} to {} is irrevocably committed", payer.name(), payee.name()));
     let id = i as u64;
     feed(w, ctx, payee, Event::IncomingHtlcAdded { peer: payer, id, htlc: fields }, None);
     feed(w, ctx, payee, Event::IncomingHtlcCommitted { peer: payer, id }, cut)

@@ -212,12 +212,21 @@ pub fn trace(m: &SidepoolModel, def: &PropertyDef, path: &[(World, Option<Step>)
         let mut sink = Sink::default();
         let after = m.apply(w, *step, Some(&mut sink));
         let mut notes = Vec::new();
-        for io in &sink.io {
+        for &(is_io, i) in &sink.order {
+            if !is_io {
+                if let Some(n) = sink.notes.get(i) {
+                    if !n.contains(" logs: ") || n.contains("hold timed out") || n.contains("ignored") {
+                        notes.push(n.clone());
+                    }
+                }
+                continue;
+            }
+            let Some(io) = sink.io.get(i) else { continue };
             let adversary = w.adversary == Some(io.node);
             let name = io.node.name();
             let mut lines: Vec<String> = Vec::new();
             for (i, a) in io.actions.iter().enumerate() {
-                // Logs, HTLCs and output requests show up below, where they take effect.
+                // Logs, HTLCs and output requests show up as notes, where they take effect.
                 if matches!(a, Action::Log { .. } | Action::AddHtlc { .. } | Action::RequestExpansionOutput { .. }) && !adversary {
                     continue;
                 }
@@ -239,7 +248,6 @@ pub fn trace(m: &SidepoolModel, def: &PropertyDef, path: &[(World, Option<Step>)
             }
             notes.extend(lines);
         }
-        notes.extend(sink.notes.into_iter().filter(|n| !n.contains(" logs: ") || n.contains("hold timed out") || n.contains("ignored")));
         notes.retain(|n| !n.starts_with("time is now") && n != "the leader sends swap_party_begin");
         let at_text = after.as_ref().map_or_else(|| at(w), at);
         // Heights at which nothing happens read as one line.
