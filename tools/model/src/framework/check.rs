@@ -304,6 +304,10 @@ where
 
 /// One of the shortest runs to a discovery of `name`, whose first-found run has `found_len`
 /// states; with the states the searches generated.
+///
+/// stateright keeps the last discovery of a block of states, not the first, so a search that
+/// stops at a discovery may still return a longer run than needed: a binary search on the
+/// depth bound finds the shortest length, and a run of that length.
 #[allow(clippy::type_complexity)]
 fn shortest<M>(
     model: &M,
@@ -318,17 +322,25 @@ where
 {
     let mut spent = 0;
     let mut best: Option<Vec<(M::State, Option<M::Action>)>> = None;
-    // A state `depth` states into a run is checked when the depth bound is above it.
-    let (mut lo, mut hi) = (1usize, found_len.max(1));
-    while lo <= hi {
+    // A bound of `d` checks the states fewer than `d` states into a run.
+    let look = |d: usize, spent: &mut usize| -> Option<Vec<(M::State, Option<M::Action>)>> {
+        let b = Bounds { max_depth: Some(d), ..*bounds };
+        let c = search(model.clone(), &b, Some(name)).ok()?;
+        *spent += c.state_count();
+        c.discovery(name).map(|p| p.into_vec())
+    };
+    // The shortest run has between 1 and `hi` states.
+    let mut hi = found_len;
+    if let Some(p) = look(found_len.saturating_add(1), &mut spent) {
+        hi = hi.min(p.len());
+        best = Some(p);
+    }
+    let mut lo = 1;
+    while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let b = Bounds { max_depth: Some(mid + 1), ..*bounds };
-        let Ok(c) = search(model.clone(), &b, Some(name)) else { break };
-        spent += c.state_count();
-        match c.discovery(name) {
+        match look(mid + 1, &mut spent) {
             Some(p) => {
-                let p = p.into_vec();
-                hi = p.len().min(mid).saturating_sub(1);
+                hi = p.len().min(mid);
                 best = Some(p);
             }
             None => lo = mid + 1,
