@@ -135,7 +135,7 @@ pub const PARAMS: &[ParamDef] = &[
         name: "confirm_blocks",
         default: "6",
         kind: int(1, 1_000),
-        doc: "Blocks an honest party's claim transaction may take to confirm; an adversary's conflicting transaction valid in an earlier block wins the race.",
+        doc: "Blocks an honest party's claim transaction may take to confirm; an adversary's conflicting transaction valid in that block or an earlier one wins the race.",
         spec: None,
     },
     ParamDef {

@@ -47,7 +47,8 @@ pub const DEFS: &[PropertyDef] = &[
             words: "An honest ultimate offerrer hands over its ephemeral key (sends peerswap_success) only once the in-Lightning HTLCs it counts are irrevocably committed and reach the agreed-upon amount.",
             rests_on: &[
                 q("SIDEPOOL-10", "Once the in-Lightning HTLC is irrevocably committed and fulfilled, the initiator of the peerswap-in-sidepool then releases its ephemeral key for the sidepool HTLC, as described in [SIDEPOOL-06 Private Key Handover][]."),
-                q("SIDEPOOL-10", "Until the amount reaches the agreed-upon amount, the offerrer MUST hold the incoming in-Lightning HTLCs."),
+                q("SIDEPOOL-10@seed", "Until the amount reaches the agreed-upon amount, the offerrer MUST hold the incoming in-Lightning HTLCs."),
+                q("SIDEPOOL-10@upstream-50799b4", "Until the amount reaches the in-sidepool HTLC amount, the offerrer MUST hold the incoming in-Lightning HTLCs."),
                 q("SIDEPOOL-10", "In the success path, the ultimate offerrer hands over its ephemeral private key to the ultimate acceptor."),
             ],
         },
