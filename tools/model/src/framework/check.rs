@@ -3,6 +3,7 @@
 //! violated (with a counterexample) / not established within the bounds, with
 //! the figures (states, time, memory).
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,6 +30,8 @@ pub trait CheckableModel: Model + Clone + Send + Sync + Sized + 'static {
     /// The run as replayable vectors, when the system can export its machines' scripts.
     fn export(&self, property: &PropertyDef, path: &[(Self::State, Option<Self::Action>)]) -> Option<VectorFile>;
     /// A symmetry reduction (the representative of a state's class), where the system has one.
+    /// stateright 0.31 applies it in its depth-first search only, so with one the check searches
+    /// depth first (the shortest traces are still searched breadth first, without it).
     fn symmetry(&self) -> Option<Representative<Self::State>> {
         None
     }
@@ -244,11 +247,10 @@ where
         ));
     }
     let start = Instant::now();
-    let checker = search(model.clone(), bounds, None)
+    let searched = search(model.clone(), bounds, None)
         .map_err(|p| format!("{system}: the model panicked during the search: {p}"))?;
     let elapsed = start.elapsed();
-    let states = checker.state_count();
-    let max_depth = checker.max_depth();
+    let (states, max_depth) = (searched.states, searched.depth);
     let cut = if bounds.max_states.is_some_and(|n| states >= n) {
         Some(Cut::States)
     } else if bounds.max_depth.is_some_and(|d| max_depth >= d) {
@@ -258,8 +260,8 @@ where
     } else {
         None
     };
-    let model = checker.model();
-    let discoveries = checker.discoveries();
+    let model = &model;
+    let discoveries = &searched.discoveries;
     let mut properties = Vec::new();
     let mut replay_states = 0;
     for def in defs {
@@ -268,9 +270,9 @@ where
         let found = match discoveries.get(def.name) {
             None => None,
             Some(p) => {
-                let (shortest, spent) = shortest(model, bounds, def.name, p.clone().into_vec().len());
+                let (shortest, spent) = shortest(model, bounds, def.name, p.len());
                 replay_states += spent;
-                Some(shortest.unwrap_or_else(|| p.clone().into_vec()))
+                Some(shortest.unwrap_or_else(|| p.clone()))
             }
         };
         let verdict = match (def.kind, &found, cut) {
@@ -293,7 +295,7 @@ where
         bounds: *bounds,
         cut,
         states,
-        unique_states: checker.unique_state_count(),
+        unique_states: searched.unique,
         max_depth,
         elapsed,
         peak_memory_kib: peak_memory_kib(),
@@ -325,9 +327,9 @@ where
     // A bound of `d` checks the states fewer than `d` states into a run.
     let look = |d: usize, spent: &mut usize| -> Option<Vec<(M::State, Option<M::Action>)>> {
         let b = Bounds { max_depth: Some(d), ..*bounds };
-        let c = search(model.clone(), &b, Some(name)).ok()?;
-        *spent += c.state_count();
-        c.discovery(name).map(|p| p.into_vec())
+        let mut c = search(model.clone(), &b, Some(name)).ok()?;
+        *spent += c.states;
+        c.discoveries.remove(name)
     };
     // The shortest run has between 1 and `hi` states.
     let mut hi = found_len;
@@ -349,15 +351,41 @@ where
     (best, spent)
 }
 
-/// One breadth-first search; with `first_of`, it stops at that property's first discovery.
+/// What one search found: its figures and a run to each property's discovery.
 #[allow(clippy::type_complexity)]
-fn search<M>(model: M, bounds: &Bounds, first_of: Option<&'static str>) -> Result<impl Checker<M>, String>
+struct Searched<M: Model> {
+    states: usize,
+    unique: usize,
+    depth: usize,
+    discoveries: HashMap<&'static str, Vec<(M::State, Option<M::Action>)>>,
+}
+
+fn collect<M, C>(c: C) -> Searched<M>
+where
+    M: Model,
+    M::State: Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+    C: Checker<M>,
+{
+    Searched {
+        states: c.state_count(),
+        unique: c.unique_state_count(),
+        depth: c.max_depth(),
+        discoveries: c.discoveries().into_iter().map(|(k, p)| (k, p.into_vec())).collect(),
+    }
+}
+
+/// One search. With `first_of`, breadth first, one thread, stopping at that property's first
+/// discovery (for the shortest traces). Otherwise the check itself: breadth first, or, when the
+/// model has a symmetry, depth first with it (stateright 0.31 reduces by symmetry in its
+/// depth-first search only).
+fn search<M>(model: M, bounds: &Bounds, first_of: Option<&'static str>) -> Result<Searched<M>, String>
 where
     M: CheckableModel,
     M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
     M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
 {
-    let symmetry = model.symmetry();
+    let symmetry = if first_of.is_none() { model.symmetry() } else { None };
     let mut builder = model.checker().threads(if first_of.is_some() { 1 } else { bounds.threads.max(1) });
     if let Some(n) = bounds.max_states {
         builder = builder.target_state_count(n);
@@ -368,11 +396,137 @@ where
     if let Some(t) = bounds.timeout {
         builder = builder.timeout(t);
     }
-    if let Some(f) = symmetry {
-        builder = builder.symmetry_fn(f);
-    }
     if let Some(name) = first_of {
         builder = builder.finish_when(HasDiscoveries::AnyOf([name].into_iter().collect()));
     }
-    catch_unwind(AssertUnwindSafe(|| builder.spawn_bfs().join())).map_err(|p| panic_text(&*p))
+    catch_unwind(AssertUnwindSafe(|| match symmetry {
+        Some(f) => collect(builder.symmetry_fn(f).spawn_dfs().join()),
+        None => collect(builder.spawn_bfs().join()),
+    }))
+    .map_err(|p| panic_text(&*p))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The framework on a toy system: two identical counters that may each step up to 2,
+    //! with a symmetry (their order does not matter) and a property that fails at 2 + 2.
+    use super::*;
+    use crate::framework::{PropertyKind, SpecQuote, TraceStep, VectorFile};
+    use stateright::Property;
+
+    #[derive(Clone)]
+    struct Counters;
+
+    impl Model for Counters {
+        type State = [u8; 2];
+        type Action = usize;
+        fn init_states(&self) -> Vec<[u8; 2]> {
+            vec![[0, 0]]
+        }
+        fn actions(&self, s: &[u8; 2], out: &mut Vec<usize>) {
+            out.extend((0..2).filter(|i| s[*i] < 2));
+        }
+        fn next_state(&self, s: &[u8; 2], i: usize) -> Option<[u8; 2]> {
+            let mut n = *s;
+            n[i] += 1;
+            Some(n)
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![
+                Property::always("below_four", |_, s: &[u8; 2]| s[0] + s[1] < 4),
+                Property::sometimes("reaches_two", |_, s: &[u8; 2]| s[0] + s[1] == 2),
+            ]
+        }
+    }
+
+    const Q: &[SpecQuote] = &[SpecQuote { doc: "TOY-01", text: "Counters stop at 2." }];
+
+    impl CheckableModel for Counters {
+        fn property_defs(&self) -> Vec<PropertyDef> {
+            vec![
+                PropertyDef { name: "below_four", kind: PropertyKind::Safety, words: "the sum stays below 4", rests_on: Q },
+                PropertyDef { name: "reaches_two", kind: PropertyKind::Reachable, words: "the sum can be 2", rests_on: Q },
+            ]
+        }
+        fn trace(&self, _: &PropertyDef, path: &[([u8; 2], Option<usize>)]) -> Trace {
+            Trace {
+                setup: vec![],
+                steps: path
+                    .iter()
+                    .filter_map(|(s, a)| a.map(|i| TraceStep { at: format!("{s:?}"), actor: format!("counter {i}"), what: "steps".into(), notes: vec![] }))
+                    .collect(),
+                outcome: vec![format!("{:?}", path.last().map(|(s, _)| *s))],
+            }
+        }
+        fn export(&self, _: &PropertyDef, _: &[([u8; 2], Option<usize>)]) -> Option<VectorFile> {
+            None
+        }
+        fn symmetry(&self) -> Option<Representative<[u8; 2]>> {
+            Some(|s| {
+                let mut r = *s;
+                r.sort();
+                r
+            })
+        }
+    }
+
+    fn bounds() -> Bounds {
+        Bounds { max_states: Some(1_000), max_depth: None, timeout: Some(Duration::from_secs(10)), threads: 1 }
+    }
+
+    #[test]
+    fn a_violation_comes_with_one_of_the_shortest_traces_and_exit_status_1() {
+        let r = check(Counters, "toy", vec![], &bounds()).unwrap();
+        assert_eq!(r.result("below_four").map(|p| p.verdict.clone()), Some(Verdict::Violated));
+        assert_eq!(r.result("reaches_two").map(|p| p.verdict.clone()), Some(Verdict::Reached));
+        let t = r.result("below_four").and_then(|p| p.trace.clone()).unwrap();
+        assert_eq!(t.steps.len(), 4, "{}", t.render());
+        assert_eq!(t.outcome, vec!["Some([2, 2])"]);
+        assert_eq!(r.exit_status(), 1);
+        assert!(r.cut.is_none());
+        // With the symmetry, [1, 0] and [0, 1] are one state: 6 classes instead of 9 states.
+        assert_eq!(r.unique_states, 6);
+    }
+
+    #[test]
+    fn a_bound_leaves_what_it_did_not_reach_not_established() {
+        let b = Bounds { max_depth: Some(3), ..bounds() };
+        let r = check(Counters, "toy", vec![], &b).unwrap();
+        assert_eq!(r.cut, Some(Cut::Depth));
+        assert_eq!(r.result("below_four").map(|p| p.verdict.clone()), Some(Verdict::NotEstablished));
+        assert_eq!(r.exit_status(), 2);
+    }
+
+    #[test]
+    fn a_property_table_that_disagrees_with_the_model_is_an_error() {
+        #[derive(Clone)]
+        struct Wrong;
+        impl Model for Wrong {
+            type State = u8;
+            type Action = u8;
+            fn init_states(&self) -> Vec<u8> {
+                vec![0]
+            }
+            fn actions(&self, _: &u8, _: &mut Vec<u8>) {}
+            fn next_state(&self, _: &u8, _: u8) -> Option<u8> {
+                None
+            }
+            fn properties(&self) -> Vec<Property<Self>> {
+                vec![Property::always("p", |_, _| true)]
+            }
+        }
+        impl CheckableModel for Wrong {
+            fn property_defs(&self) -> Vec<PropertyDef> {
+                vec![PropertyDef { name: "q", kind: PropertyKind::Safety, words: "", rests_on: &[] }]
+            }
+            fn trace(&self, _: &PropertyDef, _: &[(u8, Option<u8>)]) -> Trace {
+                Trace::default()
+            }
+            fn export(&self, _: &PropertyDef, _: &[(u8, Option<u8>)]) -> Option<VectorFile> {
+                None
+            }
+        }
+        let e = check(Wrong, "wrong", vec![], &bounds()).unwrap_err();
+        assert!(e.contains("do not match"), "{e}");
+    }
 }
