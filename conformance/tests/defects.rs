@@ -49,7 +49,6 @@ macro_rules! caught {
 caught! {
     timeout_4031 => Defect::Timeout4031,
     accept_full_imbalance => Defect::AcceptFullImbalance,
-    wrong_reject_code => Defect::WrongRejectCode,
     offerrer_view_in_reject => Defect::OfferrerViewInReject,
     answer_before_swap_party => Defect::AnswerBeforeSwapParty,
     accept_hops_over_10 => Defect::AcceptHopsOver10,
@@ -65,4 +64,52 @@ caught! {
     hold_59_seconds => Defect::Hold59Seconds,
     wrong_handover_key => Defect::WrongHandoverKey,
     no_forward_record => Defect::NoForwardRecord,
+    persist_after_forward => Defect::PersistAfterForward,
+    short_payment => Defect::ShortPayment,
+    one_htlc_above_maximum => Defect::OneHtlcAboveMaximum,
+    drop_malformed_init => Defect::DropMalformedInit,
+    forward_hops_zero => Defect::ForwardHopsZero,
+    forward_gap_below_2016 => Defect::ForwardGapBelow2016,
+    copy_lightning_verbatim => Defect::CopyLightningVerbatim,
+    wrong_cltv_expiry => Defect::WrongCltvExpiry,
+    short_channel_id_in_onion => Defect::ShortChannelIdInOnion,
+    drop_payment_secret => Defect::DropPaymentSecret,
+    counts_htlcs_twice => Defect::CountsHtlcsTwice,
+    clock_stopped => Defect::ClockStopped,
+    clock_twice_as_fast => Defect::ClockTwiceAsFast,
+    no_success_message => Defect::NoSuccessMessage,
+    offers_when_not_valid => Defect::OffersWhenNotValid,
+    offers_twice_per_party => Defect::OffersTwicePerParty,
+    offers_the_imbalance => Defect::OffersTheImbalance,
+    sidepool_timeout_4032 => Defect::SidepoolTimeout4032,
+    fails_downstream_early => Defect::FailsDownstreamEarly,
+    no_delete_before_accept_here => Defect::NoDeleteBeforeAcceptHere,
+    no_lightning_record => Defect::NoLightningRecord,
+    no_htlc_details_record => Defect::NoHtlcDetailsRecord,
+    ignores_reject => Defect::IgnoresReject,
+    inert => Defect::Inert,
+}
+
+/// An inert node (BOLT 1 and the feature exchange, nothing else) earns no pass
+/// beyond the cases about exactly that: every case about the sidepool protocol
+/// either fails or says the behaviour was not shown.
+#[test]
+fn an_inert_node_passes_only_what_it_really_does() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
+    let cases: Vec<_> = case::load_dir(dir).unwrap().into_iter().flat_map(|(_, f)| f.cases).collect();
+    let refs: Vec<&case::Case> = cases.iter().collect();
+    let opts = RunOptions { filters: Vec::new(), spec: Default::default(), embedded_spec: None, default_wait: Duration::from_millis(300), case_limit: Duration::from_secs(30), known_failures: Vec::new() };
+    let results = run_cases(&refs, &mut TargetSpec::Embedded(Some(Defect::Inert)), &opts, |_, _| {});
+    let passed: Vec<&str> = results.iter().filter(|r| r.verdict == Verdict::Pass).map(|r| r.case.id.as_str()).collect();
+    let earned = [
+        "sp01.feature-bit.init-sets-1263",
+        "sp01.feature-set.sends-my-sidepool-features",
+        "sp01.messaging.ping-answered",
+        "sp01.messaging.unknown-odd-bolt-message-ignored",
+        "sp01.messaging.unknown-even-bolt-message-fails-the-connection",
+        "sp10.forwardable.implements-forwarding",
+    ];
+    let unearned: Vec<&&str> = passed.iter().filter(|id| !earned.contains(id)).collect();
+    assert!(unearned.is_empty(), "an inert node passed {unearned:?}");
+    assert!(results.iter().any(|r| r.verdict == Verdict::Fail));
 }

@@ -300,7 +300,7 @@ pub fn case_yaml(data: &[u8]) {
     match parse_case_file(text) {
         Ok(file) => {
             for case in &file.cases {
-                assert!(!case.steps.iter().any(|s| matches!(s, Step::Fixture(_))), "a fixture step was left in");
+                assert!(!case.steps.iter().any(|s| matches!(s.step, Step::Fixture(_))), "a fixture step was left in");
             }
         }
         Err(why) => assert!(!why.is_empty(), "a case file refused without a reason"),

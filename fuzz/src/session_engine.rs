@@ -324,7 +324,7 @@ pub fn run(data: &[u8]) -> Reached {
 
 impl World {
     fn new(forward: bool, revision: SpecRevision) -> World {
-        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision };
+        let config = EngineConfig { me: ME, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision, choices: Default::default() };
         let ring = Rc::new(RefCell::new(KeyRing::default()));
         let keys = FuzzKeys { ring: Rc::clone(&ring) };
         let engine = PeerswapEngine::new(config, keys, BlockHeight(START_HEIGHT), Timestamp(START_TIME));

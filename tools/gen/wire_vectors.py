@@ -498,7 +498,8 @@ MSG_NOTES = {
     "Truncated": "The message ends inside a TLV (truncated).",
     "Boundary": "A value at the edge of what its definition allows.",
     "HopsOutOfRange": "peerswap_init_hops above 10 decodes (acceptable) so the receiver can answer reject code 7 (ERRATA E-04).",
-    "HopsRequired": "peerswap_init_hops is read as required although the spec omits 'Required.' (ERRATA E-03).",
+    "HopsRequired": "peerswap_init_hops is read as required although the spec omits 'Required.' (ERRATA E-03); a receiver still rejects such an init when its id and hash are readable.",
+    "CounterNeverCorrect": "Decodes, but no swap party has this counter before its expansion phase (it must be odd, and 2047 has no successor: SIDEPOOL-02), so a receiver rejects it (ERRATA E-05).",
     "Envelope": "Envelope-level outcomes: an unknown odd sub-id is ignored; a non-53609 type is not_sidepool.",
 }
 
@@ -612,8 +613,8 @@ def specific_valid(name):
                 ("hops 10", {"peerswap_init_hops": 10}, ["Boundary"], "valid"),
                 ("hops 11 decodes so the receiver can reject it with code 7", {"peerswap_init_hops": 11}, ["HopsOutOfRange"], "acceptable"),
                 ("hops 255", {"peerswap_init_hops": 255}, ["HopsOutOfRange"], "acceptable"),
-                ("update counter 2047, the largest 11-bit value", {"peerswap_init_update_counter": 2047}, ["Boundary"], "valid"),
-                ("update counter 0 (even: a receiver rule, not a codec rule)", {"peerswap_init_update_counter": 0}, ["Boundary"], "valid"),
+                ("update counter 2047, the largest 11-bit value", {"peerswap_init_update_counter": 2047}, ["Boundary", "CounterNeverCorrect"], "acceptable"),
+                ("update counter 0 (even: a receiver rule, not a codec rule)", {"peerswap_init_update_counter": 0}, ["Boundary", "CounterNeverCorrect"], "acceptable"),
                 ("amount 0 sat decodes (the minimum is a receiver rule)", {"peerswap_init_amount_sat": 0}, ["Boundary"], "valid"),
                 ("amount 2^64-1 sat", {"peerswap_init_amount_sat": U64_MAX}, ["Boundary"], "valid"),
                 ("timeouts at 2^32-1", {"peerswap_init_timeouts": {"sidepool": 2**32 - 1, "lightning": 2**32 - 1}}, ["Boundary"], "valid"),

@@ -459,6 +459,7 @@ fn run_coverage(
     let errata = std::fs::read_to_string(repo_root.join(docs::SPEC_DIR).join("ERRATA.md"))
         .unwrap_or_default();
     let waivers = coverage::parse_waivers(&errata);
+    let unreachable = coverage::parse_unreachable(&errata);
     let revisions: Vec<SpecRevision> = if all_revisions {
         docs::revisions_present(repo_root)
     } else {
@@ -469,7 +470,7 @@ fn run_coverage(
     };
     let mut fail = false;
     for rev in revisions {
-        let report = coverage::compute(&spec, rev, &index, &checked, &c.covers, &c.cases, &waivers);
+        let report = coverage::compute(&spec, rev, &index, &checked, &c.covers, &c.cases, &waivers, &unreachable);
         if let Some(p) = md {
             write_file(p, &coverage::markdown(&report))?;
         }

@@ -1,16 +1,25 @@
-//! Requirement coverage: for each requirement, the code quotes that match it,
-//! the vectors and conformance cases that declare they cover it, and ERRATA
-//! waivers.
+//! Requirement coverage **in substance**: for each requirement, the code quotes
+//! that match it, the conformance-case assertions and vector tests that exercise
+//! it, and ERRATA waivers.
 //!
 //! - A code quote matches a requirement when one of its matched segments
 //!   overlaps the requirement's sentence in the pinned text by at least half
 //!   of the shorter of the two.
-//! - A vector file covers the ids in a `covers:` list at its top level, in a
-//!   test group or in a test.
-//! - A conformance case (`conformance/cases/*.yaml`) covers its
-//!   `requirement` and any `covers:` ids.
-//! - `Waives: <id>[, <id>...]` inside an ERRATA entry waives those ids; an id
-//!   ending in `*` waives every id with that prefix.
+//! - A conformance case tests a requirement against an IUT only through an
+//!   **assertion** resting on it at a grade of its level's class (a MUST
+//!   requirement through a MUST / MUST NOT assertion, ...): a step that names it
+//!   (`requirement:`), or the case's own requirement for its default-graded
+//!   steps. An assertion at `reading` level tests a reading, not the rule. A
+//!   case's `covers:` list alone counts for nothing (reported as "declared").
+//! - A vector covers the ids of a `covers:` list in a test or a test group
+//!   (named by tcId or group); a file-level `covers:` alone counts for nothing.
+//! - `Waives: <id>[, <id>...]` inside an ERRATA entry waives those ids (not
+//!   observable by a black-box suite, or out of scope); `Unreachable: <id>...`
+//!   marks ids no input can exercise. An id ending in `*` names every id with
+//!   that prefix.
+//!
+//! Each requirement then has one status: tested against an IUT, tested by
+//! vectors only, waived, unreachable, or uncovered.
 //!
 //! Coverage is computed per revision of the SIDEPOOL texts: the requirements
 //! of that revision (and of our own specs), the code quotes that match in that
@@ -86,6 +95,15 @@ impl Waiver {
 
 /// Reads `Waives:` lines from ERRATA.md (each inside a `## E-xx` entry).
 pub fn parse_waivers(errata: &str) -> Vec<Waiver> {
+    parse_tagged(errata, "Waives:")
+}
+
+/// Reads `Unreachable:` lines from ERRATA.md: requirements no input can exercise.
+pub fn parse_unreachable(errata: &str) -> Vec<Waiver> {
+    parse_tagged(errata, "Unreachable:")
+}
+
+fn parse_tagged(errata: &str, tag: &str) -> Vec<Waiver> {
     let mut out = Vec::new();
     let mut entry = String::new();
     for line in errata.lines() {
@@ -93,10 +111,10 @@ pub fn parse_waivers(errata: &str) -> Vec<Waiver> {
             entry = h.split_whitespace().next().unwrap_or_default().to_string();
             continue;
         }
-        let Some(pos) = line.find("Waives:") else {
+        let Some(pos) = line.find(tag) else {
             continue;
         };
-        let rest = line.get(pos + "Waives:".len()..).unwrap_or_default();
+        let rest = line.get(pos + tag.len()..).unwrap_or_default();
         for tok in rest.split([',', ' ', '`', '*']).filter(|t| !t.is_empty()) {
             if tok.starts_with("sp") || ["loop.", "lnrod.", "blob."].iter().any(|p| tok.starts_with(p)) {
                 // A trailing `*` wildcard was split off above, so look for it again.
@@ -123,10 +141,45 @@ pub struct ReqCoverage {
     pub level: Level,
     pub quote: String,
     pub code: Vec<String>,
+    /// Vector tests (or groups) that name it: `file (tcId N)`.
     pub vectors: Vec<String>,
+    /// Case assertions that rest on it at its level: `file (case: step N kind)`.
     pub cases: Vec<String>,
+    /// Cases that only list it in `covers:` (or assert it at another grade): not counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_by: Option<String>,
+    pub status: Status,
+}
+
+/// What covers a requirement, in substance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A conformance-case assertion at its level exercises it against an IUT.
+    TestedAgainstIut,
+    /// Only vector tests exercise it (the reference, and implementations that run the vectors).
+    VectorsOnly,
+    /// Waived in ERRATA (not observable by a black-box suite, or out of scope).
+    Waived,
+    /// No input can exercise it (ERRATA `Unreachable:`).
+    Unreachable,
+    Uncovered,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::TestedAgainstIut => "tested against an IUT",
+            Status::VectorsOnly => "vectors only",
+            Status::Waived => "waived",
+            Status::Unreachable => "unreachable",
+            Status::Uncovered => "uncovered",
+        }
+    }
 }
 
 impl ReqCoverage {
@@ -136,9 +189,9 @@ impl ReqCoverage {
     pub fn tested(&self) -> bool {
         !self.vectors.is_empty() || !self.cases.is_empty()
     }
-    /// Quoted in code and tested, or waived.
+    /// Quoted in code and tested, or waived, or unreachable.
     pub fn complete(&self) -> bool {
-        self.waived_by.is_some() || (self.quoted() && self.tested())
+        self.waived_by.is_some() || self.unreachable_by.is_some() || (self.quoted() && self.tested())
     }
 }
 
@@ -149,9 +202,27 @@ pub struct LevelTotals {
     pub tested: usize,
     pub complete: usize,
     pub waived: usize,
+    pub tested_against_iut: usize,
+    pub vectors_only: usize,
+    pub unreachable: usize,
+    pub uncovered: usize,
     pub quoted_pct: f64,
     pub tested_pct: f64,
     pub complete_pct: f64,
+}
+
+/// The headline measure: of a document's MUST / MUST NOT requirements that a
+/// black-box suite can observe (neither waived nor unreachable), how many a
+/// conformance-case assertion tests against an IUT.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BlackBox {
+    pub document: String,
+    pub must_total: usize,
+    pub observable: usize,
+    pub tested_against_iut: usize,
+    pub tested_against_iut_pct: f64,
+    pub vectors_only: Vec<String>,
+    pub uncovered: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -161,6 +232,8 @@ pub struct CoverageReport {
     /// The upstream commit of each SIDEPOOL document at that revision.
     pub commits: BTreeMap<String, String>,
     pub totals: BTreeMap<String, LevelTotals>,
+    /// Per document, the MUST / MUST NOT measure against an IUT.
+    pub black_box: Vec<BlackBox>,
     pub requirements: Vec<ReqCoverage>,
     /// Ids named by vectors, cases or waivers that no revision's index has, and ids named by
     /// vectors or cases that apply to this revision but are not in it.
@@ -179,6 +252,7 @@ fn pct(n: usize, d: usize) -> f64 {
 
 /// Computes coverage of the normative requirements of revision `rev` (from
 /// `index`); vectors and cases that do not apply to `rev` are left out.
+#[allow(clippy::too_many_arguments)]
 pub fn compute(
     spec: &SpecSet,
     rev: SpecRevision,
@@ -187,9 +261,11 @@ pub fn compute(
     covers: &[Cover],
     cases: &[Case],
     waivers: &[Waiver],
+    unreachable: &[Waiver],
 ) -> CoverageReport {
     let reqs = index.at(rev);
-    let covers: Vec<&Cover> = covers.iter().filter(|c| c.applies(rev)).collect();
+    // A file-level `covers:` names no test: it counts for nothing.
+    let covers: Vec<&Cover> = covers.iter().filter(|c| c.applies(rev) && c.at != "file").collect();
     let cases: Vec<&Case> = cases.iter().filter(|c| c.applies(rev)).collect();
     let spans = requirement_spans(spec, rev, &reqs);
     let mut out = Vec::new();
@@ -207,15 +283,29 @@ pub fn compute(
             .filter(|c| c.ids.iter().any(|i| i == &r.id))
             .map(|c| format!("{} ({})", c.file, c.at))
             .collect();
-        let case_hits = cases
+        let case_hits: Vec<String> = cases
             .iter()
-            .filter(|c| c.all_ids().iter().any(|i| i == &r.id))
+            .flat_map(|c| c.assertions_on(&r.id, r.level).into_iter().map(move |a| format!("{} ({}: {})", c.file, c.id, a.at)))
+            .collect();
+        let declared: Vec<String> = cases
+            .iter()
+            .filter(|c| c.all_ids().iter().any(|i| i == &r.id) && c.assertions_on(&r.id, r.level).is_empty())
             .map(|c| format!("{} ({})", c.file, c.id))
             .collect();
-        let waived_by = waivers
-            .iter()
-            .find(|w| w.applies(&r.id))
-            .map(|w| w.errata.clone());
+        let waived_by = waivers.iter().find(|w| w.applies(&r.id)).map(|w| w.errata.clone());
+        let unreachable_by = unreachable.iter().find(|w| w.applies(&r.id)).map(|w| w.errata.clone());
+        let vectors: Vec<String> = vectors;
+        let status = if waived_by.is_some() {
+            Status::Waived
+        } else if unreachable_by.is_some() {
+            Status::Unreachable
+        } else if !case_hits.is_empty() {
+            Status::TestedAgainstIut
+        } else if !vectors.is_empty() {
+            Status::VectorsOnly
+        } else {
+            Status::Uncovered
+        };
         out.push(ReqCoverage {
             id: r.id.clone(),
             document: r.document.clone(),
@@ -225,7 +315,10 @@ pub fn compute(
             code,
             vectors,
             cases: case_hits,
+            declared,
             waived_by,
+            unreachable_by,
+            status,
         });
     }
     let mut totals = BTreeMap::new();
@@ -236,7 +329,11 @@ pub fn compute(
             quoted: of.iter().filter(|c| c.quoted()).count(),
             tested: of.iter().filter(|c| c.tested()).count(),
             complete: of.iter().filter(|c| c.complete()).count(),
-            waived: of.iter().filter(|c| c.waived_by.is_some()).count(),
+            waived: of.iter().filter(|c| c.status == Status::Waived).count(),
+            tested_against_iut: of.iter().filter(|c| c.status == Status::TestedAgainstIut).count(),
+            vectors_only: of.iter().filter(|c| c.status == Status::VectorsOnly).count(),
+            unreachable: of.iter().filter(|c| c.status == Status::Unreachable).count(),
+            uncovered: of.iter().filter(|c| c.status == Status::Uncovered).count(),
             ..LevelTotals::default()
         };
         totals.insert(
@@ -249,6 +346,27 @@ pub fn compute(
             },
         );
     }
+    let mut documents: Vec<&str> = out.iter().map(|c| c.document.as_str()).collect();
+    documents.dedup();
+    documents.sort_unstable();
+    documents.dedup();
+    let black_box = documents
+        .into_iter()
+        .map(|d| {
+            let musts: Vec<&ReqCoverage> = out.iter().filter(|c| c.document == d && c.level.is_absolute()).collect();
+            let observable: Vec<&&ReqCoverage> = musts.iter().filter(|c| !matches!(c.status, Status::Waived | Status::Unreachable)).collect();
+            let tested = observable.iter().filter(|c| c.status == Status::TestedAgainstIut).count();
+            BlackBox {
+                document: d.to_string(),
+                must_total: musts.len(),
+                observable: observable.len(),
+                tested_against_iut: tested,
+                tested_against_iut_pct: pct(tested, observable.len()),
+                vectors_only: observable.iter().filter(|c| c.status == Status::VectorsOnly).map(|c| c.id.clone()).collect(),
+                uncovered: observable.iter().filter(|c| c.status == Status::Uncovered).map(|c| c.id.clone()).collect(),
+            }
+        })
+        .collect();
     let known: std::collections::HashSet<&str> = reqs.iter().map(|r| r.id.as_str()).collect();
     let named = covers
         .iter()
@@ -293,6 +411,7 @@ pub fn compute(
         revision: rev.name().to_string(),
         commits: rev.documents().iter().map(|(d, c)| (d.to_string(), c.to_string())).collect(),
         totals,
+        black_box,
         requirements: out,
         unknown_ids: unknown,
         failing,
@@ -316,19 +435,18 @@ pub fn markdown(r: &CoverageReport) -> String {
         s.push_str(&format!(" ({})", commits.join(", ")));
     }
     s.push_str(", and our own specs.\n\n");
-    s.push_str("| level | total | quoted in code | tested | complete (quoted and tested, or waived) | waived |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|\n");
+    s.push_str("A requirement counts as tested only where a conformance-case assertion at its level, or a vector test naming it, exercises it (tools/src/coverage.rs).\n\n");
+    s.push_str("| document | MUST / MUST NOT | observable by a black-box suite | tested against an IUT |\n|---|---:|---:|---:|\n");
+    for b in &r.black_box {
+        s.push_str(&format!("| {} | {} | {} | {} ({}%) |\n", b.document, b.must_total, b.observable, b.tested_against_iut, b.tested_against_iut_pct));
+    }
+    s.push('\n');
+    s.push_str("| level | total | quoted in code | tested against an IUT | vectors only | waived | unreachable | uncovered | complete |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (l, t) in &r.totals {
         s.push_str(&format!(
-            "| {l} | {} | {} ({}%) | {} ({}%) | {} ({}%) | {} |\n",
-            t.total,
-            t.quoted,
-            t.quoted_pct,
-            t.tested,
-            t.tested_pct,
-            t.complete,
-            t.complete_pct,
-            t.waived
+            "| {l} | {} | {} ({}%) | {} | {} | {} | {} | {} | {} ({}%) |\n",
+            t.total, t.quoted, t.quoted_pct, t.tested_against_iut, t.vectors_only, t.waived, t.unreachable, t.uncovered, t.complete, t.complete_pct
         ));
     }
     s.push_str(&format!(
@@ -341,16 +459,17 @@ pub fn markdown(r: &CoverageReport) -> String {
             s.push_str(&format!("- {u}\n"));
         }
     }
-    s.push_str("\n## Requirements\n\n| id | level | code | vectors | cases | waived | quote |\n|---|---|---|---|---|---|---|\n");
+    s.push_str("\n## Requirements\n\n| id | level | status | code | case assertions | vectors | waived / unreachable | quote |\n|---|---|---|---|---|---|---|---|\n");
     for c in &r.requirements {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             c.id,
             c.level,
+            c.status.as_str(),
             cell(&c.code),
-            cell(&c.vectors),
             cell(&c.cases),
-            c.waived_by.as_deref().unwrap_or("—"),
+            cell(&c.vectors),
+            c.waived_by.as_deref().or(c.unreachable_by.as_deref()).unwrap_or("—"),
             c.quote.replace('|', "\\|")
         ));
     }
@@ -362,8 +481,14 @@ pub fn summary(r: &CoverageReport) -> String {
     let mut s = format!("revision {}\n", r.revision);
     for (l, t) in &r.totals {
         s.push_str(&format!(
-            "{l:<10} {:>4} total  {:>4} quoted ({:>5}%)  {:>4} tested ({:>5}%)  {:>4} complete ({:>5}%)  {:>3} waived\n",
-            t.total, t.quoted, t.quoted_pct, t.tested, t.tested_pct, t.complete, t.complete_pct, t.waived
+            "{l:<10} {:>4} total  {:>4} quoted  {:>4} against an IUT  {:>4} vectors only  {:>3} waived  {:>3} unreachable  {:>3} uncovered\n",
+            t.total, t.quoted, t.tested_against_iut, t.vectors_only, t.waived, t.unreachable, t.uncovered
+        ));
+    }
+    for b in r.black_box.iter().filter(|b| b.document.starts_with("SIDEPOOL-10")) {
+        s.push_str(&format!(
+            "{}: {} of {} observable MUST / MUST NOT tested against an IUT ({}%)\n",
+            b.document, b.tested_against_iut, b.observable, b.tested_against_iut_pct
         ));
     }
     for u in &r.unknown_ids {

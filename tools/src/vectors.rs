@@ -203,16 +203,135 @@ pub struct Case {
     pub file: String,
     pub id: String,
     pub requirement: Option<String>,
+    /// The case's own level (`MUST`, ...), the default grade of its assertions.
+    pub level: Option<String>,
+    /// Declared only: a requirement counts as tested by a case through one of its
+    /// `assertions`, never through this list alone.
     pub covers: Vec<String>,
+    /// Every graded assertion the case makes: the requirement it rests on, at which grade.
+    pub assertions: Vec<Assertion>,
     /// `revisions:` (empty: every revision).
     pub revisions: Vec<String>,
     /// `depends_on:`: definitions the case's expected values rely on.
     pub depends_on: Vec<String>,
 }
 
+/// One graded assertion of a conformance case (conformance/CASES.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assertion {
+    pub requirement: String,
+    /// `MUST`, `MUST NOT`, `SHOULD`, `SHOULD NOT`, `MAY` or `reading`.
+    pub grade: String,
+    /// Where: `step 7 expect_reject`.
+    pub at: String,
+}
+
+/// Step kinds that assert something about the IUT (the runner's `Step::is_assertion`).
+const ASSERTION_KINDS: &[&str] = &[
+    "expect",
+    "expect_reject",
+    "expect_accept",
+    "expect_nothing",
+    "expect_disconnect",
+    "expect_type",
+    "check",
+    "check_handover",
+    "expect_event",
+    "expect_no_event",
+    "any_order",
+    "one_of",
+    "in_order",
+    "expect_payment",
+    "alive",
+];
+
+/// The keys beside a step's own key.
+const STEP_META: &[&str] = &["level", "requirement", "reading", "note", "label", "after", "covers"];
+
+/// A step's kind, body and metadata.
+fn step_parts(step: &Value) -> Option<(&str, &Value, &serde_json::Map<String, Value>)> {
+    let o = step.as_object()?;
+    let (kind, body) = o.iter().find(|(k, _)| !STEP_META.contains(&k.as_str()))?;
+    Some((kind.as_str(), body, o))
+}
+
+/// The graded assertions of one case, numbered as the runner numbers steps
+/// (fixtures spliced in), with the built-in grades the runner gives (CASES.md).
+fn case_assertions(case: &Value, fixtures: Option<&Value>, level: &str, requirement: &str) -> Vec<Assertion> {
+    let mut steps: Vec<&Value> = Vec::new();
+    for s in case.get("steps").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        match step_parts(s) {
+            Some(("fixture", Value::String(name), _)) => {
+                steps.extend(fixtures.and_then(|f| f.get(name)).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default());
+            }
+            _ => steps.push(s),
+        }
+    }
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let Some((kind, body, meta)) = step_parts(s) else { continue };
+        if !ASSERTION_KINDS.contains(&kind) {
+            continue;
+        }
+        let at = format!("step {} {kind}", i + 1);
+        let liveness = kind == "alive";
+        let grade = meta.get("level").and_then(Value::as_str).unwrap_or(if liveness { "MUST" } else { level }).to_string();
+        let req = meta
+            .get("requirement")
+            .and_then(Value::as_str)
+            .unwrap_or(if liveness { "sp01.sidepool-messaging-protocol.1" } else { requirement })
+            .to_string();
+        let mut push = |requirement: &str, grade: &str, at: &str| out.push(Assertion { requirement: requirement.into(), grade: grade.into(), at: at.into() });
+        match kind {
+            "any_order" | "one_of" | "in_order" => {
+                for inner in body.as_array().map(Vec::as_slice).unwrap_or_default() {
+                    let Some((ik, _, im)) = step_parts(inner) else { continue };
+                    let g = im.get("level").and_then(Value::as_str).unwrap_or(&grade);
+                    let r = im.get("requirement").and_then(Value::as_str).unwrap_or(&req);
+                    push(r, g, &format!("{at} / {ik}"));
+                    for extra in ids(im.get("covers")) {
+                        push(&extra, g, &format!("{at} / {ik}"));
+                    }
+                }
+            }
+            _ => push(&req, &grade, &at),
+        }
+        // `covers:` beside a step: further requirements it exercises, at its grade.
+        for extra in ids(meta.get("covers")) {
+            push(&extra, &grade, &at);
+        }
+        // Built-in grades (the runner's `answer.rs` and `payment.rs`).
+        match kind {
+            "expect_reject" if body.get("code").is_some() => push("sp10.rejecting-peerswap.2", "MAY", &format!("{at} (reason code)")),
+            "expect_accept" => push("sp10.initiating-peerswap.46", "MAY", &format!("{at} (a reject instead)")),
+            "expect_payment" => {
+                push("sp10.offerring-in-lightning-htlcs.7", "MUST", &format!("{at} (the total)"));
+                push("sp10.offerring-in-lightning-htlcs.3", "MUST NOT", &format!("{at} (no part above the maximum)"));
+                push("sp10.offerring-in-lightning-htlcs.10", "reading", &format!("{at} (no part equal to it, E-60)"));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 impl Case {
     pub fn applies(&self, rev: SpecRevision) -> bool {
         applies(&self.revisions, rev)
+    }
+
+    /// The assertions that rest on requirement `id` at a grade of its level's
+    /// class: MUST / MUST NOT for an absolute requirement, SHOULD / SHOULD NOT
+    /// for a recommendation, MAY for a MAY. An assertion at `reading` level tests
+    /// one of the reference's readings, never the requirement.
+    pub fn assertions_on(&self, id: &str, level: crate::text::Level) -> Vec<&Assertion> {
+        use crate::text::Level::*;
+        let fits = |g: &str| match level {
+            Must | MustNot => g == "MUST" || g == "MUST NOT",
+            Should | ShouldNot => g == "SHOULD" || g == "SHOULD NOT",
+            May => g == "MAY",
+        };
+        self.assertions.iter().filter(|a| a.requirement == id && fits(&a.grade)).collect()
     }
 
     pub fn all_ids(&self) -> Vec<String> {
@@ -243,13 +362,20 @@ pub fn cases(l: &Loaded) -> Vec<Case> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            let requirement = c.get("requirement").and_then(Value::as_str).map(str::to_string);
+            let level = c.get("level").and_then(Value::as_str).map(str::to_string);
+            let assertions = case_assertions(
+                c,
+                l.value.get("fixtures"),
+                level.as_deref().unwrap_or("MUST"),
+                requirement.as_deref().unwrap_or(""),
+            );
             Some(Case {
                 file: l.file.clone(),
                 id,
-                requirement: c
-                    .get("requirement")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                requirement,
+                level,
+                assertions,
                 covers: ids(c.get("covers")),
                 revisions: ids(c.get("revisions")),
                 depends_on: ids(c.get("depends_on")),

@@ -319,7 +319,7 @@ fn coverage_finds_quotes_vectors_cases_and_waivers() {
     assert_eq!(cases.len(), 6);
     let errata = std::fs::read_to_string(repo().join("spec-mirror/ERRATA.md")).unwrap();
     let waivers = coverage::parse_waivers(&errata);
-    let report = coverage::compute(&spec, Seed, &index, &checked, &covers, &cases, &waivers);
+    let report = coverage::compute(&spec, Seed, &index, &checked, &covers, &cases, &waivers, &[]);
     assert_eq!(report.revision, "seed");
 
     let by_id = |id: &str| report.requirements.iter().find(|r| r.id == id).unwrap();
@@ -331,11 +331,20 @@ fn coverage_finds_quotes_vectors_cases_and_waivers() {
     let one = by_id("sp10.initiating-peerswap.1");
     // good.rs:10 quotes it; bad.rs:1 (4033) does not count.
     assert_eq!(one.code, vec!["reference/src/good.rs:10"]);
-    assert_eq!(one.vectors, vec!["vectors/peerswap/timeouts.yaml (file)"]);
+    // A file-level `covers:` names no test: it counts for nothing.
+    assert!(one.vectors.is_empty());
     assert_eq!(
         one.cases,
-        vec!["conformance/cases/min-delta.yaml (acceptor-min-delta-boundary)"]
+        vec!["conformance/cases/min-delta.yaml (acceptor-min-delta-boundary: step 1 expect_reject)"]
     );
+    assert_eq!(one.status, coverage::Status::TestedAgainstIut);
+    // A case naming a requirement without asserting it only declares it.
+    let two_cases = &by_id("sp10.initiating-peerswap.2");
+    assert_eq!(
+        two_cases.cases,
+        vec!["conformance/cases/min-delta.yaml (acceptor-min-delta-boundary: step 1 expect_reject)"]
+    );
+    assert_eq!(two_cases.declared, vec!["conformance/cases/min-delta.yaml (acceptor-min-delta)"]);
     let two = by_id("sp10.initiating-peerswap.2");
     assert_eq!(two.code, vec!["reference/src/good.rs:14"]);
     assert_eq!(two.vectors, vec!["vectors/peerswap/timeouts.yaml (tcId 1)"]);
@@ -350,8 +359,10 @@ fn coverage_finds_quotes_vectors_cases_and_waivers() {
     );
     assert_eq!(
         by_id("sp10.initiating-peerswap.4").cases,
-        vec!["conformance/cases/timeouts.yaml (acceptor-timeouts)"]
+        vec!["conformance/cases/timeouts.yaml (acceptor-timeouts: step 3 expect_nothing)"]
     );
+    // Graded as a reading: the case tests no requirement with it.
+    assert!(by_id("sp10.initiating-peerswap.5").cases.is_empty());
     assert_eq!(
         by_id("sp10.success-path.1").waived_by.as_deref(),
         Some("E-99")
@@ -369,11 +380,11 @@ fn coverage_finds_quotes_vectors_cases_and_waivers() {
     // Revision-specific tests count at their revision only; our own specs' requirements are listed.
     let paying = by_id("sp10.paying.1");
     assert_eq!(paying.code, vec!["reference/src/good.rs:24"]);
-    assert_eq!(paying.cases, vec!["conformance/cases/paying.yaml (pays-the-agreed-amount)"]);
-    assert_eq!(paying.vectors, vec!["vectors/peerswap/paying.yaml (file)"]);
+    assert_eq!(paying.cases, vec!["conformance/cases/paying.yaml (pays-the-agreed-amount: step 1 expect)"]);
+    assert!(paying.vectors.is_empty(), "a file-level covers counts for nothing");
     let own = by_id("loop.out.1");
     assert_eq!((own.document.as_str(), own.code.clone()), ("LOOP-01", vec!["reference/src/good.rs:27".to_string()]));
-    assert_eq!(own.cases, vec!["conformance/cases/paying.yaml (loop-refuses-a-foreign-hash)"]);
+    assert_eq!(own.cases, vec!["conformance/cases/paying.yaml (loop-refuses-a-foreign-hash: step 1 expect_nothing)"]);
     assert!(by_id("loop.out.2").code.is_empty());
     let must = &report.totals["MUST"];
     assert_eq!(
@@ -391,12 +402,12 @@ fn coverage_finds_quotes_vectors_cases_and_waivers() {
     insta::assert_snapshot!("fixture_coverage_markdown", coverage::markdown(&report));
 
     // At upstream: its own wording, quotes and tests; the removed SHOULD is gone, the new MUST NOT is there.
-    let up = coverage::compute(&spec, Upstream50799b4, &index, &checked, &covers, &cases, &waivers);
+    let up = coverage::compute(&spec, Upstream50799b4, &index, &checked, &covers, &cases, &waivers, &[]);
     let by_up = |id: &str| up.requirements.iter().find(|r| r.id == id);
     let paying = by_up("sp10.paying.1").unwrap();
     assert_eq!(paying.quote, "The acceptor MUST pay the in-sidepool HTLC amount (see [Agreed Amount](#agreed-amount) and [fees][]).");
     assert_eq!(paying.code, vec!["reference/src/good.rs:25"]);
-    assert_eq!(paying.cases, vec!["conformance/cases/paying.yaml (pays-the-in-sidepool-amount)"]);
+    assert_eq!(paying.cases, vec!["conformance/cases/paying.yaml (pays-the-in-sidepool-amount: step 1 expect)"]);
     assert!(paying.vectors.is_empty(), "the vector file applies to seed only");
     assert!(by_up("sp10.initiating-peerswap.5").is_none());
     assert_eq!(up.failing, vec!["sp10.overview.1", "sp10.initiating-peerswap.6"]);
@@ -410,16 +421,18 @@ fn a_test_naming_an_id_its_revision_lacks_is_reported() {
         file: "c.yaml".into(),
         id: "x".into(),
         requirement: Some("sp10.initiating-peerswap.5".into()),
+        level: None,
         covers: vec![],
+        assertions: vec![],
         revisions: vec![],
         depends_on: vec![],
     };
-    let up = coverage::compute(&spec, Upstream50799b4, &index, &[], &[], std::slice::from_ref(&case), &[]);
+    let up = coverage::compute(&spec, Upstream50799b4, &index, &[], &[], std::slice::from_ref(&case), &[], &[]);
     assert_eq!(
         up.unknown_ids,
         vec!["sp10.initiating-peerswap.5 (in c.yaml case x; only in revision seed, and it applies to upstream-50799b4)"]
     );
-    let seed = coverage::compute(&spec, Seed, &index, &[], &[], &[case], &[]);
+    let seed = coverage::compute(&spec, Seed, &index, &[], &[], &[case], &[], &[]);
     assert!(seed.unknown_ids.is_empty());
 }
 

@@ -127,6 +127,10 @@ impl SidepoolHandler {
                     let out = state.core.message(peer, message);
                     self.route(state, out);
                 }
+                Action::DeliverMalformedInit(init) => {
+                    let out = state.core.malformed_init(peer, init);
+                    self.route(state, out);
+                }
                 Action::SidepoolReady { peer_features } => {
                     state.ready.insert(peer);
                     let out = state.core.peer_ready(peer, &peer_features);

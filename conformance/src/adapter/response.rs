@@ -58,6 +58,11 @@ pub struct HelloResult {
     /// The methods the IUT implements (others it answers `unsupported`);
     /// lets the runner skip whole case families up front.
     pub methods: Vec<String>,
+    /// Optional capabilities the IUT declares (`forwarding`, `restart`, ...):
+    /// cases needing one it does not list are `unsupported`, and one it lists is
+    /// held to its MUSTs. Absent in older IUTs: none declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
 }
 
 /// The IUT's answer to `identity`.

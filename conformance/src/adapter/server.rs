@@ -32,7 +32,14 @@ impl HelloResult {
             name: name.into(),
             version: version.into(),
             methods: methods.iter().map(|m| (*m).to_string()).collect(),
+            capabilities: Vec::new(),
         }
+    }
+
+    /// The same answer, declaring optional capabilities.
+    pub fn with_capabilities(mut self, capabilities: &[&str]) -> HelloResult {
+        self.capabilities = capabilities.iter().map(|c| (*c).to_string()).collect();
+        self
     }
 }
 

@@ -155,6 +155,11 @@ impl ShortChannelId {
         })
     }
     /// The 8-byte integer form used on the wire.
+    /// The BOLT 7 64-bit form back (3 bytes block, 3 bytes transaction, 2 bytes output).
+    pub fn from_u64(v: u64) -> ShortChannelId {
+        ShortChannelId { block: (v >> 40) as u32 & 0xff_ffff, tx_index: (v >> 16) as u32 & 0xff_ffff, output_index: v as u16 }
+    }
+
     pub fn to_u64(self) -> u64 {
         (u64::from(self.block) << 40) | (u64::from(self.tx_index) << 16) | u64::from(self.output_index)
     }

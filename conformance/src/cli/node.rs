@@ -35,6 +35,9 @@ pub struct NodeArgs {
     /// Test-only: run with a deliberate defect.
     #[arg(long, hide = true, value_enum)]
     pub defect: Option<crate::node::defects::Defect>,
+    /// Take another choice the spec allows (a conforming variant: the suite must fail it on no MUST).
+    #[arg(long, value_enum, conflicts_with = "defect")]
+    pub variant: Option<crate::node::variants::Variant>,
 }
 
 fn parse_key(hex_key: &str) -> Result<PrivateKey, String> {
@@ -63,7 +66,7 @@ pub fn run(args: &NodeArgs) -> i32 {
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
     let defect = args.defect;
     let config = NodeConfig { listen: args.listen, key, session: SessionConfig::for_network(args.network), verbose: true };
-    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_revision(revision).pausing_after(args.pause_after);
+    let mut core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_variant(args.variant).with_revision(revision).pausing_after(args.pause_after);
     if let Some(db) = &args.db {
         core = match core.with_store(db) {
             Ok(c) => c,

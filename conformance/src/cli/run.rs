@@ -57,6 +57,9 @@ pub struct RunArgs {
     /// Known failures of this IUT (a `--json` report or {"known_failures": [ids]}): reported, not failing.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Start the embedded node as a conforming variant (another choice the spec allows; no MUST case may fail).
+    #[arg(long, value_enum, conflicts_with = "defect")]
+    pub variant: Option<crate::node::variants::Variant>,
     /// Test-only: start the embedded node with a deliberate defect.
     #[arg(long, hide = true, value_enum)]
     pub defect: Option<crate::node::defects::Defect>,
@@ -164,12 +167,25 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
             (Verdict::NonStrict, _) => "SHOULD",
             (Verdict::Informational, _) => "INFO",
             (Verdict::Unsupported, _) => "UNSUP",
+            (Verdict::Error, _) => "ERROR",
         };
         let _ = writeln!(out, "[{:>3}/{total}] {tag:<6} {:<48} {:>5} ms", i + 1, r.case.id, r.run.duration.as_millis());
-        if let Some(reason) = &r.reason {
-            if r.verdict != Verdict::Unsupported {
-                let _ = writeln!(out, "             {}", report::sanitize(reason));
+        match r.verdict {
+            Verdict::Pass | Verdict::Unsupported => {}
+            Verdict::Error => {
+                if let Some(reason) = &r.reason {
+                    let _ = writeln!(out, "             {}", report::sanitize(reason));
+                }
             }
+            _ => {
+                // One line per graded finding: what was seen, at which level, and what the reference does.
+                for f in &r.run.findings {
+                    let _ = writeln!(out, "             {}", report::sanitize(&f.line()));
+                }
+            }
+        }
+        for n in &r.run.notes {
+            let _ = writeln!(out, "             note: {}", report::sanitize(n));
         }
     });
     println!();
@@ -208,9 +224,12 @@ fn choose_target(args: &RunArgs) -> Result<(TargetSpec, serde_json::Value), Stri
             Ok((TargetSpec::External { target: Target { addr: *addr, node_id }, adapter: None }, iut))
         }
         _ => Ok((
-            TargetSpec::Embedded(args.defect),
+            match args.variant {
+                Some(v) => TargetSpec::EmbeddedVariant(v),
+                None => TargetSpec::Embedded(args.defect),
+            },
             json!({"name": "sidepool-conformance embedded reference node", "version": env!("CARGO_PKG_VERSION"),
-                   "defect": args.defect.map(|d| format!("{d:?}"))}),
+                   "defect": args.defect.map(|d| format!("{d:?}")), "variant": args.variant.map(|v| format!("{v:?}"))}),
         )),
     }
 }
@@ -229,12 +248,13 @@ fn conclude(results: &[CaseResult], known: &[String], strict: bool) -> i32 {
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     println!(
-        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported{}",
+        "verdicts: {} pass, {} fail, {} non_strict, {} informational, {} unsupported, {} error{}",
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::NonStrict),
         count(Verdict::Informational),
         count(Verdict::Unsupported),
+        count(Verdict::Error),
         if known.is_empty() { String::new() } else { format!(", {} known failures", failing.len() - new_failures.len()) }
     );
     println!("{} passed, {} failed, {} skipped", count(Verdict::Pass), new_failures.len(), count(Verdict::Unsupported));

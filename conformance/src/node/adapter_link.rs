@@ -38,13 +38,19 @@ pub fn handler_for(shared: &Arc<Shared>) -> (NodeAdapter, Receiver<AdapterEvent>
 pub struct EmbeddedLink {
     shared: Arc<Shared>,
     events: Receiver<AdapterEvent>,
+    capabilities: Vec<String>,
 }
 
 impl EmbeddedLink {
     pub fn new(shared: &Arc<Shared>) -> EmbeddedLink {
         let (tx, rx) = mpsc::channel();
         shared.set_event_sink(tx);
-        EmbeddedLink { shared: Arc::clone(shared), events: rx }
+        let hello = Request::Hello(crate::adapter::request::Hello { protocol_version: crate::adapter::PROTOCOL_VERSION, runner: "embedded".into() });
+        let capabilities = match shared.adapter(hello) {
+            Ok(Response::Hello(h)) => h.capabilities,
+            _ => Vec::new(),
+        };
+        EmbeddedLink { shared: Arc::clone(shared), events: rx, capabilities }
     }
 }
 
@@ -84,6 +90,16 @@ impl AdapterLink for EmbeddedLink {
         true
     }
 
+    /// The node emits an event before it carries out what the event describes,
+    /// in the same thread, so every event written before now is in the channel.
+    fn sync(&mut self, _deadline: Instant) -> bool {
+        true
+    }
+
+    fn capabilities(&self) -> Vec<String> {
+        self.capabilities.clone()
+    }
+
     /// The in-process node can tell when it is idle: no real-time timer runs in
     /// it, so once it is settled nothing more happens until the runner acts.
     fn settle(&mut self, open_connections: usize, deadline: Instant) -> bool {
@@ -103,6 +119,7 @@ impl AdapterLink for EmbeddedLink {
 /// stdio speaks the protocol.
 pub struct RemoteLink {
     client: AdapterClient,
+    capabilities: Vec<String>,
 }
 
 impl RemoteLink {
@@ -115,7 +132,12 @@ impl RemoteLink {
         };
         client.set_timeout(timeout);
         let hello = client.hello("sidepool-conformance").map_err(|e| format!("adapter hello: {e:?}"))?;
-        Ok((RemoteLink { client }, hello))
+        let mut capabilities = hello.capabilities.clone();
+        // `restart` is a method of protocol version 1: an IUT that lists it can restart.
+        if hello.methods.iter().any(|m| m == "restart") && !capabilities.iter().any(|c| c == "restart") {
+            capabilities.push("restart".into());
+        }
+        Ok((RemoteLink { client, capabilities }, hello))
     }
 
     /// The IUT's node id and BOLT 8 address, from `identity`.
@@ -140,5 +162,15 @@ impl AdapterLink for RemoteLink {
     fn next_event(&mut self, deadline: Instant) -> Option<Value> {
         let wait = deadline.saturating_duration_since(Instant::now());
         self.client.next_event(wait).map(|e| flatten_event(&e))
+    }
+
+    /// A request round trip: the IUT writes every event it emitted before it
+    /// answers (ADAPTER.md), so once `identity` is answered they are all queued.
+    fn sync(&mut self, _deadline: Instant) -> bool {
+        self.client.call(&Request::Identity(crate::adapter::request::NoParams {})).is_ok()
+    }
+
+    fn capabilities(&self) -> Vec<String> {
+        self.capabilities.clone()
     }
 }

@@ -26,6 +26,11 @@ pub trait NodeCore: Send {
     fn peer_ready(&mut self, peer: PublicKey, features: &FeatureSet) -> Vec<CoreAction>;
     /// A decoded sidepool message from a peer whose features allow them.
     fn message(&mut self, peer: PublicKey, message: Message) -> Vec<CoreAction>;
+    /// A `peerswap_init` that did not decode but names its peerswap.
+    fn malformed_init(&mut self, peer: PublicKey, init: sidepool_reference::peerswap::malformed::MalformedInit) -> Vec<CoreAction> {
+        let _ = (peer, init);
+        Vec::new()
+    }
     /// The connection to the peer ended.
     fn peer_gone(&mut self, peer: PublicKey) -> Vec<CoreAction>;
     /// An adapter request: its answer, and the wire actions it caused.

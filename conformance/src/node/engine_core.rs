@@ -8,6 +8,7 @@
 
 use super::core::{CoreAction, NodeCore};
 use super::defects::Defect;
+use super::variants::Variant;
 use super::keys::NodeKeys;
 use super::restart::{self, Restored, Settle};
 use super::store::{
@@ -101,6 +102,12 @@ pub struct EngineCore {
     hop_counter: u8,
     /// A deliberate defect (tests of the suite only).
     defect: Option<Defect>,
+    /// A conforming variant: another choice the spec allows (tests of the suite only).
+    variant: Option<Variant>,
+    /// Actions a defect holds back until the next event.
+    held_back: Vec<Action<PublicKey>>,
+    /// The last `peerswap_lightning` received (a defect copies it verbatim).
+    last_lightning_received: Option<sidepool_reference::peerswap::messages::PeerswapLightning>,
     /// The revision of the texts the engine follows where they differ.
     revision: SpecRevision,
     /// Test-only: stop the process right after persisting this fact (crash tests).
@@ -135,7 +142,7 @@ impl EngineCore {
         let keys = Arc::new(NodeKeys::new(fresh_seed(), &node_secret));
         let world = default_world();
         let revision = SpecRevision::default();
-        let engine = Self::engine_for(me, &world, &keys, revision);
+        let engine = Self::engine_for(me, &world, &keys, revision, None);
         EngineCore {
             me,
             listen,
@@ -154,6 +161,9 @@ impl EngineCore {
             next_htlc_id: 1,
             hop_counter: 0,
             defect: None,
+            variant: None,
+            held_back: Vec::new(),
+            last_lightning_received: None,
             revision,
             pause_after: None,
         }
@@ -253,16 +263,42 @@ impl EngineCore {
         }
     }
 
+    /// The optional capabilities this node declares in `hello`.
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        let mut caps = Vec::new();
+        // SIDEPOOL-10: "Sidepool participants SHOULD implement forwardable peerswaps in sidepools."
+        if self.forwards_peerswaps() {
+            caps.push("forwarding");
+        }
+        if self.store.is_some() {
+            caps.push("restart");
+        }
+        caps
+    }
+
+    /// Whether this node forwards peerswaps (a conforming variant may not).
+    fn forwards_peerswaps(&self) -> bool {
+        self.variant.is_none_or(Variant::forwards)
+    }
+
     /// The same node with a deliberate defect, to prove the suite catches it.
     pub fn with_defect(mut self, defect: Option<Defect>) -> EngineCore {
         self.defect = defect;
         self
     }
 
+    /// The same node taking another choice the spec allows, to prove the suite
+    /// fails no conforming implementation.
+    pub fn with_variant(mut self, variant: Option<Variant>) -> EngineCore {
+        self.variant = variant;
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision, variant);
+        self
+    }
+
     /// The same node following revision `revision` of the texts (default: the newest upstream one).
     pub fn with_revision(mut self, revision: SpecRevision) -> EngineCore {
         self.revision = revision;
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys, revision);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, revision, self.variant);
         self
     }
 
@@ -271,8 +307,15 @@ impl EngineCore {
         self.revision
     }
 
-    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, revision: SpecRevision) -> PeerswapEngine<PublicKey, SharedKeys> {
-        let config = EngineConfig { me, forward: true, cltv_delta: world.cltv_delta, final_cltv_delta: world.final_cltv_delta, revision };
+    fn engine_for(me: PublicKey, world: &World, keys: &Arc<NodeKeys>, revision: SpecRevision, variant: Option<Variant>) -> PeerswapEngine<PublicKey, SharedKeys> {
+        let config = EngineConfig {
+            me,
+            forward: variant.is_none_or(Variant::forwards),
+            cltv_delta: world.cltv_delta,
+            final_cltv_delta: world.final_cltv_delta,
+            revision,
+            choices: variant.map(Variant::choices).unwrap_or_default(),
+        };
         PeerswapEngine::new(config, SharedKeys(Arc::clone(keys)), world.height, world.now)
     }
 
@@ -295,7 +338,7 @@ impl EngineCore {
 
     /// Rebuilds the engine from the world (after reset, a settings change or a restart).
     fn rebuild(&mut self, out: &mut Vec<CoreAction>) {
-        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision);
+        self.engine = Self::engine_for(self.me, &self.world, &self.keys, self.revision, self.variant);
         self.incoming.clear();
         self.outgoing.clear();
         self.learned.clear();
@@ -332,17 +375,62 @@ impl EngineCore {
 
     /// Feeds one event to the engine and carries out its actions.
     fn feed(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
+        let Some(defect) = self.defect else {
+            return self.feed_one(event, out);
+        };
+        // A record the defect held back goes out now, after what it should have preceded.
+        for action in std::mem::take(&mut self.held_back) {
+            self.carry_out(action, out);
+        }
+        if defect.ignores_reject(&event) {
+            return;
+        }
+        for e in defect.before(&event) {
+            self.feed_one(e, out);
+        }
+        let after = defect.after(&event);
+        self.feed_one(event, out);
+        for e in after {
+            self.feed_one(e, out);
+        }
+    }
+
+    fn feed_one(&mut self, event: Event<PublicKey>, out: &mut Vec<CoreAction>) {
         let event = match self.defect {
             Some(d) => d.event(event),
             None => event,
         };
-        for action in self.engine.handle(event) {
+        let event = match self.variant {
+            Some(v) => v.event(event),
+            None => event,
+        };
+        if let (Some(Defect::CopyLightningVerbatim), Event::Received { msg: Message::PeerswapLightning(l), .. }) = (self.defect, &event) {
+            self.last_lightning_received = Some(l.clone());
+        }
+        let mut actions = self.engine.handle(event);
+        if let Some(d) = self.defect {
+            actions = d.batch(actions);
+        }
+        for action in actions {
+            let action = match self.variant {
+                Some(v) => v.action(action),
+                None => action,
+            };
             let action = match self.defect {
                 Some(d) => d.action(action),
                 None => Some(action),
             };
-            if let Some(action) = action {
-                self.carry_out(action, out);
+            match (self.defect, action) {
+                (Some(Defect::PersistAfterForward), Some(a @ Action::PersistRecord(Record::Forward(_)))) => self.held_back.push(a),
+                (Some(Defect::CopyLightningVerbatim), Some(Action::Send { to, msg: Message::PeerswapLightning(own) })) => {
+                    let msg = match &self.last_lightning_received {
+                        Some(l) if l.hash == own.hash => l.clone(),
+                        _ => own,
+                    };
+                    self.carry_out(Action::Send { to, msg: Message::PeerswapLightning(msg) }, out);
+                }
+                (_, Some(action)) => self.carry_out(action, out),
+                (_, None) => {}
             }
         }
     }
@@ -413,14 +501,19 @@ impl EngineCore {
                     }
                     _ => {}
                 }
-                let (what, id, hash) = match &record {
-                    Record::Forward(r) => (ev::PersistedWhat::ForwardRecord, r.id, r.hash),
-                    Record::SentInit { init, .. } => (ev::PersistedWhat::SentInit, init.id, init.hash),
-                    Record::HtlcDetails(d) => (ev::PersistedWhat::HtlcDetails, d.id, d.hash),
-                    Record::Lightning { id, hash, .. } => (ev::PersistedWhat::LightningPaymentDetails, *id, *hash),
-                    Record::ForwardedHtlcs { id, hash, .. } => (ev::PersistedWhat::ForwardRecord, *id, *hash),
+                let reported = match &record {
+                    Record::Forward(r) => Some((ev::PersistedWhat::ForwardRecord, r.id, r.hash)),
+                    Record::SentInit { init, .. } => Some((ev::PersistedWhat::SentInit, init.id, init.hash)),
+                    Record::HtlcDetails(d) => Some((ev::PersistedWhat::HtlcDetails, d.id, d.hash)),
+                    // What the adapter reports is the received secret and metadata, the
+                    // forwarder's MUST; our record of what we sent is bookkeeping.
+                    Record::Lightning { sent: true, .. } => None,
+                    Record::Lightning { id, hash, .. } => Some((ev::PersistedWhat::LightningPaymentDetails, *id, *hash)),
+                    Record::ForwardedHtlcs { id, hash, .. } => Some((ev::PersistedWhat::ForwardRecord, *id, *hash)),
                 };
-                self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
+                if let Some((what, id, hash)) = reported {
+                    self.emit(AdapterEvent::Persisted(ev::Persisted { what, pool_id: id, payment_hash: hash }));
+                }
             }
             Action::DeleteRecord { id, hash } => {
                 self.forwards.remove(&hash.0);
@@ -498,11 +591,14 @@ impl EngineCore {
     fn request(&mut self, req: Request, out: &mut Vec<CoreAction>) -> Result<Response, AdapterError> {
         req.validate().map_err(AdapterError::invalid_request)?;
         match req {
-            Request::Hello(_) => Ok(Response::Hello(HelloResult::new(
-                format!("sidepool-conformance reference node (spec {})", self.revision.name()),
-                env!("CARGO_PKG_VERSION"),
-                &Request::METHODS.iter().copied().filter(|m| *m != "restart").collect::<Vec<_>>(),
-            ))),
+            Request::Hello(_) => Ok(Response::Hello(
+                HelloResult::new(
+                    format!("sidepool-conformance reference node (spec {})", self.revision.name()),
+                    env!("CARGO_PKG_VERSION"),
+                    &Request::METHODS.iter().copied().filter(|m| *m != "restart" || self.store.is_some()).collect::<Vec<_>>(),
+                )
+                .with_capabilities(&self.capabilities()),
+            )),
             Request::Identity(_) => Ok(Response::Identity(IdentityResult { node_id: self.me, listen: self.listen.clone() })),
             Request::Reset(_) => {
                 // ADAPTER.md: "Wipe all state — pools, channels, peerswaps, HTLCs, forwarding records".
@@ -722,7 +818,8 @@ fn onion_out(o: &OnionFinalHop) -> rq::OnionPayload {
         total_msat: o.total_msat,
         payment_secret: o.payment_secret,
         payment_metadata: o.payment_metadata.clone().map(crate::adapter::values::HexBytes),
-        short_channel_id: None,
+        // Reported as built, so a runner can see a final hop that is not one.
+        short_channel_id: o.short_channel_id.map(crate::adapter::values::ShortChannelId::from_u64),
     }
 }
 
@@ -731,6 +828,12 @@ impl NodeCore for EngineCore {
         self.ready.insert(peer, features.has(PEERSWAP_IN_SIDEPOOL_FEATURE_BIT));
         let mut out = Vec::new();
         self.push_channels(peer, &mut out);
+        out
+    }
+
+    fn malformed_init(&mut self, peer: PublicKey, init: sidepool_reference::peerswap::malformed::MalformedInit) -> Vec<CoreAction> {
+        let mut out = Vec::new();
+        self.feed(Event::ReceivedMalformedInit { from: peer, init }, &mut out);
         out
     }
 

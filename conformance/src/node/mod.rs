@@ -5,6 +5,7 @@
 pub mod adapter_link;
 pub mod core;
 pub mod defects;
+pub mod variants;
 pub mod engine_core;
 pub mod keys;
 pub mod net;

@@ -228,6 +228,7 @@ fn drive(
             match action {
                 Action::Send(_) => {} // the Connection sends these itself
                 Action::Deliver(message) => shared.with_core(|core| core.message(peer, message)),
+                Action::DeliverMalformedInit(init) => shared.with_core(|core| core.malformed_init(peer, init)),
                 Action::SidepoolReady { peer_features } => {
                     if let Ok(mut peers) = shared.peers.lock() {
                         // A reconnecting peer replaces its old connection.

@@ -3,8 +3,11 @@
 //! A case names its spec requirement (an id from
 //! spec-mirror/sidepool/<revision>/requirements.yaml), quotes it, gives its
 //! level, says which revisions of the texts it applies to, and scripts the
-//! runner's side of the exchange.
+//! runner's side of the exchange. Every assertion step is *graded*: it states
+//! the level it rests on (the case's own level unless the step says otherwise),
+//! so that only a MUST / MUST NOT miss fails a case (see [`super::grade`]).
 
+use super::grade::Grade;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ pub struct CaseFile {
     pub definitions: Option<Value>,
     /// Named step lists that cases splice in with `- fixture: name`.
     #[serde(default)]
-    pub fixtures: std::collections::BTreeMap<String, Vec<Step>>,
+    pub fixtures: std::collections::BTreeMap<String, Vec<StepSpec>>,
     pub cases: Vec<Case>,
 }
 
@@ -32,11 +35,13 @@ pub struct Case {
     pub requirement: String,
     /// The requirement's sentence, verbatim (as one of the revisions the case applies to words it).
     pub quote: String,
+    /// The requirement's level: the default grade of the case's assertions.
     pub level: Level,
-    /// Further requirement ids the case also exercises.
+    /// Further requirement ids the case also exercises (each through a step naming it).
     #[serde(default)]
     pub covers: Vec<String>,
-    /// What the target must offer for the case to run: `adapter` (world set-up and events).
+    /// What the target must offer for the case to run: `adapter` (world set-up
+    /// and events) and optional capabilities the IUT declares (`forwarding`, ...).
     #[serde(default)]
     pub needs: Vec<Need>,
     #[serde(default)]
@@ -52,7 +57,7 @@ pub struct Case {
     /// carries it, so an implementation of another revision sees why.
     #[serde(default)]
     pub revision_note: Option<String>,
-    pub steps: Vec<Step>,
+    pub steps: Vec<StepSpec>,
 }
 
 impl Case {
@@ -67,10 +72,101 @@ pub use sidepool_reference::revision::SpecRevision;
 /// A requirement level: the same type the requirement index uses.
 pub use sidepool_spec_tools::text::Level;
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+/// What a case needs from its target.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Need {
+    /// World set-up and events (conformance/ADAPTER.md); passive mode has none.
     Adapter,
+    /// The IUT forwards peerswaps (SIDEPOOL-10: "Sidepool participants SHOULD
+    /// implement forwardable peerswaps in sidepools."), declared in `hello`.
+    Forwarding,
+    /// The IUT can simulate a restart (the adapter's `restart`), declared in `hello`.
+    Restart,
+}
+
+impl Need {
+    /// The capability name an IUT declares in `hello` (`None`: not a capability).
+    pub fn capability(self) -> Option<&'static str> {
+        match self {
+            Need::Adapter => None,
+            Need::Forwarding => Some("forwarding"),
+            Need::Restart => Some("restart"),
+        }
+    }
+}
+
+/// One step with its grading metadata. In YAML a step is a map with one step
+/// key (`expect: {...}`) and optional metadata keys beside it:
+///
+/// ```yaml
+/// - expect_reject: {peer: alice, code: 3}
+///   level: MAY                        # the grade of this assertion (default: the case's level)
+///   requirement: sp10.rejecting-peerswap.2   # the requirement it rests on (default: the case's)
+///   reading: E-80                     # with `level: reading`: the ERRATA entry
+///   note: "the reference sends 3"     # shown when the assertion is not met
+///   label: offer                      # names the step, for `after:`
+///   after: offer                      # expectations: only evidence that arrived after that step
+/// ```
+#[derive(Clone, Debug)]
+pub struct StepSpec {
+    pub step: Step,
+    pub meta: StepMeta,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StepMeta {
+    #[serde(default)]
+    pub level: Option<Grade>,
+    #[serde(default)]
+    pub requirement: Option<String>,
+    #[serde(default)]
+    pub reading: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Further requirements the assertion exercises at the same grade (for
+    /// `spec coverage`; the runner reports misses against `requirement`).
+    #[serde(default)]
+    pub covers: Vec<String>,
+}
+
+const META_KEYS: &[&str] = &["level", "requirement", "reading", "note", "label", "after", "covers"];
+
+impl<'de> Deserialize<'de> for StepSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Value::deserialize(d)?;
+        let Value::Object(mut map) = value else {
+            return Err(D::Error::custom("a step is a map: `- send: {...}`"));
+        };
+        let mut meta = serde_json::Map::new();
+        for key in META_KEYS {
+            if let Some(v) = map.remove(*key) {
+                meta.insert((*key).to_owned(), v);
+            }
+        }
+        if map.len() != 1 {
+            let keys: Vec<&String> = map.keys().collect();
+            return Err(D::Error::custom(format!("a step has exactly one step key beside {META_KEYS:?}, found {keys:?}")));
+        }
+        let step: Step = serde_json::from_value(Value::Object(map)).map_err(D::Error::custom)?;
+        let meta: StepMeta = serde_json::from_value(Value::Object(meta)).map_err(D::Error::custom)?;
+        if meta.level == Some(Grade::Reading) && meta.reading.is_none() {
+            return Err(D::Error::custom("`level: reading` needs `reading: E-NN` (the ERRATA entry)"));
+        }
+        Ok(StepSpec { step, meta })
+    }
+}
+
+impl From<Step> for StepSpec {
+    fn from(step: Step) -> StepSpec {
+        StepSpec { step, meta: StepMeta::default() }
+    }
 }
 
 /// One step of a script. In YAML each step is a one-key map: `- send: {...}`.
@@ -85,14 +181,38 @@ pub enum Step {
     Send(SendStep),
     /// Wait for a sidepool message matching the field matchers.
     Expect(ExpectStep),
-    /// Sugar for expecting `peerswap_reject` with a reason code, id and hash as sent.
+    /// The answer to `sent.peerswap_init` (or `of`) must be a `peerswap_reject`
+    /// (an accept, or no answer, misses at the step's level) echoing the init's
+    /// id and hash; its reason code is compared with `code` at MAY level (the
+    /// code table is optional). Inside `any_order` / `one_of` it only matches.
     ExpectReject(ExpectRejectStep),
-    /// No sidepool message (or none named `message`) from the peer within the time.
-    ExpectNothing { peer: String, within_ms: u64, #[serde(default)] message: Option<String> },
-    /// The IUT closes the connection within the time.
+    /// The answer to `sent.peerswap_init` (or `of`) is a `peerswap_accept`
+    /// echoing the init's id and hash, with `fields` (at the step's level). A
+    /// reject instead is MAY-level ("The receiver MAY reject the peerswap for
+    /// other reasons."); no answer at all is a reading (ERRATA E-101).
+    ExpectAccept(ExpectAcceptStep),
+    /// No sidepool message (or none named `message`, or none of it matching
+    /// `fields`: "no init above this amount") from the peer within the time.
+    ExpectNothing {
+        peer: String,
+        within_ms: u64,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        fields: serde_json::Map<String, Value>,
+    },
+    /// The IUT closes the connection cleanly (EOF, or a BOLT 1 `warning` /
+    /// `error` and then EOF) within the time, after the provoking step.
     ExpectDisconnect { peer: String, within_ms: u64 },
-    /// A non-sidepool Lightning message of this BOLT type (e.g. 19 for `pong`).
-    ExpectType { peer: String, #[serde(rename = "type")] type_id: u16, #[serde(default)] within_ms: Option<u64> },
+    /// A non-sidepool Lightning message of this BOLT type. A `pong` (19) must
+    /// answer a `ping` the case sent in the window, with its `num_pong_bytes`.
+    ExpectType {
+        peer: String,
+        #[serde(rename = "type")]
+        type_id: u16,
+        #[serde(default)]
+        within_ms: Option<u64>,
+    },
     /// Assert on a captured value (e.g. `iut.init_features.alice`), with a field matcher.
     Check { path: String, is: Value },
     /// Compute the SIDEPOOL-06 HTLC output key (x-only hex) from a captured
@@ -104,17 +224,107 @@ pub enum Step {
     /// The steps of a named fixture of the same file (spliced in at load time).
     Fixture(String),
     /// One adapter request; the IUT must answer ok.
-    Adapter { method: String, #[serde(default)] params: Value },
+    Adapter {
+        method: String,
+        #[serde(default)]
+        params: Value,
+    },
     /// Advance the IUT's simulated clock.
     AdvanceClock { seconds: u64 },
     /// Wait for an adapter event matching the field matchers.
     ExpectEvent(ExpectEventStep),
     /// No adapter event of this name (matching `fields`, if given) within the time.
-    ExpectNoEvent { event: String, #[serde(default)] fields: serde_json::Map<String, Value>, within_ms: u64 },
+    ExpectNoEvent {
+        event: String,
+        #[serde(default)]
+        fields: serde_json::Map<String, Value>,
+        within_ms: u64,
+    },
     /// Every inner expectation must be met, in whatever order the messages arrive.
-    AnyOrder(Vec<Step>),
-    /// Exactly one of the inner expectations is met by the next message.
-    OneOf(Vec<Step>),
+    AnyOrder(Vec<StepSpec>),
+    /// One of the inner expectations is met (the spec allows several outcomes).
+    OneOf(Vec<StepSpec>),
+    /// Every inner expectation is met, each one's evidence before the next one's:
+    /// on one source by arrival order; across sources by a sync barrier taken
+    /// when the later evidence arrives (conformance/CASES.md).
+    InOrder(Vec<StepSpec>),
+    /// The in-Lightning payment of one peerswap to `peer`: `htlc_add` events
+    /// collected until they total `amount_msat`, each checked against the spec's
+    /// per-payment rules, then no further part (conformance/CASES.md).
+    ExpectPayment(ExpectPaymentStep),
+    /// Captures a literal value (e.g. the id and hash of a raw message the case
+    /// sends, for `expect_reject: {of: ...}`).
+    Remember {
+        #[serde(rename = "as")]
+        name: String,
+        value: Value,
+    },
+    /// Runs its (stimulus) steps once for each item of a captured list, the
+    /// item captured under `as` (`- for_each: {in: up, as: part, steps: [...]}`).
+    ForEach(ForEachStep),
+    /// A liveness probe: a `ping` on the peer's connection and its matching
+    /// `pong`, so that an absence asserted before it is the IUT's choice, not a
+    /// hang (BOLT 1 via SIDEPOOL-01's "normal Lightning Network communications protocol").
+    Alive { peer: String },
+}
+
+impl Step {
+    /// The name of the step kind, as the YAML key spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Connect(_) => "connect",
+            Step::Disconnect { .. } => "disconnect",
+            Step::Send(_) => "send",
+            Step::Expect(_) => "expect",
+            Step::ExpectReject(_) => "expect_reject",
+            Step::ExpectAccept(_) => "expect_accept",
+            Step::ExpectNothing { .. } => "expect_nothing",
+            Step::ExpectDisconnect { .. } => "expect_disconnect",
+            Step::ExpectType { .. } => "expect_type",
+            Step::Check { .. } => "check",
+            Step::DeriveHtlcKey { .. } => "derive_htlc_key",
+            Step::CheckHandover { .. } => "check_handover",
+            Step::Fixture(_) => "fixture",
+            Step::Adapter { .. } => "adapter",
+            Step::AdvanceClock { .. } => "advance_clock",
+            Step::ExpectEvent(_) => "expect_event",
+            Step::ExpectNoEvent { .. } => "expect_no_event",
+            Step::AnyOrder(_) => "any_order",
+            Step::OneOf(_) => "one_of",
+            Step::InOrder(_) => "in_order",
+            Step::ExpectPayment(_) => "expect_payment",
+            Step::Alive { .. } => "alive",
+            Step::ForEach(_) => "for_each",
+            Step::Remember { .. } => "remember",
+        }
+    }
+
+    /// Whether the step acts on the IUT (its evidence window starts new expectations).
+    pub fn is_stimulus(&self) -> bool {
+        matches!(self, Step::Connect(_) | Step::Disconnect { .. } | Step::Send(_) | Step::Adapter { .. } | Step::AdvanceClock { .. } | Step::ForEach(_))
+    }
+
+    /// Whether the step asserts something about the IUT (and so carries a grade).
+    pub fn is_assertion(&self) -> bool {
+        matches!(
+            self,
+            Step::Expect(_)
+                | Step::ExpectReject(_)
+                | Step::ExpectAccept(_)
+                | Step::ExpectNothing { .. }
+                | Step::ExpectDisconnect { .. }
+                | Step::ExpectType { .. }
+                | Step::Check { .. }
+                | Step::CheckHandover { .. }
+                | Step::ExpectEvent(_)
+                | Step::ExpectNoEvent { .. }
+                | Step::AnyOrder(_)
+                | Step::OneOf(_)
+                | Step::InOrder(_)
+                | Step::ExpectPayment(_)
+                | Step::Alive { .. }
+        )
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -177,13 +387,36 @@ pub struct ExpectStep {
 #[serde(deny_unknown_fields)]
 pub struct ExpectRejectStep {
     pub peer: String,
-    /// The expected `peerswap_reject_reason_code`.
-    pub code: u16,
+    /// The reason code the reference sends here. Compared at MAY level: the
+    /// spec's table is optional ("`peerswap_reject_reason_code` MAY have the
+    /// following values"), so another code is informational, never a failure.
+    #[serde(default)]
+    pub code: Option<u16>,
     /// The capture holding the `peerswap_init` sent (default `sent.peerswap_init`).
     #[serde(default)]
     pub of: Option<String>,
     #[serde(default)]
     pub within_ms: Option<u64>,
+    /// Capture the reject's fields under this name (default: `got.peerswap_reject`).
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectAcceptStep {
+    pub peer: String,
+    /// The capture holding the `peerswap_init` sent (default `sent.peerswap_init`).
+    #[serde(default)]
+    pub of: Option<String>,
+    /// Further matchers on the accept's fields.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub within_ms: Option<u64>,
+    /// Capture the accept's fields under this name (default: `got.peerswap_accept`).
+    #[serde(default)]
+    pub capture: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -194,6 +427,43 @@ pub struct ExpectEventStep {
     pub fields: serde_json::Map<String, Value>,
     #[serde(default)]
     pub within_ms: Option<u64>,
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEachStep {
+    /// A captured list (e.g. `payment`, the parts an `expect_payment` saw).
+    #[serde(rename = "in")]
+    pub list: String,
+    /// The capture name each item is given in turn.
+    #[serde(rename = "as")]
+    pub item: String,
+    /// Stimulus steps only (`send`, `adapter`, `advance_clock`).
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectPaymentStep {
+    /// The local offerrer the IUT pays (a node id, usually `$peer.<name>.node_id`).
+    pub peer: String,
+    /// The total the parts must reach exactly (`$capture` or a number).
+    pub amount_msat: Value,
+    /// The maximum HTLC towards the peer: each part MUST NOT exceed it (and, at
+    /// `reading` level E-60, is below it).
+    pub max_htlc_msat: Value,
+    /// Matchers every part must meet (hash, `cltv_expiry`, onion fields ...);
+    /// `part` names the part being checked (`{same_as: part.amount_msat}`).
+    #[serde(default)]
+    pub each: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub within_ms: Option<u64>,
+    /// How long to watch for a part beyond the total (default 300 ms; `--quiet-ms` overrides).
+    #[serde(default)]
+    pub quiet_ms: Option<u64>,
+    /// Capture the parts (a list of `htlc_add` events) under this name (default: `payment`).
     #[serde(default)]
     pub capture: Option<String>,
 }
@@ -235,26 +505,52 @@ pub fn parse_case_file(text: &str) -> Result<CaseFile, String> {
     let value: Value = serde_json::to_value(&yaml).map_err(|e| e.to_string())?;
     let mut file: CaseFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
     expand_fixtures(&mut file)?;
+    check_labels(&file)?;
     Ok(file)
 }
 
 /// Replaces every `fixture` step by the fixture's steps (fixtures may not nest).
+/// A fixture step's own metadata is not allowed (the fixture's steps carry theirs).
 fn expand_fixtures(file: &mut CaseFile) -> Result<(), String> {
     for case in &mut file.cases {
         let mut steps = Vec::with_capacity(case.steps.len());
-        for step in case.steps.drain(..) {
-            match step {
+        for spec in case.steps.drain(..) {
+            match spec.step {
                 Step::Fixture(name) => {
+                    if spec.meta != StepMeta::default() {
+                        return Err(format!("case {}: fixture {name} cannot carry step metadata", case.id));
+                    }
                     let body = file.fixtures.get(&name).ok_or_else(|| format!("case {}: no fixture {name}", case.id))?;
-                    if body.iter().any(|s| matches!(s, Step::Fixture(_))) {
+                    if body.iter().any(|s| matches!(s.step, Step::Fixture(_))) {
                         return Err(format!("fixture {name} uses another fixture"));
                     }
                     steps.extend(body.iter().cloned());
                 }
-                other => steps.push(other),
+                _ => steps.push(spec),
             }
         }
         case.steps = steps;
+    }
+    Ok(())
+}
+
+/// Every `after:` names a label of an earlier step of the same case (or
+/// `case_start`), and labels are unique within a case.
+fn check_labels(file: &CaseFile) -> Result<(), String> {
+    for case in &file.cases {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, spec) in case.steps.iter().enumerate() {
+            if let Some(after) = &spec.meta.after {
+                if after != "case_start" && !seen.contains(after.as_str()) {
+                    return Err(format!("case {}: step {} says `after: {after}`, but no earlier step has that label", case.id, i + 1));
+                }
+            }
+            if let Some(label) = &spec.meta.label {
+                if label == "case_start" || !seen.insert(label.as_str()) {
+                    return Err(format!("case {}: label {label} is reserved or not unique", case.id));
+                }
+            }
+        }
     }
     Ok(())
 }

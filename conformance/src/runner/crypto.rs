@@ -9,7 +9,7 @@ use sidepool_reference::peerswap::messages::EncryptedPrivkey;
 use sidepool_reference::units::{BlockHeight, PaymentHash, PublicKey};
 
 fn hex_at<const N: usize>(caps: &Captures, path: &str) -> Result<[u8; N], String> {
-    let s = captured(caps, path.trim_start_matches('$')).and_then(|v| v.as_str()).ok_or_else(|| format!("nothing captured at {path}"))?;
+    let s = captured(caps, path.trim_start_matches('$')).and_then(|v| v.as_str()).ok_or_else(|| format!("nothing captured as {path}"))?;
     let bytes = hex::decode(s).map_err(|e| format!("{path}: bad hex ({e})"))?;
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| format!("{path}: expected {N} bytes"))
 }
@@ -23,7 +23,7 @@ pub fn derive_htlc_key(caps: &Captures, init: &str, accept: &str) -> Result<Stri
     let lock = captured(caps, &format!("{init}.peerswap_init_timeouts.sidepool"))
         .and_then(|v| v.as_u64())
         .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| format!("nothing captured at {init}.peerswap_init_timeouts.sidepool"))?;
+        .ok_or_else(|| format!("nothing captured as {init}.peerswap_init_timeouts.sidepool"))?;
     let inputs = HtlcKeyInputs {
         offerrer_ephemeral: point_at(caps, &format!("{init}.peerswap_init_pubkeys.ephemeral"))?,
         offerrer_persistent: point_at(caps, &format!("{init}.peerswap_init_pubkeys.persistent"))?,

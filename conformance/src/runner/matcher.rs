@@ -13,11 +13,15 @@ use std::collections::BTreeMap;
 
 pub type Captures = BTreeMap<String, Value>;
 
-const MATCHER_KEYS: &[&str] = &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "excludes", "sha256_is", "differs_from"];
+const MATCHER_KEYS: &[&str] =
+    &["any", "range", "gte", "lte", "one_of", "same_as", "capture", "contains", "contains_any", "excludes", "sha256_is", "differs_from"];
 
-/// The value at a dotted path.
+/// The value at a dotted path; a number indexes a list (`payment.0.htlc_id`).
 pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(root, |v, key| v.get(key))
+    path.split('.').try_fold(root, |v, key| match v {
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        other => other.get(key),
+    })
 }
 
 /// A captured value by dotted path (`sent.peerswap_init.peerswap_init_hash`).
@@ -123,6 +127,15 @@ pub fn check(got: Option<&Value>, matcher: &Value, captures: &mut Captures, path
                 Err(format!("{path} is {n}, expected {} {b}", if key == "gte" { ">=" } else { "<=" }))
             }
         }
+        "contains_any" => {
+            let items = g.as_array().ok_or_else(|| format!("{path} is {g}, not a list"))?;
+            let wanted = arg.as_array().ok_or("contains_any: needs a list")?;
+            if wanted.iter().any(|w| items.contains(w)) {
+                Ok(())
+            } else {
+                Err(format!("{path} is {g}, which holds none of {arg}"))
+            }
+        }
         "contains" | "excludes" => {
             let items = g.as_array().ok_or_else(|| format!("{path} is {g}, not a list"))?;
             let has = items.contains(arg);
@@ -208,5 +221,10 @@ mod tests {
         assert!(ok(json!({"differs_from": "x"}), "n", &mut caps).is_err(), "7 is what x holds");
         let vacuous = ok(json!({"differs_from": "nope"}), "h", &mut caps).unwrap_err();
         assert!(vacuous.contains("nothing captured as nope"), "{vacuous}");
+        let list = json!({"bits": [1, 1262], "parts": [{"id": 4}, {"id": 5}]});
+        assert!(check(lookup(&list, "bits"), &json!({"contains_any": [1262, 1263]}), &mut caps, "bits").is_ok());
+        assert!(check(lookup(&list, "bits"), &json!({"contains_any": [1263]}), &mut caps, "bits").is_err());
+        assert_eq!(lookup(&list, "parts.1.id"), Some(&json!(5)));
+        assert_eq!(lookup(&list, "parts.2.id"), None);
     }
 }

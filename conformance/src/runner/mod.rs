@@ -6,6 +6,7 @@
 pub mod case;
 pub mod crypto;
 pub mod exec;
+pub mod grade;
 pub mod matcher;
 pub mod peer;
 pub mod report;
@@ -16,7 +17,7 @@ use crate::node::{self, NodeConfig};
 use crate::session::machine::SessionConfig;
 use crate::transport::PrivateKey;
 use case::Case;
-use exec::{run_case_quiet, AdapterLink, Outcome, Quiet, Target};
+use exec::{run_case_quiet, AdapterLink, CaseRun, Outcome, Quiet, Target};
 use report::{section_of, verdict, CaseResult, Verdict};
 use std::time::Duration;
 
@@ -24,9 +25,17 @@ use std::time::Duration;
 pub enum TargetSpec {
     /// A fresh in-process reference node per case (with a deliberate defect, to test the suite).
     Embedded(Option<crate::node::defects::Defect>),
+    /// The same, taking another choice the spec allows (a conforming variant, to test the suite).
+    EmbeddedVariant(crate::node::variants::Variant),
     /// An IUT at an address, with its adapter link (none: passive mode), reset before each case.
     External { target: Target, adapter: Option<Box<dyn AdapterLink>> },
 }
+
+/// How far past a deadline ("hold for up to 60 seconds", "defer ... for up to
+/// 5 minutes") a timer may fire and still conform, in seconds of the IUT's
+/// clock. Cases require the timer's effect by the deadline plus this, and not
+/// before the deadline.
+pub const TIMER_TOLERANCE_S: u64 = 5;
 
 pub struct RunOptions {
     pub filters: Vec<String>,
@@ -72,21 +81,38 @@ pub fn run_cases_quiet(
         let run = match target {
             TargetSpec::Embedded(defect) => {
                 let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
-                run_embedded(case, opts, *defect, quiet, template)
+                run_embedded(case, opts, *defect, None, quiet, template)
+            }
+            TargetSpec::EmbeddedVariant(variant) => {
+                let template = template.get_or_insert_with(StoreTemplate::new).as_ref();
+                run_embedded(case, opts, None, Some(*variant), quiet, template)
             }
             TargetSpec::External { target, adapter } => {
+                let mut stale = Vec::new();
                 if let Some(link) = adapter.as_mut() {
-                    // Each case starts from a reset IUT.
-                    if let Err(e) = link.call("reset", &serde_json::json!({})) {
-                        let r = exec::CaseRun { outcome: Outcome::Fail(format!("adapter reset failed: {e:?}")), transcript: Vec::new(), duration: Duration::ZERO };
-                        out.push(result(case, r, opts));
+                    // Each case starts from a reset IUT. Events an IUT emits before it
+                    // answers `reset` belong to earlier cases: they are dropped here, and
+                    // the report says so, so that no case can pass on another's evidence.
+                    let reset = link.call("reset", &serde_json::json!({}));
+                    while let Some(ev) = link.next_event(std::time::Instant::now()) {
+                        stale.push(ev);
+                    }
+                    if let Err(e) = reset {
+                        let why = match e {
+                            exec::AdapterError::Unsupported(m) | exec::AdapterError::Failed(m) => m,
+                        };
+                        out.push(result(case, CaseRun::ended(Outcome::Error(format!("adapter reset failed: {why}"))), opts));
                         if let Some(last) = out.last() {
                             on_result(i, last);
                         }
                         continue;
                     }
                 }
-                run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet)
+                let mut run = run_case_quiet(case, *target, adapter.as_mut(), opts.default_wait, opts.case_limit, quiet);
+                if let Some(first) = stale.first() {
+                    run.notes.push(format!("{} event(s) from before this case's reset were ignored (the first: {})", stale.len(), report::sanitize(&first.to_string())));
+                }
+                run
             }
         };
         out.push(result(case, run, opts));
@@ -98,16 +124,12 @@ pub fn run_cases_quiet(
 }
 
 fn result(case: &Case, run: exec::CaseRun, opts: &RunOptions) -> CaseResult {
-    let v = verdict(case.level, &run.outcome);
-    let reason = match &run.outcome {
-        Outcome::Pass => None,
-        // A revision-specific case says how the revisions differ, so a node of another
-        // revision learns why it fails.
-        Outcome::Fail(r) => Some(match &case.revision_note {
-            Some(note) => format!("{r} [revision difference: {note}]"),
-            None => r.clone(),
-        }),
-        Outcome::Unsupported(r) => Some(r.clone()),
+    let v = verdict(&run);
+    // A revision-specific case says how the revisions differ, so a node of another
+    // revision learns why it fails.
+    let reason = match (run.reason(), &case.revision_note) {
+        (Some(r), Some(note)) if v == Verdict::Fail => Some(format!("{r} [revision difference: {note}]")),
+        (r, _) => r,
     };
     CaseResult {
         section: section_of(&case.id),
@@ -164,7 +186,15 @@ impl Drop for StoreTemplate {
 }
 
 /// A fresh embedded node for one case.
-fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defects::Defect>, quiet: Quiet, template: Result<&StoreTemplate, &String>) -> exec::CaseRun {
+#[allow(clippy::too_many_arguments)]
+fn run_embedded(
+    case: &Case,
+    opts: &RunOptions,
+    defect: Option<crate::node::defects::Defect>,
+    variant: Option<crate::node::variants::Variant>,
+    quiet: Quiet,
+    template: Result<&StoreTemplate, &String>,
+) -> exec::CaseRun {
     let key = PrivateKey::generate();
     let me = key.public_key();
     let seed = key.derive_seed("sidepool-conformance persistent htlc keys");
@@ -172,17 +202,20 @@ fn run_embedded(case: &Case, opts: &RunOptions, defect: Option<crate::node::defe
     // A throwaway store per case, so restart cases can run against the embedded node.
     let db = temp_db();
     if let Err(e) = template.map_err(Clone::clone).and_then(|t| t.copy_to(&db)) {
-        return exec::CaseRun { outcome: Outcome::Fail(format!("cannot make the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO };
+        return CaseRun::ended(Outcome::Error(format!("cannot make the embedded node's store: {e}")));
     }
-    let core = EngineCore::new(me, String::new(), *seed).with_defect(defect).with_revision(opts.embedded_spec.unwrap_or(opts.spec));
+    let core = EngineCore::new(me, String::new(), *seed)
+        .with_defect(defect)
+        .with_variant(variant)
+        .with_revision(opts.embedded_spec.unwrap_or(opts.spec));
     let core = match core.with_store(&db) {
         Ok(c) => c,
-        Err(e) => return exec::CaseRun { outcome: Outcome::Fail(format!("cannot open the embedded node's store: {e}")), transcript: Vec::new(), duration: Duration::ZERO },
+        Err(e) => return CaseRun::ended(Outcome::Error(format!("cannot open the embedded node's store: {e}"))),
     };
     let running = match node::start_with(config, move |listen| Box::new(core.listening_on(listen))) {
         Ok(n) => n,
         Err(e) => {
-            return exec::CaseRun { outcome: Outcome::Fail(format!("cannot start the embedded node: {e}")), transcript: Vec::new(), duration: Duration::ZERO }
+            return CaseRun::ended(Outcome::Error(format!("cannot start the embedded node: {e}")))
         }
     };
     let target = Target { addr: running.listen, node_id: running.shared.node_id() };

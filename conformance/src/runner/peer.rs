@@ -26,12 +26,42 @@ pub enum Incoming {
     Other { type_id: u16, raw: Vec<u8> },
 }
 
+/// The `num_pong_bytes` a pong answers (its ignored bytes), if `raw` is a pong.
+pub fn pong_len(raw: &[u8]) -> Option<u16> {
+    match Bolt1Message::decode(raw) {
+        Ok(Some(Bolt1Message::Pong { ignored_len })) => Some(ignored_len),
+        _ => None,
+    }
+}
+
 /// Something the peer saw or sent, for the transcript.
 #[derive(Clone, Debug)]
 pub struct Wire {
     pub outbound: bool,
     pub at: Duration,
     pub raw: Vec<u8>,
+}
+
+/// How a connection ended, as the runner saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseKind {
+    /// The IUT closed the connection cleanly between frames (EOF).
+    Eof,
+    /// The connection broke: a frame that failed to decrypt (its MAC), a
+    /// reset, or another I/O error. Not a clean close by the IUT.
+    Broken(String),
+    /// The runner closed it (`disconnect`).
+    ByRunner,
+}
+
+impl CloseKind {
+    pub fn describe(&self) -> String {
+        match self {
+            CloseKind::Eof => "the IUT closed the connection".into(),
+            CloseKind::Broken(why) => format!("the connection broke ({why}), without a clean close by the IUT"),
+            CloseKind::ByRunner => "the runner closed the connection".into(),
+        }
+    }
 }
 
 pub struct ScriptedPeer {
@@ -41,6 +71,8 @@ pub struct ScriptedPeer {
     pub inbox: VecDeque<Incoming>,
     pub iut_init: Option<Init>,
     pub closed: bool,
+    /// How the connection ended, once it has.
+    pub close_kind: Option<CloseKind>,
     pub wire: Vec<Wire>,
     started: Instant,
 }
@@ -73,6 +105,7 @@ impl ScriptedPeer {
             inbox: VecDeque::new(),
             iut_init: None,
             closed: false,
+            close_kind: None,
             wire: Vec::new(),
             started,
         })
@@ -110,11 +143,17 @@ impl ScriptedPeer {
                 Err(TransportError::Timeout) => return Ok(None),
                 Err(TransportError::Closed) => {
                     self.closed = true;
+                    self.close_kind.get_or_insert(CloseKind::Eof);
                     return Ok(None);
                 }
                 Err(e) => {
                     self.closed = true;
-                    return Err(format!("connection failed: {}", e.name()));
+                    let why = match &e {
+                        TransportError::Io(io) => format!("I/O error: {:?}: {io}", io.kind()),
+                        other => other.name(),
+                    };
+                    self.close_kind.get_or_insert(CloseKind::Broken(why.clone()));
+                    return Err(format!("connection failed: {why}"));
                 }
             };
             self.wire.push(Wire { outbound: false, at: self.started.elapsed(), raw: raw.clone() });
@@ -158,8 +197,9 @@ impl ScriptedPeer {
         if self.closed {
             return Ok(true);
         }
-        if self.send(&Bolt1Message::Ping { num_pong_bytes: BARRIER_PONG_LEN, ignored_len: 0 }.encode()).is_err() {
+        if let Err(e) = self.send(&Bolt1Message::Ping { num_pong_bytes: BARRIER_PONG_LEN, ignored_len: 0 }.encode()) {
             self.closed = true;
+            self.close_kind.get_or_insert(CloseKind::Broken(e));
             return Ok(true);
         }
         loop {
@@ -177,6 +217,31 @@ impl ScriptedPeer {
     pub fn close(&mut self) {
         let _ = self.transport.get_ref().shutdown(std::net::Shutdown::Both);
         self.closed = true;
+        self.close_kind.get_or_insert(CloseKind::ByRunner);
+    }
+
+    /// Whether bytes (or the end of the stream) are waiting to be read, without
+    /// blocking: lets the runner take in what already arrived before it acts.
+    pub fn has_pending(&self) -> bool {
+        if self.closed {
+            return false;
+        }
+        let s = self.transport.get_ref();
+        if s.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut byte = [0u8; 1];
+        let pending = match s.peek(&mut byte) {
+            Ok(_) => true, // data, or 0: EOF, which read_one records
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        let _ = s.set_nonblocking(false);
+        pending
+    }
+
+    /// Sends a `ping` asking for `num_pong_bytes`.
+    pub fn send_ping(&mut self, num_pong_bytes: u16) -> Result<(), String> {
+        self.send(&Bolt1Message::Ping { num_pong_bytes, ignored_len: 0 }.encode())
     }
 
     /// Reads everything that arrives until `deadline` into the inbox; true if the connection closed.

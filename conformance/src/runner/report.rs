@@ -1,7 +1,8 @@
 //! Verdicts and reports: the live human view, JSON and JUnit.
 
-use super::case::{Case, Level};
+use super::case::Case;
 use super::exec::{CaseRun, Outcome, TranscriptEntry};
+use super::grade::{worst, Miss};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,9 +17,12 @@ pub enum Verdict {
     /// A SHOULD (or SHOULD NOT) not met: fails only under `--strict`.
     NonStrict,
     Fail,
-    /// A MAY not taken: for information.
+    /// A MAY not taken, or a difference from one of the reference's readings: for information.
     Informational,
     Unsupported,
+    /// The case could not be evaluated (a setup step failed): not a claim about
+    /// the spec, but it fails the run, since nothing was shown.
+    Error,
 }
 
 impl Verdict {
@@ -29,28 +33,34 @@ impl Verdict {
             Verdict::Fail => "fail",
             Verdict::Informational => "informational",
             Verdict::Unsupported => "unsupported",
+            Verdict::Error => "error",
         }
     }
 
     pub fn from_name(s: &str) -> Option<Verdict> {
-        [Verdict::Pass, Verdict::NonStrict, Verdict::Fail, Verdict::Informational, Verdict::Unsupported]
+        [Verdict::Pass, Verdict::NonStrict, Verdict::Fail, Verdict::Informational, Verdict::Unsupported, Verdict::Error]
             .into_iter()
             .find(|v| v.name() == s)
     }
 
     /// Whether this verdict fails the run.
     pub fn fails(self, strict: bool) -> bool {
-        self == Verdict::Fail || (strict && self == Verdict::NonStrict)
+        matches!(self, Verdict::Fail | Verdict::Error) || (strict && self == Verdict::NonStrict)
     }
 }
 
-pub fn verdict(level: Level, outcome: &Outcome) -> Verdict {
-    match (outcome, level) {
-        (Outcome::Pass, _) => Verdict::Pass,
-        (Outcome::Unsupported(_), _) => Verdict::Unsupported,
-        (Outcome::Fail(_), Level::Must | Level::MustNot) => Verdict::Fail,
-        (Outcome::Fail(_), Level::Should | Level::ShouldNot) => Verdict::NonStrict,
-        (Outcome::Fail(_), Level::May) => Verdict::Informational,
+/// A case's verdict: unsupported and error as the run ended; otherwise the
+/// worst graded finding (only a MUST / MUST NOT miss is a failure).
+pub fn verdict(run: &CaseRun) -> Verdict {
+    match &run.outcome {
+        Outcome::Unsupported(_) => Verdict::Unsupported,
+        Outcome::Error(_) => Verdict::Error,
+        Outcome::Completed => match worst(&run.findings) {
+            None => Verdict::Pass,
+            Some(Miss::Fail) => Verdict::Fail,
+            Some(Miss::NonStrict) => Verdict::NonStrict,
+            Some(Miss::Informational) => Verdict::Informational,
+        },
     }
 }
 
@@ -82,18 +92,19 @@ pub fn summary_table(results: &[CaseResult]) -> String {
         *by.entry(&r.section).or_default().entry(r.verdict).or_default() += 1;
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5} {:>11}", "section", "pass", "fail", "non_strict", "info", "unsup", "");
+    let _ = writeln!(out, "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5} {:>5}", "section", "pass", "fail", "non_strict", "info", "unsup", "error");
     for (section, counts) in &by {
         let c = |v| counts.get(&v).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5}",
+            "{:<44} {:>5} {:>5} {:>10} {:>5} {:>5} {:>5}",
             section,
             c(Verdict::Pass),
             c(Verdict::Fail),
             c(Verdict::NonStrict),
             c(Verdict::Informational),
-            c(Verdict::Unsupported)
+            c(Verdict::Unsupported),
+            c(Verdict::Error)
         );
     }
     out
@@ -127,6 +138,15 @@ pub fn json_report(results: &[CaseResult], iut: &Value, strict: bool) -> Value {
                 "known_failure": r.known_failure,
                 "requirement": {"id": r.case.requirement, "level": r.case.level.as_str(), "quote": r.case.quote},
                 "reason": r.reason.as_deref().map(sanitize),
+                "findings": r.run.findings.iter().map(|f| json!({
+                    "step": f.step,
+                    "grade": f.grade.as_str(),
+                    "requirement": f.requirement,
+                    "reading": f.reading,
+                    "seen": sanitize(&f.seen),
+                    "note": f.note.as_deref().map(sanitize),
+                })).collect::<Vec<_>>(),
+                "notes": r.run.notes.iter().map(|n| sanitize(n)).collect::<Vec<_>>(),
                 "duration_ms": r.run.duration.as_millis(),
                 "transcript": transcript_json(&r.run.transcript),
             })
@@ -140,6 +160,7 @@ pub fn json_report(results: &[CaseResult], iut: &Value, strict: bool) -> Value {
         "totals": {
             "pass": count(Verdict::Pass), "fail": count(Verdict::Fail), "non_strict": count(Verdict::NonStrict),
             "informational": count(Verdict::Informational), "unsupported": count(Verdict::Unsupported),
+            "error": count(Verdict::Error),
         },
         "cases": cases,
     })
@@ -216,7 +237,7 @@ pub fn load_baseline(text: &str) -> Result<Vec<String>, String> {
     if let Some(cases) = v.get("cases").and_then(Value::as_array) {
         return Ok(cases
             .iter()
-            .filter(|c| matches!(c.get("verdict").and_then(Value::as_str), Some("fail" | "non_strict")))
+            .filter(|c| matches!(c.get("verdict").and_then(Value::as_str), Some("fail" | "non_strict" | "error")))
             .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
             .collect());
     }

@@ -149,6 +149,9 @@ pub enum Action {
     Send(Vec<u8>),
     /// A sidepool message from the peer, for the application.
     Deliver(Message),
+    /// A `peerswap_init` from the peer that did not decode but names its
+    /// peerswap: the application rejects it (ERRATA E-03, E-05).
+    DeliverMalformedInit(sidepool_reference::peerswap::malformed::MalformedInit),
     /// The peer's `my_sidepool_features` was accepted: sidepool messages may now flow.
     SidepoolReady {
         peer_features: FeatureSet,
@@ -405,7 +408,15 @@ impl Session {
             (_, Ok(Decoded::IgnoredOdd { sub_id })) => {
                 vec![log(LogLevel::Debug, format!("unknown odd sidepool sub-id {sub_id} ignored"))]
             }
-            (_, Err(e)) => self.malformed_sidepool(Some(env.sub_id), &e.to_string()),
+            (_, Err(e)) => {
+                let mut actions = self.malformed_sidepool(Some(env.sub_id), &e.to_string());
+                if sidepool_reference::peerswap::malformed::is_init(env.sub_id) {
+                    if let Some(m) = sidepool_reference::peerswap::malformed::read_malformed_init(env.tlvs) {
+                        actions.push(Action::DeliverMalformedInit(m));
+                    }
+                }
+                actions
+            }
         }
     }
 

@@ -179,7 +179,8 @@ pub fn check_file_at(path: &Path, rev: SpecRevision) -> FileResult {
         let tc_id = test.get("tcId").and_then(Value::as_u64).unwrap_or(0);
         let comment = test.get("comment").and_then(Value::as_str).unwrap_or("").to_owned();
         // An evaluator bug must fail its case, not abort the whole run.
-        let outcome = std::panic::catch_unwind(|| kinds::evaluate(kind, rev, group, test).unwrap_or_else(|| Err(format!("unknown kind `{kind}`"))))
+        let test = kinds::as_evaluated(kind, test);
+        let outcome = std::panic::catch_unwind(|| kinds::evaluate(kind, rev, group, &test).unwrap_or_else(|| Err(format!("unknown kind `{kind}`"))))
             .unwrap_or_else(|_| Err("the evaluator panicked on this case".into()));
         result.cases.push(CaseResult { tc_id, comment, outcome });
     }
@@ -305,8 +306,11 @@ pub fn lint_value(doc: &Value) -> Vec<String> {
         if result == Some("invalid") && !has_error {
             problems.push(format!("{label}: result invalid needs an `error`"));
         }
-        if result != Some("invalid") && has_error {
-            problems.push(format!("{label}: `error` is only for result invalid"));
+        if result == Some("valid") && has_error {
+            problems.push(format!("{label}: `error` is only for result invalid (or acceptable: the reference's reading)"));
+        }
+        if result == Some("acceptable") && test.get("flags").and_then(Value::as_array).is_none_or(|f| f.is_empty()) {
+            problems.push(format!("{label}: result acceptable needs a flag naming the reading"));
         }
         uppercase_hex(test, &label, &mut problems);
     }

@@ -27,7 +27,7 @@ pub use fields::{HtlcRuleViolation, HtlcRules, Incoming, ObservedHtlc, OnionFina
 pub use forwarder::{check_zero_fee, Forwarder, ForwarderAction, ForwarderEvent, ZeroFeeViolation};
 pub use hold::{HoldAction, HoldEvent, HoldRole, HoldState, IncomingHold, Seconds, HOLD_TIMEOUT};
 pub use outgoing::{OutgoingError, OutgoingEvent, OutgoingOutcome, OutgoingParts};
-pub use split::{plan_split, ChannelRef, ChannelToOfferrer, SplitError, SplitPart, PEERSWAP_MAX_LN_SPLITS};
+pub use split::{plan_split, plan_split_with, ChannelRef, ChannelToOfferrer, SplitError, SplitPart, PEERSWAP_MAX_LN_SPLITS};
 
 /// The caller's handle on one in-Lightning HTLC (for example its channel and
 /// HTLC id packed together). The machines only compare handles for equality.

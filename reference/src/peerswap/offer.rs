@@ -5,6 +5,7 @@
 //! may send `peerswap_init` to one peer; [`build_init`] turns the plan into the
 //! message. The forwarder reuses [`check_sender_rules`] towards its next hop.
 
+use crate::peerswap::choices::Rounding;
 use crate::peerswap::balance::{Balance, Offerrer};
 use crate::peerswap::constants::{PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT, SpecConstants};
 use crate::peerswap::messages::{ChannelView, HtlcPubkeys, PeerswapInit, Timeouts};
@@ -110,9 +111,21 @@ pub fn may_offer(balance: &Balance) -> Result<(), OfferRefusal> {
 /// E-41): that keeps the amount at or below the perfectly-balanced point and
 /// always strictly below the imbalance error.
 pub fn recommended_amount(balance: &Balance) -> Result<Sat, OfferRefusal> {
+    recommended_amount_rounded(balance, Rounding::Down)
+}
+
+/// [`recommended_amount`], rounding half the imbalance error either way (a
+/// conforming variant rounds up: "rounded either way to an exact satoshi value").
+/// Rounded up, an amount that reaches the imbalance error is refused by the
+/// MUST that it stays below it.
+pub fn recommended_amount_rounded(balance: &Balance, rounding: Rounding) -> Result<Sat, OfferRefusal> {
     may_offer(balance)?;
-    let half_floor = Sat(balance.imbalance_error().0 / 2000);
-    let amount = half_floor.max(SIDEPOOL_VERSION_1_MIN_AMOUNT);
+    let half_msat = balance.imbalance_error().0 / 2;
+    let half = match rounding {
+        Rounding::Down => Sat(half_msat / 1000),
+        Rounding::Up => Sat(half_msat.div_ceil(1000)),
+    };
+    let amount = half.max(SIDEPOOL_VERSION_1_MIN_AMOUNT);
     check_amount(balance, amount)?;
     Ok(amount)
 }
@@ -295,15 +308,20 @@ pub struct OfferPlan {
 
 /// SIDEPOOL-10: "If the node cannot achieve all of the above, the node MUST NOT send this message."
 pub fn plan_offer(req: &OfferRequest<'_>) -> Result<OfferPlan, OfferRefusal> {
-    plan_offer_with(req, &SpecConstants::SPEC)
+    plan_offer_rounded(req, Rounding::Down)
 }
 
-/// [`plan_offer`] with the numbers `c` in place of the text's.
-pub fn plan_offer_with(req: &OfferRequest<'_>, c: &SpecConstants) -> Result<OfferPlan, OfferRefusal> {
+/// [`plan_offer`], rounding the recommended amount as `rounding` says.
+pub fn plan_offer_rounded(req: &OfferRequest<'_>, rounding: Rounding) -> Result<OfferPlan, OfferRefusal> {
+    plan_offer_with(req, rounding, &SpecConstants::SPEC)
+}
+
+/// [`plan_offer_rounded`] with the numbers `c` in place of the text's.
+pub fn plan_offer_with(req: &OfferRequest<'_>, rounding: Rounding, c: &SpecConstants) -> Result<OfferPlan, OfferRefusal> {
     check_status(req.peer, req.swap_party_begun)?;
     let amount = match req.amount {
         Some(a) => a,
-        None => recommended_amount(req.balance)?,
+        None => recommended_amount_rounded(req.balance, rounding)?,
     };
     let splits = check_sender_rules(req.peer, req.swap_party_begun, req.balance, amount)?;
     let timeouts = minimum_timeouts_with(req.height, req.final_cltv_delta, c)?;

@@ -4,6 +4,7 @@
 
 use crate::peerswap::balance::{Balance, Offerrer};
 use crate::peerswap::constants::{PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT, SpecConstants};
+use crate::peerswap::choices::{CheckOrder, Choices};
 use crate::peerswap::constants::Timestamp;
 use crate::peerswap::messages::{PeerswapInit, PeerswapReject, RejectCode};
 use crate::peerswap::offer::ln_splits;
@@ -157,11 +158,40 @@ fn reject(reason: RejectReason, text: String) -> ReceiveDecision {
 /// The hash is not looked at: SIDEPOOL-10: "The receiver MAY receive a peerswap with the same sidepool ID and hash from two different offerrers."
 /// SIDEPOOL-10: "The receiver MUST NOT treat this as an error condition, and MUST NOT abort the sidepool."
 pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDecision {
-    receive_init_with(init, ctx, &SpecConstants::SPEC)
+    receive_init_with(init, ctx, &Choices::default())
 }
 
-/// [`receive_init`] with the numbers `c` in place of the text's.
-pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, c: &SpecConstants) -> ReceiveDecision {
+/// One of the receiver's checks: `Some` rejects. `SpecConstants` carries the numbers (the
+/// text's, or a model checker's what-if).
+type Check = fn(&PeerswapInit, &ReceiveContext<'_>, &SpecConstants) -> Option<(RejectReason, String)>;
+
+/// The checks after the swap-party gate, in the spec's order (the split check,
+/// one of the receiver's "other reasons", comes last). The spec fixes no order
+/// among them: an offer that breaks two rules may be rejected for either (a
+/// conforming variant runs them last first, [`CheckOrder::Reversed`]).
+const CHECKS_AFTER_THE_GATE: [Check; 8] = [
+    check_update_counter,
+    check_already_received,
+    check_valid_offerrer,
+    check_minimum_amount,
+    check_below_imbalance,
+    check_channel_funds,
+    check_timeouts_acceptable,
+    check_hops,
+];
+
+/// [`receive_init`], taking the open choices (check order, the split check) from `choices`.
+pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, choices: &Choices) -> ReceiveDecision {
+    receive_init_with_constants(init, ctx, choices, &SpecConstants::SPEC)
+}
+
+/// [`receive_init_with`] with the numbers `c` in place of the text's.
+pub fn receive_init_with_constants(
+    init: &PeerswapInit,
+    ctx: &ReceiveContext<'_>,
+    choices: &Choices,
+    c: &SpecConstants,
+) -> ReceiveDecision {
     use RejectReason::*;
     // SIDEPOOL-10: "MUST check that it, and the sender, are both participants of the sidepool indicated in `peerswap_init_id`."
     if !ctx.we_are_participant {
@@ -171,70 +201,96 @@ pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, c: &Spec
         return reject(SenderNotParticipant, "sender is not a participant of this sidepool".into());
     }
     // SIDEPOOL-10: "MUST check if a swap party was recently started."
-    let Some(counter) = ctx.swap_party_counter else {
+    if ctx.swap_party_counter.is_none() {
         let deadline = ctx.init_arrived_at.saturating_add(c.swap_party_begin_deferral);
         // SIDEPOOL-10: "If it does not receive `swap_party_begin` within 5 minutes, it MUST reject the offer."
         if ctx.is_leader || ctx.now >= deadline {
             return reject(NoSwapPartyBegin, "no swap party in progress".into());
         }
         return ReceiveDecision::Defer { until: deadline };
-    };
-    // SIDEPOOL-10: "MUST check that the pool update counter specified is correct for the current swap party."
-    if init.update_counter != counter || !init.update_counter.is_odd() {
-        return reject(
-            WrongUpdateCounter,
-            format!("update counter {} is not {} of the current swap party", init.update_counter.get(), counter.get()),
-        );
     }
-    // SIDEPOOL-10: "MUST check that the sender has not sent a previous `peerswap_init`, unless the previous `peerswap_init` is for a swap party that has completed, or a sidepool that has aborted."
-    if ctx.already_received_from_sender {
-        return reject(AlreadyReceived, "peerswap_init already received in this swap party".into());
+    let mut checks: Vec<Check> = CHECKS_AFTER_THE_GATE.to_vec();
+    if choices.receiver_split_check {
+        checks.push(check_splits);
     }
-    // SIDEPOOL-10: "MUST validate that the sender is a valid offerrer: ... The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
-    // Only our own measurement counts, never the sender's `peerswap_init_channel_view_msat`:
-    // SIDEPOOL-10: "The acceptor MUST NOT use this data to drive its decisionmaking; it MUST use its own local view of the channel state."
-    // SIDEPOOL-10: "If the receiver "twice our-side funds" is less than the "total channel capacity", then reject the peerswap."
-    if ctx.balance.offerrer() == Offerrer::Us {
-        return reject(NotValidOfferrer, "sender is not the side allowed to offer".into());
+    if choices.check_order == CheckOrder::Reversed {
+        checks.reverse();
     }
-    // SIDEPOOL-10: "MUST check that the `peerswap_init_amount_sat` was set such that: ... It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
-    if init.amount < SIDEPOOL_VERSION_1_MIN_AMOUNT {
-        return reject(AmountBelowMinimum, format!("{} is below the minimum {}", init.amount, SIDEPOOL_VERSION_1_MIN_AMOUNT));
-    }
-    let imbalance = ctx.balance.imbalance_error();
-    let amount_msat = init.amount.to_msat();
-    // SIDEPOOL-10: "It is less than the "imbalance error" computed in [SIDEPOOL-10 Balance Measurement][]."
-    if amount_msat.is_none_or(|m| m >= imbalance) {
-        return reject(AmountNotBelowImbalance, format!("{} is not below the imbalance error {}", init.amount, imbalance));
-    }
-    // SIDEPOOL-10: "At least one channel with the sender has funds owned by this node, such that the amount, minus the reserve, is greater than or equal to `peerswap_init_amount_sat`."
-    // SIDEPOOL-10: "If the funds unambiguously on our side are less than the offerred amount, reject the peerswap."
-    let covered = match (ctx.balance.max_ours_above_reserve, amount_msat) {
-        (Some(spare), Some(m)) => spare >= m,
-        _ => false,
-    };
-    if !covered {
-        return reject(InsufficientChannelFunds, format!("no channel has {} above its reserve", init.amount));
-    }
-    // SIDEPOOL-10: "MUST check that the `peerswap_init_timeouts` is valid and acceptable to itself, as indicated above."
-    if let Err(reason) = check_timeouts_with(init, ctx.height, ctx.cltv_delta, c) {
-        return reject(reason, format!("timeouts {} / {} too tight at {}", init.timeouts.sidepool.0, init.timeouts.lightning.0, ctx.height));
-    }
-    // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
-    if !init.hops.is_in_range() {
-        return reject(HopsOutOfRange, format!("hops {} is above 10", init.hops.0));
-    }
-    // Reject code 6 (ERRATA E-44): the HTLCs we would send are capped by our own htlc_maximum_msat.
-    // SIDEPOOL-10: "Each payment MUST NOT exceed any limit on the maximum HTLC to the local offerrer, such as any `htlc_maximum_msat` sent by the acceptor to the channel."
-    let splits = ctx.balance.min_htlc_maximum_ours.and_then(|max| ln_splits(init.amount, max));
-    if splits.is_none_or(|n| n > PEERSWAP_MAX_LN_SPLITS) {
-        return reject(TooManySplits, format!("more than {PEERSWAP_MAX_LN_SPLITS} HTLCs needed"));
+    for check in checks {
+        if let Some((reason, text)) = check(init, ctx, c) {
+            return reject(reason, text);
+        }
     }
     // SIDEPOOL-10: "The receiver MAY reject the peerswap for other reasons."
     if let Some(why) = ctx.policy_objection {
         return reject(Policy, why.to_owned());
     }
     ReceiveDecision::Accept
+}
+
+fn check_update_counter(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    let counter = ctx.swap_party_counter?;
+    // SIDEPOOL-10: "MUST check that the pool update counter specified is correct for the current swap party."
+    (init.update_counter != counter || !init.update_counter.is_odd()).then(|| {
+        (RejectReason::WrongUpdateCounter, format!("update counter {} is not {} of the current swap party", init.update_counter.get(), counter.get()))
+    })
+}
+
+fn check_already_received(_: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "MUST check that the sender has not sent a previous `peerswap_init`, unless the previous `peerswap_init` is for a swap party that has completed, or a sidepool that has aborted."
+    ctx.already_received_from_sender.then(|| (RejectReason::AlreadyReceived, "peerswap_init already received in this swap party".into()))
+}
+
+fn check_valid_offerrer(_: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "MUST validate that the sender is a valid offerrer: ... The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
+    // Only our own measurement counts, never the sender's `peerswap_init_channel_view_msat`:
+    // SIDEPOOL-10: "The acceptor MUST NOT use this data to drive its decisionmaking; it MUST use its own local view of the channel state."
+    // SIDEPOOL-10: "If the receiver "twice our-side funds" is less than the "total channel capacity", then reject the peerswap."
+    (ctx.balance.offerrer() == Offerrer::Us).then(|| (RejectReason::NotValidOfferrer, "sender is not the side allowed to offer".into()))
+}
+
+fn check_minimum_amount(init: &PeerswapInit, _: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_amount_sat` was set such that: ... It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
+    (init.amount < SIDEPOOL_VERSION_1_MIN_AMOUNT)
+        .then(|| (RejectReason::AmountBelowMinimum, format!("{} is below the minimum {}", init.amount, SIDEPOOL_VERSION_1_MIN_AMOUNT)))
+}
+
+fn check_below_imbalance(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    let imbalance = ctx.balance.imbalance_error();
+    // SIDEPOOL-10: "It is less than the "imbalance error" computed in [SIDEPOOL-10 Balance Measurement][]."
+    init.amount
+        .to_msat()
+        .is_none_or(|m| m >= imbalance)
+        .then(|| (RejectReason::AmountNotBelowImbalance, format!("{} is not below the imbalance error {}", init.amount, imbalance)))
+}
+
+fn check_channel_funds(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "At least one channel with the sender has funds owned by this node, such that the amount, minus the reserve, is greater than or equal to `peerswap_init_amount_sat`."
+    // SIDEPOOL-10: "If the funds unambiguously on our side are less than the offerred amount, reject the peerswap."
+    let covered = match (ctx.balance.max_ours_above_reserve, init.amount.to_msat()) {
+        (Some(spare), Some(m)) => spare >= m,
+        _ => false,
+    };
+    (!covered).then(|| (RejectReason::InsufficientChannelFunds, format!("no channel has {} above its reserve", init.amount)))
+}
+
+fn check_timeouts_acceptable(init: &PeerswapInit, ctx: &ReceiveContext<'_>, c: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_timeouts` is valid and acceptable to itself, as indicated above."
+    check_timeouts_with(init, ctx.height, ctx.cltv_delta, c)
+        .err()
+        .map(|reason| (reason, format!("timeouts {} / {} too tight at {}", init.timeouts.sidepool.0, init.timeouts.lightning.0, ctx.height)))
+}
+
+fn check_hops(init: &PeerswapInit, _: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
+    (!init.hops.is_in_range()).then(|| (RejectReason::HopsOutOfRange, format!("hops {} is above 10", init.hops.0)))
+}
+
+fn check_splits(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
+    // Reject code 6 (ERRATA E-44): the HTLCs we would send are capped by our own htlc_maximum_msat.
+    // SIDEPOOL-10: "Each payment MUST NOT exceed any limit on the maximum HTLC to the local offerrer, such as any `htlc_maximum_msat` sent by the acceptor to the channel."
+    let splits = ctx.balance.min_htlc_maximum_ours.and_then(|max| ln_splits(init.amount, max));
+    splits.is_none_or(|n| n > PEERSWAP_MAX_LN_SPLITS).then(|| (RejectReason::TooManySplits, format!("more than {PEERSWAP_MAX_LN_SPLITS} HTLCs needed")))
 }
 
 /// The acceptor's timeout checks, in the spec's order.

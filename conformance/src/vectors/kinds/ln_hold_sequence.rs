@@ -67,6 +67,7 @@ fn hold_action(a: &HoldAction) -> Value {
         }
         HoldAction::FailAll { htlcs } => json!({"action": "fail_all", "htlcs": refs(htlcs)}),
         HoldAction::FailLate { htlc } => json!({"action": "fail_late", "htlc": htlc.0}),
+        HoldAction::FulfilLate { htlc } => json!({"action": "fulfil_late", "htlc": htlc.0}),
     }
 }
 

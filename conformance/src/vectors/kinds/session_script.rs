@@ -391,6 +391,7 @@ fn engine(rev: SpecRevision, node: &Value) -> Result<(PeerswapEngine<P, VectorKe
         cltv_delta: BlockDelta(u32_of(node, "cltv_delta")?),
         final_cltv_delta: BlockDelta(u32_of(node, "final_cltv_delta")?),
         revision: rev,
+        choices: Default::default(),
     };
     let mut e = PeerswapEngine::new(cfg, vk, BlockHeight(u32_of(node, "height")?), Timestamp(u64_of(node, "now")?));
     if let Some(c) = opt_field(node, "constants") {

@@ -14,6 +14,7 @@
 //! downstream HTLCs only from their outcome (see [`super::Forwarder`]). HTLCs
 //! committed after completion or after the timeout are failed on arrival.
 
+use crate::peerswap::choices::LateHtlc;
 use crate::units::Msat;
 
 use super::HtlcRef;
@@ -62,6 +63,9 @@ pub enum HoldAction {
     FailAll { htlcs: Vec<HtlcRef> },
     /// An HTLC arrived after the timeout or after completion: fail it.
     FailLate { htlc: HtlcRef },
+    /// Ultimate offerrer whose choice is [`LateHtlc::Fulfil`]: an HTLC arrived
+    /// after completion: fulfil it too.
+    FulfilLate { htlc: HtlcRef },
 }
 
 /// Where the hold stands.
@@ -88,6 +92,7 @@ pub struct IncomingHold {
     now: Seconds,
     held: Vec<(HtlcRef, Msat)>,
     seen: Vec<HtlcRef>,
+    late: LateHtlc,
 }
 
 impl IncomingHold {
@@ -105,7 +110,16 @@ impl IncomingHold {
             now: Seconds(0),
             held: Vec::new(),
             seen: Vec::new(),
+            late: LateHtlc::Fail,
         }
+    }
+
+    /// The same hold, treating HTLCs after completion as `late` says (an
+    /// ultimate offerrer's choice; a forwarder always fails them: it never pays
+    /// them upstream).
+    pub fn with_late(mut self, late: LateHtlc) -> IncomingHold {
+        self.late = late;
+        self
     }
 
     pub fn state(&self) -> HoldState {
@@ -178,8 +192,14 @@ impl IncomingHold {
                 return;
             }
             HoldState::Completed { .. } => {
-                // Beyond what completed the hold: never forwarded, never claimed (ERRATA E-64).
-                actions.push(HoldAction::FailLate { htlc });
+                // Beyond what completed the hold: the reference fails it (ERRATA E-64);
+                // an ultimate offerrer may fulfil it instead:
+                // SIDEPOOL-10: "The ultimate offerrer MUST also fulfill each of the incoming in-Lightning HTLCs."
+                if self.role == HoldRole::UltimateOfferrer && self.late == LateHtlc::Fulfil {
+                    actions.push(HoldAction::FulfilLate { htlc });
+                } else {
+                    actions.push(HoldAction::FailLate { htlc });
+                }
                 return;
             }
             HoldState::Waiting => {
@@ -216,6 +236,18 @@ mod tests {
     }
     fn hold(total: u64, deadline: u64) -> HoldAction {
         HoldAction::KeepHolding { total: Msat(total), deadline: Some(Seconds(deadline)) }
+    }
+
+    #[test]
+    fn an_ultimate_offerrer_may_fulfil_a_late_htlc_but_a_forwarder_never_does() {
+        for (role, want) in [
+            (HoldRole::UltimateOfferrer, HoldAction::FulfilLate { htlc: HtlcRef(3) }),
+            (HoldRole::Forwarder, HoldAction::FailLate { htlc: HtlcRef(3) }),
+        ] {
+            let mut m = IncomingHold::new(Msat(1_000), role).with_late(LateHtlc::Fulfil);
+            m.handle(commit(1, 1_000, 10));
+            assert_eq!(m.handle(commit(3, 1, 20)), vec![want]);
+        }
     }
 
     #[test]
@@ -316,6 +348,7 @@ mod tests {
                             }
                             HoldAction::KeepHolding { total, .. } => prop_assert!(total < Msat(agreed) || agreed == 0 && total == Msat::ZERO),
                             HoldAction::FailLate { .. } => prop_assert!(failed_all || completed),
+                            HoldAction::FulfilLate { .. } => prop_assert!(completed && !failed_all),
                         }
                     }
                 }

@@ -20,6 +20,7 @@ use core::fmt;
 use crate::units::Msat;
 
 pub use crate::peerswap::constants::PEERSWAP_MAX_LN_SPLITS;
+use crate::peerswap::choices::SplitStyle;
 
 /// The caller's handle on a direct channel with the local offerrer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,8 +93,19 @@ struct Cut {
     larger: u64,
 }
 
-/// Plans the payments that carry `agreed` to the local offerrer.
+/// BOLT 2's ceiling on HTLCs one channel side may hold (`max_accepted_htlcs` <= 483):
+/// the bound of a plan without the 40-part limit.
+pub const BOLT2_MAX_ACCEPTED_HTLCS: u64 = 483;
+
+/// Plans the payments that carry `agreed` to the local offerrer (the
+/// reference's choices: fewest parts, at most 40).
 pub fn plan_split(agreed: Msat, channels: &[ChannelToOfferrer]) -> Result<Vec<SplitPart>, SplitError> {
+    plan_split_with(agreed, channels, SplitStyle::Fewest, Some(PEERSWAP_MAX_LN_SPLITS))
+}
+
+/// [`plan_split`] with the open choices: the style (a conforming variant always
+/// splits in two or more) and the part limit (`None`: only BOLT 2's 483).
+pub fn plan_split_with(agreed: Msat, channels: &[ChannelToOfferrer], style: SplitStyle, max_parts: Option<u64>) -> Result<Vec<SplitPart>, SplitError> {
     if agreed == Msat::ZERO {
         return Err(SplitError::ZeroAmount);
     }
@@ -120,7 +132,11 @@ pub fn plan_split(agreed: Msat, channels: &[ChannelToOfferrer]) -> Result<Vec<Sp
         // SIDEPOOL-10: "The acceptor MAY pay using one payment if the maximum HTLC size to the local offerrer is greater than or equal to the ... amount."
         // SIDEPOOL-10: "Otherwise, the acceptor MUST make multiple payments, each smaller than the maximum HTLC, all totalling to the ... amount."
         // ceil(share / n) <= max_htlc because n = ceil(share / max_htlc) (ERRATA E-60: "smaller than" read as "not larger than").
-        let count = share.div_ceil(c.max_htlc.0);
+        let mut count = share.div_ceil(c.max_htlc.0);
+        // SIDEPOOL-10: "The acceptor MAY pay using one payment if the maximum HTLC size to the local offerrer is greater than or equal to the ... amount."
+        if style == SplitStyle::AtLeastTwo && total_parts == 0 && count == 1 && share >= 2 && remaining == share {
+            count = 2;
+        }
         total_parts = total_parts.saturating_add(count);
         cuts.push(Cut { channel: c.channel, count, base: share / count, larger: share % count });
         remaining -= share;
@@ -128,7 +144,7 @@ pub fn plan_split(agreed: Msat, channels: &[ChannelToOfferrer]) -> Result<Vec<Sp
     if remaining > 0 {
         return Err(SplitError::InsufficientCapacity { short: Msat(remaining) });
     }
-    if total_parts > PEERSWAP_MAX_LN_SPLITS {
+    if total_parts > max_parts.unwrap_or(BOLT2_MAX_ACCEPTED_HTLCS) {
         return Err(SplitError::TooManyParts { needed: total_parts });
     }
 

@@ -11,7 +11,7 @@ use crate::peerswap::balance::{measure, Balance, Channel};
 use crate::peerswap::constants::{SpecConstants, Timestamp};
 use crate::peerswap::forward::{self, AfterReject, ForwardAction, ForwardRecord, ForwarderConfig, NextHop};
 use crate::peerswap::lightning_htlcs::{
-    in_lightning_amount, plan_split, ChannelRef, ChannelToOfferrer, Forwarder, ForwarderAction, ForwarderEvent,
+    in_lightning_amount, plan_split_with, ChannelRef, ChannelToOfferrer, Forwarder, ForwarderAction, ForwarderEvent,
     HoldAction, HoldEvent, HoldRole, HoldState, HtlcRef, HtlcRules, Incoming, IncomingHold, ObservedHtlc, OutgoingEvent,
     OutgoingOutcome, OutgoingParts, Seconds,
 };
@@ -19,7 +19,7 @@ use crate::peerswap::messages::{
     EncryptedPrivkey, HtlcPubkeys, PeerswapAccept, PeerswapInit, PeerswapLightning, PeerswapReject, PeerswapSuccess,
 };
 use crate::peerswap::offer::{build_init, plan_offer_with, InitIdentity, InitLedger, OfferRequest, PeerStatus};
-use crate::peerswap::receive::{receive_init_with, reject_message, ReceiveContext, ReceiveDecision, RejectReason};
+use crate::peerswap::receive::{receive_init_with_constants, reject_message, ReceiveContext, ReceiveDecision, RejectReason};
 use crate::peerswap::resolution::{self, KeyHandover, PeerswapRef, SuccessReceipt, SuccessReceiver, SuccessStep};
 use crate::peerswap::response::{on_accept, on_reject, AcceptDecision, RejectDecision, SentInit};
 use crate::pool::TaxInputs;
@@ -271,6 +271,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             Event::ContractionDone { pool } => self.end_party(pool),
             Event::TimePassed { now } => self.advance(now, &mut out),
             Event::Received { from, msg } => self.on_message(from, msg, &mut out),
+            Event::ReceivedMalformedInit { from, init } => self.on_malformed_init(from, init, &mut out),
             Event::OfferNow { peer, pool, hash, amount, hops_random } => {
                 self.offer_now(peer, pool, hash, amount, hops_random, &mut out)
             }

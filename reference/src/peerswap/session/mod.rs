@@ -28,6 +28,8 @@ use core::fmt;
 
 use crate::messages::Message;
 use crate::peerswap::balance::Channel;
+use crate::peerswap::choices::Choices;
+use crate::peerswap::malformed::MalformedInit;
 use crate::peerswap::constants::Timestamp;
 use crate::peerswap::forward::ForwardRecord;
 use crate::peerswap::lightning_htlcs::{ChannelRef, HtlcRef, ObservedHtlc};
@@ -59,6 +61,8 @@ pub struct EngineConfig<P> {
     /// Which revision of the texts to follow where they differ (the amount the
     /// in-Lightning HTLCs total: `lightning_htlcs::in_lightning_amount`).
     pub revision: SpecRevision,
+    /// The choices the spec leaves open (the reference's own by default).
+    pub choices: Choices,
 }
 
 /// What the node knows about one sidepool it is in.
@@ -146,6 +150,12 @@ pub enum Event<P> {
     Received {
         from: P,
         msg: Message,
+    },
+    /// A `peerswap_init` from `from` that did not decode, whose sidepool ID and
+    /// hash could still be read ([`crate::peerswap::malformed`]).
+    ReceivedMalformedInit {
+        from: P,
+        init: MalformedInit,
     },
     /// Run the offering rules towards `peer` for `pool` now.
     OfferNow {

@@ -106,7 +106,7 @@ pub(crate) fn engine_with(me: P, keys: TestKeys, forward: bool, participants: &[
 }
 
 pub(crate) fn engine_at(revision: crate::revision::SpecRevision, me: P, keys: TestKeys, forward: bool, participants: &[P]) -> Engine {
-    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision };
+    let cfg = EngineConfig { me, forward, cltv_delta: BlockDelta(40), final_cltv_delta: BlockDelta(18), revision, choices: Default::default() };
     let mut e = PeerswapEngine::new(cfg, keys, HEIGHT, crate::peerswap::constants::Timestamp(1_000));
     let view = PoolView {
         id: POOL,

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use sidepool_reference::messages::Message;
 use sidepool_reference::peerswap::balance::{Capacity, Channel, ChannelState};
+use sidepool_reference::peerswap::choices::Choices;
 use sidepool_reference::peerswap::constants::Timestamp;
 use sidepool_reference::peerswap::lightning_htlcs::{in_lightning_amount, HtlcRef, ObservedHtlc};
 use sidepool_reference::peerswap::session::{
@@ -115,6 +116,8 @@ pub fn engine_config(cfg: &Config, me: NodeId, adversary: Option<NodeId>) -> Eng
         cltv_delta: BlockDelta(cfg.cltv_delta),
         final_cltv_delta: BlockDelta(final_cltv),
         revision: cfg.revision,
+        // The reference's readings of the spec's open choices (choices.rs).
+        choices: Choices::default(),
     }
 }
 

@@ -251,6 +251,11 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                         out.push(Action::FailHtlc { peer: key.2.clone(), id });
                     }
                 }
+                HoldAction::FulfilLate { htlc } => {
+                    if let Some(id) = Self::caller_id(s, htlc) {
+                        out.push(Action::FulfilHtlc { peer: key.2.clone(), id });
+                    }
+                }
             }
         }
     }
@@ -332,7 +337,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         out: &mut Vec<Action<P>>,
     ) {
         let channels = self.peers.get(&ukey.2).map(|p| p.channels.clone()).unwrap_or_default();
-        let plan = match plan_split(total, &channels_to(&channels)) {
+        let plan = match plan_split_with(total, &channels_to(&channels), self.config.choices.split, self.config.choices.max_parts) {
             Ok(p) => p,
             Err(why) => {
                 out.push(log(LogLevel::Warn, format!("cannot pay the in-Lightning HTLCs: {why}")));

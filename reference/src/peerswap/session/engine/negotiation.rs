@@ -34,6 +34,34 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         }
     }
 
+    /// A `peerswap_init` that did not decode but names its peerswap: it fails
+    /// validation, so it is rejected (ERRATA E-03, E-05).
+    pub(super) fn on_malformed_init(&mut self, from: P, m: crate::peerswap::malformed::MalformedInit, out: &mut Vec<Action<P>>) {
+        use crate::peerswap::malformed::MalformedInitProblem as Problem;
+        let reason = match m.problem {
+            // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
+            Problem::HopsMissing => RejectReason::HopsOutOfRange,
+            // SIDEPOOL-10: "MUST check that the pool update counter specified is correct for the current swap party."
+            Problem::UpdateCounterOutOfRange => RejectReason::WrongUpdateCounter,
+            // SIDEPOOL-10: "The receiver MAY reject the peerswap for other reasons."
+            Problem::Other => RejectReason::Policy,
+        };
+        let Some(balance) = self.balance(&from).or_else(|| measure(&[]).ok()) else { return };
+        let text = format!("malformed peerswap_init ({})", m.problem.name());
+        out.push(log(LogLevel::Info, format!("rejecting a {text}")));
+        // SIDEPOOL-10: "If the above validation fails, the receiver MUST reject the peerswap."
+        // SIDEPOOL-10: "If the receiver of the `peerswap_init` message decides to reject the peerswap, it MUST send `peerswap_reject`:"
+        let reject = PeerswapReject {
+            id: m.id,
+            hash: m.hash,
+            reason_code: reason.code(),
+            reason_text: crate::peerswap::receive::reason_text(&text),
+            channel_view: balance.view_as_acceptor(),
+            unknown: Vec::new(),
+        };
+        out.push(Action::Send { to: from, msg: Message::PeerswapReject(reject) });
+    }
+
     pub(super) fn process_init(
         &mut self,
         from: P,
@@ -81,7 +109,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             cltv_delta: self.config.cltv_delta,
             policy_objection: None,
         };
-        let decision = receive_init_with(&init, &ctx, &self.constants);
+        let decision = receive_init_with_constants(&init, &ctx, &self.config.choices, &self.constants);
         match &decision {
             ReceiveDecision::Defer { .. } if !may_open => {
                 out.push(log(LogLevel::Warn, "a repeat of a pending peerswap_init; ignored"));
@@ -258,7 +286,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             hops_random,
         };
         // SIDEPOOL-10: "If the node cannot achieve all of the above, the node MUST NOT send this message."
-        let plan = match plan_offer_with(&req, &self.constants) {
+        let plan = match plan_offer_with(&req, self.config.choices.rounding, &self.constants) {
             Ok(p) => p,
             Err(why) => {
                 out.push(log(LogLevel::Info, format!("not offering to {peer:?}: {why}")));
@@ -475,7 +503,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                     payment_secret: l.payment_secret,
                     payment_metadata: l.payment_metadata.clone(),
                 }));
-                s.hold = Some(IncomingHold::with_timeout(agreed, HoldRole::UltimateOfferrer, self.constants.hold_timeout));
+                s.hold = Some(
+                    IncomingHold::with_timeout(agreed, HoldRole::UltimateOfferrer, self.constants.hold_timeout)
+                        .with_late(self.config.choices.late_htlc),
+                );
                 s.lightning = Some(l.clone());
                 s.phase = Phase::Lightning;
                 out.push(Action::Send { to: key.2.clone(), msg: Message::PeerswapLightning(l) });
