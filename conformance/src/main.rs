@@ -35,6 +35,9 @@ enum Command {
         #[command(subcommand)]
         command: sidepool_spec_tools::cli::SpecCommand,
     },
+    /// Model checking: does following the spec keep honest participants safe? (tools/model)
+    #[command(subcommand)]
+    Model(sidepool_model::cli::ModelCommand),
 }
 
 #[derive(Subcommand)]
@@ -78,6 +81,7 @@ fn main() {
         Command::Node(args) => cli::node::run(&args),
         Command::Run(args) => cli::run::run(&args),
         Command::Spec { repo, command } => sidepool_spec_tools::cli::run(&command, &repo.unwrap_or_else(repo_root)),
+        Command::Model(command) => sidepool_model::cli::run(&command),
     };
     std::process::exit(status);
 }

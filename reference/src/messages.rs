@@ -50,14 +50,14 @@ pub fn def_by_name(name: &str) -> Option<&'static MessageDef> {
     ALL.iter().find(|d| d.name == name)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MySidepoolFeatures {
     pub features: FeatureSet,
     pub unknown: Vec<TlvRecord>,
 }
 
 /// `swap_party_begin_irregular_authorization` (104 bytes), kept as its parts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct IrregularAuthorization {
     pub xonly_pubkey: [u8; 32],
@@ -65,7 +65,7 @@ pub struct IrregularAuthorization {
     pub signature: [u8; 64],
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SwapPartyBegin {
     pub id: PoolId,
@@ -152,7 +152,7 @@ impl SwapPartyBegin {
 }
 
 /// A decoded sidepool message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Message {
     MySidepoolFeatures(MySidepoolFeatures),

@@ -42,6 +42,50 @@ pub const HOLD_TIMEOUT: Seconds = Seconds(60);
 /// SIDEPOOL-10: "MUST defer processing of this message for up to 5 minutes if it is a pool follower and has not received `swap_party_begin` yet, and resume processing of this message if it receives `swap_party_begin` before then."
 pub const SWAP_PARTY_BEGIN_DEFERRAL: Seconds = Seconds(5 * 60);
 
+/// The numbers above that a spec author might change, as one value, so that a
+/// caller (the model checker, `tools/model/`) can ask "what if the text said
+/// otherwise?" while the rules stay the same code. [`SpecConstants::SPEC`] is the
+/// text; every rule that takes no `SpecConstants` uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SpecConstants {
+    /// [`SIDEPOOL_TIMEOUT_MIN_DELTA`] (4032); the offerrer adds one ([`OFFERRER_SIDEPOOL_TIMEOUT_DELTA`]).
+    pub sidepool_timeout_min_delta: BlockDelta,
+    /// [`MAX_CLTV_DELTA`] (2016).
+    pub max_cltv_delta: BlockDelta,
+    /// [`FORWARD_MIN_TIMELOCK_GAP`] (2016).
+    pub forward_min_timelock_gap: BlockDelta,
+    /// [`HOLD_TIMEOUT`] (60 s).
+    pub hold_timeout: Seconds,
+    /// [`SWAP_PARTY_BEGIN_DEFERRAL`] (5 minutes).
+    pub swap_party_begin_deferral: Seconds,
+    /// [`ULTIMATE_OFFERRER_HOPS`] (5 to 10), as its first and last value.
+    pub ultimate_offerrer_hops: (u8, u8),
+}
+
+impl SpecConstants {
+    /// The numbers as the pinned text gives them.
+    pub const SPEC: SpecConstants = SpecConstants {
+        sidepool_timeout_min_delta: SIDEPOOL_TIMEOUT_MIN_DELTA,
+        max_cltv_delta: MAX_CLTV_DELTA,
+        forward_min_timelock_gap: FORWARD_MIN_TIMELOCK_GAP,
+        hold_timeout: HOLD_TIMEOUT,
+        swap_party_begin_deferral: SWAP_PARTY_BEGIN_DEFERRAL,
+        ultimate_offerrer_hops: (*ULTIMATE_OFFERRER_HOPS.start(), *ULTIMATE_OFFERRER_HOPS.end()),
+    };
+
+    /// The offerrer's in-sidepool delta: the acceptor's margin plus one block
+    /// (`None` if that overflows).
+    pub fn offerrer_sidepool_timeout_delta(&self) -> Option<BlockDelta> {
+        self.sidepool_timeout_min_delta.0.checked_add(1).map(BlockDelta)
+    }
+}
+
+impl Default for SpecConstants {
+    fn default() -> Self {
+        SpecConstants::SPEC
+    }
+}
+
 /// A duration in whole seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Seconds(pub u64);
@@ -85,6 +129,11 @@ mod tests {
         assert_eq!((HOLD_TIMEOUT.0, SWAP_PARTY_BEGIN_DEFERRAL.0), (60, 300));
         assert!(ULTIMATE_OFFERRER_HOPS.clone().all(|h| Hops(h).is_in_range()));
         assert_eq!(MAX_HOPS.0, Hops::MAX);
+        let spec = SpecConstants::SPEC;
+        assert_eq!(spec.offerrer_sidepool_timeout_delta(), Some(OFFERRER_SIDEPOOL_TIMEOUT_DELTA));
+        assert_eq!(spec.ultimate_offerrer_hops, (5, 10));
+        assert_eq!(SpecConstants::default(), spec);
+        assert_eq!(SpecConstants { sidepool_timeout_min_delta: BlockDelta(u32::MAX), ..spec }.offerrer_sidepool_timeout_delta(), None);
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! persist first, and what it does when the next hop rejects.
 
 use crate::peerswap::balance::Balance;
-use crate::peerswap::constants::FORWARD_MIN_TIMELOCK_GAP;
+use crate::peerswap::constants::SpecConstants;
 use crate::peerswap::messages::{HtlcPubkeys, PeerswapInit, PeerswapReject, Timeouts};
-use crate::peerswap::offer::{check_sender_rules, check_timeouts, OfferRefusal, PeerStatus};
+use crate::peerswap::offer::{check_sender_rules, check_timeouts_with, OfferRefusal, PeerStatus};
 use crate::peerswap::receive::{reject_message, ReceiveDecision, Rejection};
 use crate::units::{BlockDelta, BlockHeight, Hops, PaymentHash, PoolId, Sat};
 use core::fmt;
@@ -113,6 +113,16 @@ pub enum ForwardAction<P> {
 /// SIDEPOOL-10: "When forwarding, the following TLVs are modified."
 /// SIDEPOOL-10: "If it is not possible to modify a TLV to follow one of the rules indicated below, the node MUST NOT forward the peerswap."
 pub fn rewrite(incoming: &PeerswapInit, cltv_delta: BlockDelta, next_balance: &Balance) -> Result<PeerswapInit, ForwardRefusal> {
+    rewrite_with(incoming, cltv_delta, next_balance, &SpecConstants::SPEC)
+}
+
+/// [`rewrite`] with the gap `c.forward_min_timelock_gap` in place of 2016.
+pub fn rewrite_with(
+    incoming: &PeerswapInit,
+    cltv_delta: BlockDelta,
+    next_balance: &Balance,
+    c: &SpecConstants,
+) -> Result<PeerswapInit, ForwardRefusal> {
     // SIDEPOOL-10: "The receiver of this messsage MUST NOT forward the peerswap if the `peerswap_init_hops` value is 0."
     // SIDEPOOL-10: "Otherwise, if the receiver of this message decides to forward, it MUST forward a `peerswap_init_hops` that is exactly 1 lower than what it received."
     // SIDEPOOL-10: "The outgoing value MUST be exactly 1 lower than the incoming value."
@@ -123,7 +133,7 @@ pub fn rewrite(incoming: &PeerswapInit, cltv_delta: BlockDelta, next_balance: &B
     // The reference adds exactly its cltv_delta (ERRATA E-47).
     let lightning = incoming.timeouts.lightning.checked_add(cltv_delta).ok_or(ForwardRefusal::HeightOverflow)?;
     // SIDEPOOL-10: "The difference between the in-sidepool and in-Lightning timelocks MUST be 2016 or more."
-    if sidepool.checked_since(lightning).is_none_or(|gap| gap < FORWARD_MIN_TIMELOCK_GAP) {
+    if sidepool.checked_since(lightning).is_none_or(|gap| gap < c.forward_min_timelock_gap) {
         return Err(ForwardRefusal::TimelockGapTooSmall);
     }
     Ok(PeerswapInit {
@@ -151,12 +161,24 @@ pub fn forward<P: Clone>(
     next: &NextHop<'_, P>,
     config: &ForwarderConfig,
 ) -> Result<Vec<ForwardAction<P>>, ForwardRefusal> {
+    forward_with(incoming, validation, upstream, next, config, &SpecConstants::SPEC)
+}
+
+/// [`forward`] with the numbers `c` in place of the text's.
+pub fn forward_with<P: Clone>(
+    incoming: &PeerswapInit,
+    validation: &ReceiveDecision,
+    upstream: P,
+    next: &NextHop<'_, P>,
+    config: &ForwarderConfig,
+    c: &SpecConstants,
+) -> Result<Vec<ForwardAction<P>>, ForwardRefusal> {
     if *validation != ReceiveDecision::Accept {
         return Err(ForwardRefusal::NotValidated);
     }
-    let out = rewrite(incoming, config.cltv_delta, next.balance)?;
+    let out = rewrite_with(incoming, config.cltv_delta, next.balance, c)?;
     check_sender_rules(next.status, config.swap_party_begun, next.balance, out.amount).map_err(ForwardRefusal::Sender)?;
-    check_timeouts(config.height, config.final_cltv_delta, out.timeouts).map_err(ForwardRefusal::Sender)?;
+    check_timeouts_with(config.height, config.final_cltv_delta, out.timeouts, c).map_err(ForwardRefusal::Sender)?;
     let record = ForwardRecord {
         id: incoming.id,
         hash: incoming.hash,

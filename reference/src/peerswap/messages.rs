@@ -150,7 +150,7 @@ pub struct EncryptedPrivkey {
     pub encryption_pubkey: PublicKey,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PeerswapInit {
     pub id: PoolId,
@@ -165,7 +165,7 @@ pub struct PeerswapInit {
     pub unknown: Vec<TlvRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PeerswapAccept {
     pub id: PoolId,
@@ -174,7 +174,7 @@ pub struct PeerswapAccept {
     pub unknown: Vec<TlvRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PeerswapLightning {
     pub id: PoolId,
@@ -185,7 +185,7 @@ pub struct PeerswapLightning {
     pub unknown: Vec<TlvRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PeerswapSuccess {
     pub id: PoolId,
@@ -194,7 +194,7 @@ pub struct PeerswapSuccess {
     pub unknown: Vec<TlvRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PeerswapReject {
     pub id: PoolId,

@@ -7,10 +7,7 @@
 
 use crate::peerswap::choices::Rounding;
 use crate::peerswap::balance::{Balance, Offerrer};
-use crate::peerswap::constants::{
-    MAX_CLTV_DELTA, OFFERRER_SIDEPOOL_TIMEOUT_DELTA, PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT,
-    ULTIMATE_OFFERRER_HOPS,
-};
+use crate::peerswap::constants::{PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT, SpecConstants};
 use crate::peerswap::messages::{ChannelView, HtlcPubkeys, PeerswapInit, Timeouts};
 use crate::units::{BlockDelta, BlockHeight, Hops, Msat, PaymentHash, PoolId, Sat, UpdateCounter};
 use core::fmt;
@@ -171,16 +168,36 @@ pub fn check_splits(amount: Sat, htlc_maximum: Option<Msat>) -> Result<u64, Offe
 /// SIDEPOOL-10: "MUST set the in-sidepool timeout to greater than or equal to the current blockheight + 4032 + 1."
 /// SIDEPOOL-10: "MUST set the in-Lightning HTLC timeout to greater than or equal to the current blockheight + `final_cltv_delta`."
 pub fn minimum_timeouts(height: BlockHeight, final_cltv_delta: BlockDelta) -> Result<Timeouts, OfferRefusal> {
-    check_final_cltv_delta(final_cltv_delta)?;
+    minimum_timeouts_with(height, final_cltv_delta, &SpecConstants::SPEC)
+}
+
+/// [`minimum_timeouts`] with the numbers `c` in place of the text's.
+pub fn minimum_timeouts_with(
+    height: BlockHeight,
+    final_cltv_delta: BlockDelta,
+    c: &SpecConstants,
+) -> Result<Timeouts, OfferRefusal> {
+    check_final_cltv_delta_with(final_cltv_delta, c)?;
+    let sidepool_delta = c.offerrer_sidepool_timeout_delta().ok_or(OfferRefusal::HeightOverflow)?;
     Ok(Timeouts {
-        sidepool: height.checked_add(OFFERRER_SIDEPOOL_TIMEOUT_DELTA).ok_or(OfferRefusal::HeightOverflow)?,
+        sidepool: height.checked_add(sidepool_delta).ok_or(OfferRefusal::HeightOverflow)?,
         lightning: height.checked_add(final_cltv_delta).ok_or(OfferRefusal::HeightOverflow)?,
     })
 }
 
 /// Checks timeouts a sender chose (a forwarder's, or an offerrer's above the minimum).
 pub fn check_timeouts(height: BlockHeight, final_cltv_delta: BlockDelta, t: Timeouts) -> Result<(), OfferRefusal> {
-    let min = minimum_timeouts(height, final_cltv_delta)?;
+    check_timeouts_with(height, final_cltv_delta, t, &SpecConstants::SPEC)
+}
+
+/// [`check_timeouts`] with the numbers `c` in place of the text's.
+pub fn check_timeouts_with(
+    height: BlockHeight,
+    final_cltv_delta: BlockDelta,
+    t: Timeouts,
+    c: &SpecConstants,
+) -> Result<(), OfferRefusal> {
+    let min = minimum_timeouts_with(height, final_cltv_delta, c)?;
     if t.sidepool < min.sidepool {
         return Err(OfferRefusal::SidepoolTimeoutTooEarly);
     }
@@ -195,7 +212,12 @@ pub fn check_timeouts(height: BlockHeight, final_cltv_delta: BlockDelta, t: Time
 /// Read as a bound on `final_cltv_delta` (ERRATA E-42): `cltv_expiry` is an
 /// absolute height, which is far above 2016 on any live chain.
 pub fn check_final_cltv_delta(final_cltv_delta: BlockDelta) -> Result<(), OfferRefusal> {
-    if final_cltv_delta > MAX_CLTV_DELTA {
+    check_final_cltv_delta_with(final_cltv_delta, &SpecConstants::SPEC)
+}
+
+/// [`check_final_cltv_delta`] with the bound `c.max_cltv_delta` in place of 2016.
+pub fn check_final_cltv_delta_with(final_cltv_delta: BlockDelta, c: &SpecConstants) -> Result<(), OfferRefusal> {
+    if final_cltv_delta > c.max_cltv_delta {
         return Err(OfferRefusal::FinalCltvDeltaTooLarge);
     }
     Ok(())
@@ -206,8 +228,16 @@ pub fn check_final_cltv_delta(final_cltv_delta: BlockDelta) -> Result<(), OfferR
 /// The randomness is an input so that the rule stays a pure function: any byte
 /// maps onto 5..=10 (`5 + random % 6`; the slight modulo bias is harmless here).
 pub fn choose_hops(random: u8) -> Hops {
-    let span = ULTIMATE_OFFERRER_HOPS.end() - ULTIMATE_OFFERRER_HOPS.start() + 1;
-    Hops(ULTIMATE_OFFERRER_HOPS.start() + random % span)
+    choose_hops_with(random, &SpecConstants::SPEC)
+}
+
+/// [`choose_hops`] over the range `c.ultimate_offerrer_hops` (its ends in either order).
+pub fn choose_hops_with(random: u8, c: &SpecConstants) -> Hops {
+    let (a, b) = c.ultimate_offerrer_hops;
+    let (first, last) = (a.min(b), a.max(b));
+    let span = u16::from(last - first) + 1;
+    // `random % span` is below `span`, so the sum stays within `first..=last`.
+    Hops(first + (u16::from(random) % span) as u8)
 }
 
 /// The sender rules about the peer and the swap party (not the channels).
@@ -283,17 +313,22 @@ pub fn plan_offer(req: &OfferRequest<'_>) -> Result<OfferPlan, OfferRefusal> {
 
 /// [`plan_offer`], rounding the recommended amount as `rounding` says.
 pub fn plan_offer_rounded(req: &OfferRequest<'_>, rounding: Rounding) -> Result<OfferPlan, OfferRefusal> {
+    plan_offer_with(req, rounding, &SpecConstants::SPEC)
+}
+
+/// [`plan_offer_rounded`] with the numbers `c` in place of the text's.
+pub fn plan_offer_with(req: &OfferRequest<'_>, rounding: Rounding, c: &SpecConstants) -> Result<OfferPlan, OfferRefusal> {
     check_status(req.peer, req.swap_party_begun)?;
     let amount = match req.amount {
         Some(a) => a,
         None => recommended_amount_rounded(req.balance, rounding)?,
     };
     let splits = check_sender_rules(req.peer, req.swap_party_begun, req.balance, amount)?;
-    let timeouts = minimum_timeouts(req.height, req.final_cltv_delta)?;
+    let timeouts = minimum_timeouts_with(req.height, req.final_cltv_delta, c)?;
     Ok(OfferPlan {
         amount,
         timeouts,
-        hops: choose_hops(req.hops_random),
+        hops: choose_hops_with(req.hops_random, c),
         splits,
         channel_view: req.balance.view_as_offerrer(),
     })
@@ -341,7 +376,7 @@ fn min_amount_msat() -> Msat {
 ///
 /// Keyed by peer across pools, remembering the pool whose swap party triggered
 /// the entry; ending that party (or aborting that pool) frees the peer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InitLedger<P> {
     entries: Vec<(P, PoolId)>,
 }
@@ -427,6 +462,25 @@ mod tests {
     fn hops_cover_five_to_ten() {
         let all: std::collections::BTreeSet<u8> = (0..=255u8).map(|r| choose_hops(r).0).collect();
         assert_eq!(all.into_iter().collect::<Vec<_>>(), vec![5, 6, 7, 8, 9, 10]);
+        // Other ranges (the model checker turns this number), ends in either order, the widest too.
+        let with = |range| {
+            let c = SpecConstants { ultimate_offerrer_hops: range, ..SpecConstants::SPEC };
+            (0..=255u8).map(|r| choose_hops_with(r, &c).0).collect::<std::collections::BTreeSet<u8>>()
+        };
+        assert_eq!(with((1, 1)).into_iter().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(with((3, 0)).into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(with((0, 255)).len(), 256);
+    }
+
+    #[test]
+    fn other_numbers_move_the_timeouts_and_the_bound() {
+        let c = SpecConstants { sidepool_timeout_min_delta: BlockDelta(100), max_cltv_delta: BlockDelta(20), ..SpecConstants::SPEC };
+        let t = minimum_timeouts_with(BlockHeight(1_000), BlockDelta(18), &c).unwrap();
+        assert_eq!(t, Timeouts { sidepool: BlockHeight(1_101), lightning: BlockHeight(1_018) });
+        assert_eq!(check_final_cltv_delta_with(BlockDelta(21), &c), Err(OfferRefusal::FinalCltvDeltaTooLarge));
+        assert_eq!(check_timeouts_with(BlockHeight(1_000), BlockDelta(18), t, &c), Ok(()));
+        let early = Timeouts { sidepool: BlockHeight(1_100), ..t };
+        assert_eq!(check_timeouts_with(BlockHeight(1_000), BlockDelta(18), early, &c), Err(OfferRefusal::SidepoolTimeoutTooEarly));
     }
 
     #[test]

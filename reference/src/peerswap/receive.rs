@@ -3,10 +3,7 @@
 //! each mapped to a `peerswap_reject_reason_code`.
 
 use crate::peerswap::balance::{Balance, Offerrer};
-use crate::peerswap::constants::{
-    MAX_CLTV_DELTA, PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_TIMEOUT_MIN_DELTA, SIDEPOOL_VERSION_1_MIN_AMOUNT,
-    SWAP_PARTY_BEGIN_DEFERRAL,
-};
+use crate::peerswap::constants::{PEERSWAP_MAX_LN_SPLITS, SIDEPOOL_VERSION_1_MIN_AMOUNT, SpecConstants};
 use crate::peerswap::choices::{CheckOrder, Choices};
 use crate::peerswap::constants::Timestamp;
 use crate::peerswap::messages::{PeerswapInit, PeerswapReject, RejectCode};
@@ -164,8 +161,9 @@ pub fn receive_init(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> ReceiveDec
     receive_init_with(init, ctx, &Choices::default())
 }
 
-/// One of the receiver's checks: `Some` rejects.
-type Check = fn(&PeerswapInit, &ReceiveContext<'_>) -> Option<(RejectReason, String)>;
+/// One of the receiver's checks: `Some` rejects. `SpecConstants` carries the numbers (the
+/// text's, or a model checker's what-if).
+type Check = fn(&PeerswapInit, &ReceiveContext<'_>, &SpecConstants) -> Option<(RejectReason, String)>;
 
 /// The checks after the swap-party gate, in the spec's order (the split check,
 /// one of the receiver's "other reasons", comes last). The spec fixes no order
@@ -184,6 +182,16 @@ const CHECKS_AFTER_THE_GATE: [Check; 8] = [
 
 /// [`receive_init`], taking the open choices (check order, the split check) from `choices`.
 pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, choices: &Choices) -> ReceiveDecision {
+    receive_init_with_constants(init, ctx, choices, &SpecConstants::SPEC)
+}
+
+/// [`receive_init_with`] with the numbers `c` in place of the text's.
+pub fn receive_init_with_constants(
+    init: &PeerswapInit,
+    ctx: &ReceiveContext<'_>,
+    choices: &Choices,
+    c: &SpecConstants,
+) -> ReceiveDecision {
     use RejectReason::*;
     // SIDEPOOL-10: "MUST check that it, and the sender, are both participants of the sidepool indicated in `peerswap_init_id`."
     if !ctx.we_are_participant {
@@ -194,7 +202,7 @@ pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, choices:
     }
     // SIDEPOOL-10: "MUST check if a swap party was recently started."
     if ctx.swap_party_counter.is_none() {
-        let deadline = ctx.init_arrived_at.saturating_add(SWAP_PARTY_BEGIN_DEFERRAL);
+        let deadline = ctx.init_arrived_at.saturating_add(c.swap_party_begin_deferral);
         // SIDEPOOL-10: "If it does not receive `swap_party_begin` within 5 minutes, it MUST reject the offer."
         if ctx.is_leader || ctx.now >= deadline {
             return reject(NoSwapPartyBegin, "no swap party in progress".into());
@@ -209,7 +217,7 @@ pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, choices:
         checks.reverse();
     }
     for check in checks {
-        if let Some((reason, text)) = check(init, ctx) {
+        if let Some((reason, text)) = check(init, ctx, c) {
             return reject(reason, text);
         }
     }
@@ -220,7 +228,7 @@ pub fn receive_init_with(init: &PeerswapInit, ctx: &ReceiveContext<'_>, choices:
     ReceiveDecision::Accept
 }
 
-fn check_update_counter(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_update_counter(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     let counter = ctx.swap_party_counter?;
     // SIDEPOOL-10: "MUST check that the pool update counter specified is correct for the current swap party."
     (init.update_counter != counter || !init.update_counter.is_odd()).then(|| {
@@ -228,12 +236,12 @@ fn check_update_counter(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option
     })
 }
 
-fn check_already_received(_: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_already_received(_: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "MUST check that the sender has not sent a previous `peerswap_init`, unless the previous `peerswap_init` is for a swap party that has completed, or a sidepool that has aborted."
     ctx.already_received_from_sender.then(|| (RejectReason::AlreadyReceived, "peerswap_init already received in this swap party".into()))
 }
 
-fn check_valid_offerrer(_: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_valid_offerrer(_: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "MUST validate that the sender is a valid offerrer: ... The "twice our-side funds" of this node is greater than or equal to the "total channel capacity"."
     // Only our own measurement counts, never the sender's `peerswap_init_channel_view_msat`:
     // SIDEPOOL-10: "The acceptor MUST NOT use this data to drive its decisionmaking; it MUST use its own local view of the channel state."
@@ -241,13 +249,13 @@ fn check_valid_offerrer(_: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(R
     (ctx.balance.offerrer() == Offerrer::Us).then(|| (RejectReason::NotValidOfferrer, "sender is not the side allowed to offer".into()))
 }
 
-fn check_minimum_amount(init: &PeerswapInit, _: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_minimum_amount(init: &PeerswapInit, _: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "MUST check that the `peerswap_init_amount_sat` was set such that: ... It is greater than or equal to the minimum output amount specified in [SIDEPOOL-02 Output States][]."
     (init.amount < SIDEPOOL_VERSION_1_MIN_AMOUNT)
         .then(|| (RejectReason::AmountBelowMinimum, format!("{} is below the minimum {}", init.amount, SIDEPOOL_VERSION_1_MIN_AMOUNT)))
 }
 
-fn check_below_imbalance(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_below_imbalance(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     let imbalance = ctx.balance.imbalance_error();
     // SIDEPOOL-10: "It is less than the "imbalance error" computed in [SIDEPOOL-10 Balance Measurement][]."
     init.amount
@@ -256,7 +264,7 @@ fn check_below_imbalance(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Optio
         .then(|| (RejectReason::AmountNotBelowImbalance, format!("{} is not below the imbalance error {}", init.amount, imbalance)))
 }
 
-fn check_channel_funds(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_channel_funds(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "At least one channel with the sender has funds owned by this node, such that the amount, minus the reserve, is greater than or equal to `peerswap_init_amount_sat`."
     // SIDEPOOL-10: "If the funds unambiguously on our side are less than the offerred amount, reject the peerswap."
     let covered = match (ctx.balance.max_ours_above_reserve, init.amount.to_msat()) {
@@ -266,19 +274,19 @@ fn check_channel_funds(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<
     (!covered).then(|| (RejectReason::InsufficientChannelFunds, format!("no channel has {} above its reserve", init.amount)))
 }
 
-fn check_timeouts_acceptable(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_timeouts_acceptable(init: &PeerswapInit, ctx: &ReceiveContext<'_>, c: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "MUST check that the `peerswap_init_timeouts` is valid and acceptable to itself, as indicated above."
-    check_timeouts(init, ctx.height, ctx.cltv_delta)
+    check_timeouts_with(init, ctx.height, ctx.cltv_delta, c)
         .err()
         .map(|reason| (reason, format!("timeouts {} / {} too tight at {}", init.timeouts.sidepool.0, init.timeouts.lightning.0, ctx.height)))
 }
 
-fn check_hops(init: &PeerswapInit, _: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_hops(init: &PeerswapInit, _: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // SIDEPOOL-10: "MUST check that the `peerswap_init_hops` value is between 0 to 10, inclusive."
     (!init.hops.is_in_range()).then(|| (RejectReason::HopsOutOfRange, format!("hops {} is above 10", init.hops.0)))
 }
 
-fn check_splits(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(RejectReason, String)> {
+fn check_splits(init: &PeerswapInit, ctx: &ReceiveContext<'_>, _: &SpecConstants) -> Option<(RejectReason, String)> {
     // Reject code 6 (ERRATA E-44): the HTLCs we would send are capped by our own htlc_maximum_msat.
     // SIDEPOOL-10: "Each payment MUST NOT exceed any limit on the maximum HTLC to the local offerrer, such as any `htlc_maximum_msat` sent by the acceptor to the channel."
     let splits = ctx.balance.min_htlc_maximum_ours.and_then(|max| ln_splits(init.amount, max));
@@ -287,9 +295,19 @@ fn check_splits(init: &PeerswapInit, ctx: &ReceiveContext<'_>) -> Option<(Reject
 
 /// The acceptor's timeout checks, in the spec's order.
 pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: BlockDelta) -> Result<(), RejectReason> {
+    check_timeouts_with(init, height, cltv_delta, &SpecConstants::SPEC)
+}
+
+/// [`check_timeouts`] with the numbers `c` in place of the text's.
+pub fn check_timeouts_with(
+    init: &PeerswapInit,
+    height: BlockHeight,
+    cltv_delta: BlockDelta,
+    c: &SpecConstants,
+) -> Result<(), RejectReason> {
     let t = init.timeouts;
     // SIDEPOOL-10: "MUST check that the in-sidepool timeout is greater than or equal to the current blockheight + 4032."
-    if height.checked_add(SIDEPOOL_TIMEOUT_MIN_DELTA).is_none_or(|min| t.sidepool < min) {
+    if height.checked_add(c.sidepool_timeout_min_delta).is_none_or(|min| t.sidepool < min) {
         return Err(RejectReason::SidepoolTimeoutTooEarly);
     }
     // SIDEPOOL-10: "MUST check that: ... The in-Lightning timeout is less than the in-sidepool timeout."
@@ -301,7 +319,7 @@ pub fn check_timeouts(init: &PeerswapInit, height: BlockHeight, cltv_delta: Bloc
         return Err(RejectReason::TimelockGapBelowCltvDelta);
     }
     // SIDEPOOL-10: "`cltv_delta` MUST be less than or equal to 2016."
-    if cltv_delta > MAX_CLTV_DELTA {
+    if cltv_delta > c.max_cltv_delta {
         return Err(RejectReason::CltvDeltaTooLarge);
     }
     Ok(())

@@ -8,7 +8,7 @@ use crate::peerswap::offer::ln_splits;
 use crate::units::{Msat, PaymentHash, PoolId, Sat};
 
 /// A `peerswap_init` we sent in the current swap party and have had no answer to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SentInit<P> {
     /// The peer we sent it to.
     pub to: P,

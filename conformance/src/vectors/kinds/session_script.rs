@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 use sidepool_reference::messages::{Message, SwapPartyBegin};
 use sidepool_reference::peerswap::balance::{Capacity, Channel, ChannelState};
-use sidepool_reference::peerswap::constants::Timestamp;
+use sidepool_reference::peerswap::constants::{Seconds, SpecConstants, Timestamp};
 use sidepool_reference::peerswap::lightning_htlcs::{HtlcRef, ObservedHtlc, OnionFinalHop};
 use sidepool_reference::peerswap::messages::{
     ChannelView, EncryptedPrivkey, HtlcPubkeys, PeerswapAccept, PeerswapInit, PeerswapLightning, PeerswapReject,
@@ -188,6 +188,7 @@ fn event(v: &Value, d: &Defaults) -> Result<Event<P>, String> {
     Ok(match str_of(v, "type")? {
         "swap_party_begun" => Event::SwapPartyBegun { pool: d.pool(v)?, at: ts("at")? },
         "contraction_done" => Event::ContractionDone { pool: d.pool(v)? },
+        "pool_removed" => Event::PoolRemoved { pool: d.pool(v)? },
         "time" => Event::TimePassed { now: ts("now")? },
         "block_height" => Event::BlockHeight(BlockHeight(u32_of(v, "height")?)),
         "channels" => Event::ChannelsUpdated {
@@ -357,6 +358,22 @@ fn matches(expected: &Value, got: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The optional `constants` of a node: the spec's numbers in place of the text's (model-checker runs).
+fn constants(c: &Value) -> Result<SpecConstants, String> {
+    let hops = array_of(c, "ultimate_offerrer_hops")?;
+    let hop = |i: usize| {
+        hops.get(i).and_then(Value::as_u64).and_then(|h| u8::try_from(h).ok()).ok_or("`ultimate_offerrer_hops` needs two bytes")
+    };
+    Ok(SpecConstants {
+        sidepool_timeout_min_delta: BlockDelta(u32_of(c, "sidepool_timeout_min_delta")?),
+        max_cltv_delta: BlockDelta(u32_of(c, "max_cltv_delta")?),
+        forward_min_timelock_gap: BlockDelta(u32_of(c, "forward_min_timelock_gap")?),
+        hold_timeout: Seconds(u64_of(c, "hold_timeout")?),
+        swap_party_begin_deferral: Seconds(u64_of(c, "swap_party_begin_deferral")?),
+        ultimate_offerrer_hops: (hop(0)?, hop(1)?),
+    })
+}
+
 fn engine(rev: SpecRevision, node: &Value) -> Result<(PeerswapEngine<P, VectorKeys>, Defaults), String> {
     let pool = field(node, "pool")?;
     let id = PoolId(hex_of(pool, "id")?.try_into().map_err(|_| "`pool.id` is not 16 bytes")?);
@@ -377,6 +394,9 @@ fn engine(rev: SpecRevision, node: &Value) -> Result<(PeerswapEngine<P, VectorKe
         choices: Default::default(),
     };
     let mut e = PeerswapEngine::new(cfg, vk, BlockHeight(u32_of(node, "height")?), Timestamp(u64_of(node, "now")?));
+    if let Some(c) = opt_field(node, "constants") {
+        e = e.with_constants(constants(c)?);
+    }
     let counter =
         u16::try_from(u64_of(pool, "update_counter")?).ok().and_then(UpdateCounter::new).ok_or("`update_counter`")?;
     let participants = array_of(pool, "participants")?

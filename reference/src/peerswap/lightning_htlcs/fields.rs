@@ -12,7 +12,7 @@ use crate::peerswap::messages::{PeerswapInit, PeerswapLightning};
 use crate::units::{BlockHeight, Msat, PaymentHash, PaymentSecret};
 
 /// The decoded BOLT 4 payload of the (only) hop of the payment onion.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OnionFinalHop {
     pub amt_to_forward: Msat,
     pub outgoing_cltv_value: BlockHeight,
@@ -25,7 +25,7 @@ pub struct OnionFinalHop {
 }
 
 /// An `update_add_htlc` as observed, with its decoded onion.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ObservedHtlc {
     pub payment_hash: PaymentHash,
     pub amount_msat: Msat,

@@ -12,7 +12,7 @@ use core::fmt;
 
 use crate::units::Msat;
 
-use super::hold::{HoldAction, HoldEvent, HoldRole, IncomingHold};
+use super::hold::{HoldAction, HoldEvent, HoldRole, IncomingHold, Seconds};
 use super::outgoing::{OutgoingError, OutgoingEvent, OutgoingOutcome, OutgoingParts};
 use super::HtlcRef;
 
@@ -81,7 +81,7 @@ pub enum ForwarderAction {
 }
 
 /// One forwarded peerswap's in-Lightning side at a forwarder.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Forwarder {
     hold: IncomingHold,
     upstream: Option<OutgoingParts>,
@@ -90,6 +90,11 @@ pub struct Forwarder {
 impl Forwarder {
     pub fn new(agreed: Msat) -> Forwarder {
         Forwarder { hold: IncomingHold::new(agreed, HoldRole::Forwarder), upstream: None }
+    }
+
+    /// A forwarder whose hold lasts `hold_timeout` in place of the text's 60 seconds.
+    pub fn with_hold_timeout(agreed: Msat, hold_timeout: Seconds) -> Forwarder {
+        Forwarder { hold: IncomingHold::with_timeout(agreed, HoldRole::Forwarder, hold_timeout), upstream: None }
     }
 
     pub fn hold(&self) -> &IncomingHold {

@@ -82,10 +82,12 @@ pub enum HoldState {
 }
 
 /// The hold of one peerswap's incoming in-Lightning HTLCs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IncomingHold {
     agreed: Msat,
     role: HoldRole,
+    /// The hold time: [`HOLD_TIMEOUT`] unless the caller gave another ([`IncomingHold::with_timeout`]).
+    timeout: Seconds,
     state: HoldState,
     now: Seconds,
     held: Vec<(HtlcRef, Msat)>,
@@ -95,7 +97,21 @@ pub struct IncomingHold {
 
 impl IncomingHold {
     pub fn new(agreed: Msat, role: HoldRole) -> IncomingHold {
-        IncomingHold { agreed, role, state: HoldState::Waiting, now: Seconds(0), held: Vec::new(), seen: Vec::new(), late: LateHtlc::Fail }
+        IncomingHold::with_timeout(agreed, role, HOLD_TIMEOUT)
+    }
+
+    /// A hold of `timeout` in place of the text's 60 seconds (for the model checker's "what if").
+    pub fn with_timeout(agreed: Msat, role: HoldRole, timeout: Seconds) -> IncomingHold {
+        IncomingHold {
+            agreed,
+            role,
+            timeout,
+            state: HoldState::Waiting,
+            now: Seconds(0),
+            held: Vec::new(),
+            seen: Vec::new(),
+            late: LateHtlc::Fail,
+        }
     }
 
     /// The same hold, treating HTLCs after completion as `late` says (an
@@ -187,7 +203,7 @@ impl IncomingHold {
                 return;
             }
             HoldState::Waiting => {
-                let deadline = Seconds(self.now.0.saturating_add(HOLD_TIMEOUT.0));
+                let deadline = Seconds(self.now.0.saturating_add(self.timeout.0));
                 self.state = HoldState::Holding { total: Msat::ZERO, deadline };
             }
             HoldState::Holding { .. } => {}
@@ -246,6 +262,16 @@ mod tests {
         assert_eq!(m.state(), HoldState::Completed { total: Msat(1_000) });
         assert_eq!(m.handle(commit(3, 1, 70)), vec![HoldAction::FailLate { htlc: HtlcRef(3) }]);
         assert_eq!(m.handle(HoldEvent::Tick { at: Seconds(500) }), vec![]);
+    }
+
+    #[test]
+    fn another_hold_time_moves_the_deadline() {
+        let mut m = IncomingHold::with_timeout(Msat(1_000), HoldRole::Forwarder, Seconds(10));
+        assert_eq!(m.handle(commit(1, 600, 5)), vec![hold(600, 15)]);
+        assert_eq!(m.handle(HoldEvent::Tick { at: Seconds(15) }), vec![HoldAction::FailAll { htlcs: vec![HtlcRef(1)] }]);
+        let mut f = super::super::Forwarder::with_hold_timeout(Msat(1_000), Seconds(10));
+        f.handle(super::super::ForwarderEvent::Downstream(commit(1, 600, 5))).unwrap();
+        assert_eq!(f.hold().state(), HoldState::Holding { total: Msat(600), deadline: Seconds(15) });
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl fmt::Display for OutgoingError {
 
 impl std::error::Error for OutgoingError {}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum PartStatus {
     InFlight,
     Fulfilled,
@@ -89,7 +89,7 @@ enum PartStatus {
     FailedAndRemoved,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Part {
     htlc: HtlcRef,
     amount: Msat,
@@ -97,7 +97,7 @@ struct Part {
 }
 
 /// The HTLCs one acceptor offered to its local offerrer for one peerswap.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OutgoingParts {
     to_send: Msat,
     parts: Vec<Part>,

@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 use super::{Action, EngineConfig, Event, HtlcDetails, LogLevel, OutputKey, PoolView, Record, Role, SessionKeys};
 use crate::messages::Message;
 use crate::peerswap::balance::{measure, Balance, Channel};
-use crate::peerswap::constants::Timestamp;
+use crate::peerswap::constants::{SpecConstants, Timestamp};
 use crate::peerswap::forward::{self, AfterReject, ForwardAction, ForwardRecord, ForwarderConfig, NextHop};
 use crate::peerswap::lightning_htlcs::{
     in_lightning_amount, plan_split_with, ChannelRef, ChannelToOfferrer, Forwarder, ForwarderAction, ForwarderEvent,
-    HoldAction, HoldEvent, HoldRole, HtlcRef, HtlcRules, Incoming, IncomingHold, ObservedHtlc, OutgoingEvent,
+    HoldAction, HoldEvent, HoldRole, HoldState, HtlcRef, HtlcRules, Incoming, IncomingHold, ObservedHtlc, OutgoingEvent,
     OutgoingOutcome, OutgoingParts, Seconds,
 };
 use crate::peerswap::messages::{
     EncryptedPrivkey, HtlcPubkeys, PeerswapAccept, PeerswapInit, PeerswapLightning, PeerswapReject, PeerswapSuccess,
 };
-use crate::peerswap::offer::{build_init, plan_offer_rounded, InitIdentity, InitLedger, OfferRequest, PeerStatus};
-use crate::peerswap::receive::{receive_init_with, reject_message, ReceiveContext, ReceiveDecision, RejectReason};
+use crate::peerswap::offer::{build_init, plan_offer_with, InitIdentity, InitLedger, OfferRequest, PeerStatus};
+use crate::peerswap::receive::{receive_init_with_constants, reject_message, ReceiveContext, ReceiveDecision, RejectReason};
 use crate::peerswap::resolution::{self, KeyHandover, PeerswapRef, SuccessReceipt, SuccessReceiver, SuccessStep};
 use crate::peerswap::response::{on_accept, on_reject, AcceptDecision, RejectDecision, SentInit};
 use crate::pool::TaxInputs;
@@ -31,7 +31,7 @@ use crate::units::{BlockHeight, Msat, PaymentHash, PoolId, Sat, UpdateCounter};
 type Key<P> = (PoolId, PaymentHash, P);
 
 /// Which side of one hop this session is, and the link to the other hop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Side<P> {
     /// We sent `peerswap_init` to the session's peer (our local acceptor);
     /// `upstream` is set when we forwarded it.
@@ -41,7 +41,7 @@ enum Side<P> {
     Acceptor { forward: Option<ForwardRecord<P>> },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Phase {
     /// Acceptor: waiting for `swap_party_begin`.
     Deferred { arrived_at: Timestamp },
@@ -55,6 +55,7 @@ enum Phase {
     Done,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Session<P> {
     side: Side<P>,
     phase: Phase,
@@ -95,12 +96,14 @@ impl<P> Session<P> {
     }
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PeerInfo {
     channels: Vec<Channel>,
     supports_feature: bool,
 }
 
 /// Audit trail for the engine's own invariants (checked with `debug_assert!`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Audit<P> {
     persisted_forwards: Vec<(PoolId, PaymentHash, P)>,
     /// Peers sent a `peerswap_init` in a swap party that has not ended, with the pool.
@@ -108,8 +111,11 @@ struct Audit<P> {
 }
 
 /// One node's peerswap engine. `P` is the caller's peer id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PeerswapEngine<P, K> {
     config: EngineConfig<P>,
+    /// The spec's numbers: [`SpecConstants::SPEC`] unless the caller asks "what if" ([`PeerswapEngine::with_constants`]).
+    constants: SpecConstants,
     keys: K,
     height: BlockHeight,
     now: Timestamp,
@@ -173,6 +179,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
     pub fn new(config: EngineConfig<P>, keys: K, height: BlockHeight, now: Timestamp) -> Self {
         PeerswapEngine {
             config,
+            constants: SpecConstants::SPEC,
             keys,
             height,
             now,
@@ -190,8 +197,37 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         }
     }
 
+    /// The same engine applying the numbers `constants` in place of the text's
+    /// (the model checker's "what if the spec said ..."). Set it before the first event.
+    pub fn with_constants(mut self, constants: SpecConstants) -> Self {
+        self.constants = constants;
+        self
+    }
+
     pub fn config(&self) -> &EngineConfig<P> {
         &self.config
+    }
+    pub fn constants(&self) -> &SpecConstants {
+        &self.constants
+    }
+    /// The keys the caller gave.
+    pub fn keys(&self) -> &K {
+        &self.keys
+    }
+    /// The earliest time at which a [`Event::TimePassed`] would change something:
+    /// a deferred `peerswap_init`'s 5 minutes, or a 60-second hold running out.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let hold_deadline = |h: &IncomingHold| match h.state() {
+            HoldState::Holding { deadline, .. } => Some(Timestamp(deadline.0)),
+            _ => None,
+        };
+        self.sessions
+            .values()
+            .filter_map(|s| match s.phase {
+                Phase::Deferred { arrived_at } => Some(arrived_at.saturating_add(self.constants.swap_party_begin_deferral)),
+                _ => s.hold.as_ref().and_then(hold_deadline).or_else(|| s.fwd.as_ref().and_then(|f| hold_deadline(f.hold()))),
+            })
+            .min()
     }
     pub fn now(&self) -> Timestamp {
         self.now
@@ -208,6 +244,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
+    }
+    /// How many `peerswap_init`s we sent (offered or forwarded) still wait for their answer.
+    pub fn unanswered_inits(&self) -> usize {
+        self.sessions.iter().filter(|(k, _)| self.awaits_answer(k)).count()
     }
 
     pub fn handle(&mut self, event: Event<P>) -> Vec<Action<P>> {

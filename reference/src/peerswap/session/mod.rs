@@ -48,7 +48,7 @@ pub enum Role {
 }
 
 /// The node's own settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EngineConfig<P> {
     /// This node's peer id (to tell whether it is a participant or the leader).
     pub me: P,
@@ -66,7 +66,7 @@ pub struct EngineConfig<P> {
 }
 
 /// What the node knows about one sidepool it is in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PoolView<P> {
     pub id: PoolId,
     /// Every participant, the leader and this node included.
@@ -118,7 +118,7 @@ pub trait SessionKeys<P> {
 }
 
 /// One input to the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event<P> {
     /// The node joined a sidepool or its membership / counter changed.
     PoolUpdated(PoolView<P>),
@@ -206,7 +206,7 @@ pub enum Event<P> {
 }
 
 /// What the caller persists, BEFORE carrying out the actions after it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Record<P> {
     /// The forwarder's record (SIDEPOOL-10 "It MUST store the following information at minimum").
     Forward(ForwardRecord<P>),
@@ -236,7 +236,7 @@ pub enum LogLevel {
 }
 
 /// One output of the engine; carry them out in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action<P> {
     Send {
         to: P,

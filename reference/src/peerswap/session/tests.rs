@@ -32,7 +32,7 @@ fn point(seed: u8) -> PublicKey {
 /// handover is that XOR 0x5a (a stand-in for SIDEPOOL-06, never the raw key).
 /// With `per_hop`, the seed is first XORed with the peer's name length, so
 /// each hop has its own key and a test can tell which hop a key was asked for.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TestKeys {
     pub seed: u8,
     pub per_hop: bool,
@@ -456,6 +456,72 @@ fn deferral_then_reject_code_0_after_five_minutes() {
     net.run();
     assert_eq!(net.names_of("olive").last().map(String::as_str), Some("forget"));
     assert_eq!(net.nodes["adam"].session_count(), 0);
+}
+
+#[test]
+fn next_deadline_names_the_deferral_then_the_hold() {
+    let mut net = pair(10_000_000);
+    assert_eq!(net.nodes["adam"].next_deadline(), None);
+    net.deliver("olive", Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    offer(&mut net, "olive", "adam");
+    assert_eq!(net.nodes["olive"].unanswered_inits(), 1);
+    net.run();
+    // adam has not seen swap_party_begin: its deferral ends 5 minutes after the init came.
+    assert_eq!(net.nodes["adam"].next_deadline(), Some(ts(1_300)));
+    net.deliver("adam", Event::SwapPartyBegun { pool: POOL, at: ts(1_010) });
+    net.run();
+    assert_eq!(net.nodes["adam"].next_deadline(), None);
+    assert_eq!(net.nodes["olive"].unanswered_inits(), 0, "answered (accepted)");
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let first = net
+        .actions_of("adam")
+        .iter()
+        .find_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None })
+        .unwrap();
+    net.deliver("olive", Event::TimePassed { now: ts(2_000) });
+    net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: first });
+    assert_eq!(net.nodes["olive"].next_deadline(), Some(ts(2_060)), "the 60-second hold");
+}
+
+#[test]
+fn other_constants_change_the_offer_the_deferral_and_the_hold() {
+    use crate::peerswap::constants::{Seconds, SpecConstants};
+    let c = SpecConstants {
+        sidepool_timeout_min_delta: BlockDelta(100),
+        hold_timeout: Seconds(10),
+        swap_party_begin_deferral: Seconds(30),
+        ultimate_offerrer_hops: (2, 2),
+        ..SpecConstants::SPEC
+    };
+    let mut net = pair(10_000_000);
+    for e in net.nodes.values_mut() {
+        *e = e.clone().with_constants(c);
+        assert_eq!(e.constants(), &c);
+    }
+    net.deliver("olive", Event::SwapPartyBegun { pool: POOL, at: ts(1_000) });
+    let acts = net.deliver("olive", Event::OfferNow { peer: "adam", pool: POOL, hash: HASH, amount: None, hops_random: 0 });
+    let Some(Message::PeerswapInit(init)) = sent_msgs(&acts).first().copied() else { panic!("no init: {acts:?}") };
+    assert_eq!((init.timeouts.sidepool, init.hops), (BlockHeight(800_101), Hops(2)));
+    net.run();
+    assert_eq!(net.nodes["adam"].next_deadline(), Some(ts(1_030)), "a 30-second deferral");
+    net.deliver("adam", Event::SwapPartyBegun { pool: POOL, at: ts(1_010) });
+    net.run();
+    net.auto_commit = false;
+    net.expansion(true);
+    net.run();
+    let first = net
+        .actions_of("adam")
+        .iter()
+        .find_map(|a| if let Action::AddHtlc { htlc, .. } = a { Some(htlc.0) } else { None })
+        .unwrap();
+    net.deliver("olive", Event::TimePassed { now: ts(2_000) });
+    net.deliver("olive", Event::IncomingHtlcCommitted { peer: "adam", id: first });
+    assert_eq!(net.nodes["olive"].next_deadline(), Some(ts(2_010)), "a 10-second hold");
+    // The engine is a value: a clone is the same engine, and equal to it.
+    let copy = net.nodes["olive"].clone();
+    assert_eq!(&copy, &net.nodes["olive"]);
 }
 
 #[test]

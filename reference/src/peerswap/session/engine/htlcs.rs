@@ -67,7 +67,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                 };
                 d.lightning = Some(own.clone());
                 d.phase = Phase::Lightning;
-                d.fwd = Some(Forwarder::new(d.agreed.unwrap_or(agreed)));
+                d.fwd = Some(Forwarder::with_hold_timeout(d.agreed.unwrap_or(agreed), self.constants.hold_timeout));
                 out.push(Action::PersistRecord(Record::Lightning {
                     id: msg.id,
                     hash: msg.hash,

@@ -109,7 +109,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             cltv_delta: self.config.cltv_delta,
             policy_objection: None,
         };
-        let decision = receive_init_with(&init, &ctx, &self.config.choices);
+        let decision = receive_init_with_constants(&init, &ctx, &self.config.choices, &self.constants);
         match &decision {
             ReceiveDecision::Defer { .. } if !may_open => {
                 out.push(log(LogLevel::Warn, "a repeat of a pending peerswap_init; ignored"));
@@ -169,7 +169,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
         for next in candidates {
             let Some(b) = self.balance(&next) else { continue };
             let hop = NextHop { peer: next.clone(), status: self.peer_status(pool, &next), balance: &b };
-            let Ok(steps) = forward::forward(init, decision, from.clone(), &hop, &cfg) else { continue };
+            let Ok(steps) = forward::forward_with(init, decision, from.clone(), &hop, &cfg, &self.constants) else { continue };
             self.apply_forward_steps(from.clone(), init.clone(), steps, out);
             return true;
         }
@@ -286,7 +286,7 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
             hops_random,
         };
         // SIDEPOOL-10: "If the node cannot achieve all of the above, the node MUST NOT send this message."
-        let plan = match plan_offer_rounded(&req, self.config.choices.rounding) {
+        let plan = match plan_offer_with(&req, self.config.choices.rounding, &self.constants) {
             Ok(p) => p,
             Err(why) => {
                 out.push(log(LogLevel::Info, format!("not offering to {peer:?}: {why}")));
@@ -503,7 +503,10 @@ impl<P: Clone + Ord + core::fmt::Debug, K: SessionKeys<P>> PeerswapEngine<P, K> 
                     payment_secret: l.payment_secret,
                     payment_metadata: l.payment_metadata.clone(),
                 }));
-                s.hold = Some(IncomingHold::new(agreed, HoldRole::UltimateOfferrer).with_late(self.config.choices.late_htlc));
+                s.hold = Some(
+                    IncomingHold::with_timeout(agreed, HoldRole::UltimateOfferrer, self.constants.hold_timeout)
+                        .with_late(self.config.choices.late_htlc),
+                );
                 s.lightning = Some(l.clone());
                 s.phase = Phase::Lightning;
                 out.push(Action::Send { to: key.2.clone(), msg: Message::PeerswapLightning(l) });
