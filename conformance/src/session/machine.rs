@@ -2,6 +2,9 @@
 //! state machine: `handle(event) -> actions`. The IO edge decrypts frames and
 //! feeds whole Lightning messages in; it sends whatever `Action::Send` says.
 
+// Sidepool messages travel as BOLT 1 messages of type 53609 over BOLT 8, in the session a Lightning node keeps:
+// SIDEPOOL-01: "That is, sidepool participants MUST be Lightning Network nodes, and communicate with each other using the normal Lightning Network communications protocol."
+
 use super::bolt1::{Bolt1Message, BoltFeatures, Init, Notice, PING_NO_REPLY_FROM};
 use super::bolt9::{bolt9_feature_bits, missing_dependencies, MissingDependency};
 use bitcoin::constants::ChainHash;

@@ -158,6 +158,8 @@ pub fn decrypt(
 }
 
 /// The validation step: the decrypted bytes must be a private key, and the one behind A's public key.
+// The receiver checks the key against the ephemeral public key it was given before the handover:
+// SIDEPOOL-06: "Prior to private key handover, by necessity, both participants MUST exchange the ephemeral public keys (as it is needed to form the aggregate public key used as the Taproot internal public key)."
 // SIDEPOOL-06: "Participant B validates that the received participant A ephemeral private key is indeed the scalar behind the previously-received participant A ephemeral public key."
 pub fn validate_handed_over_key(decrypted: &[u8; 32], sender_ephemeral_pubkey: &PublicKey) -> Result<EphemeralSecretKey, HandoverError> {
     let key = EphemeralSecretKey::from_bytes(decrypted).map_err(|_| HandoverError::HandedOverKeyNotAScalar)?;

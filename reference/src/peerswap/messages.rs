@@ -143,6 +143,8 @@ impl RejectCode {
 
 /// The 65-byte `peerswap_success_ephemeral_privkey`: the encrypted key, then the
 /// encryption public key (SIDEPOOL-06 Secure Private Key Handover).
+// The message carries this type, never a bare key:
+// SIDEPOOL-06: "All SIDEPOOL protocols which require private key handover MUST have messages that use the secure private key handover protocol describe here, and MUST NOT have messages with a field, TLV, or any part of its payload that has the private key in cleartext after BOLT #8 decryption."
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct EncryptedPrivkey {
