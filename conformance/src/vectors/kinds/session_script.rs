@@ -264,13 +264,6 @@ fn view_json(c: &ChannelView) -> Value {
     json!([c.owned_by_offerrer.0, c.owned_by_acceptor.0, c.total_capacity.0])
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::UltimateOfferrer => "ultimate_offerrer",
-        Role::Forwarder => "forwarder",
-        Role::UltimateAcceptor => "ultimate_acceptor",
-    }
-}
 
 /// The full JSON description of an action (expectations compare a subset of it).
 fn action_json(a: &Action<P>) -> Value {
@@ -313,7 +306,7 @@ fn action_json(a: &Action<P>) -> Value {
                     json!({"to": to, "hash": hx(&init.hash.0), "amount_sat": init.amount.0})
                 }
                 Record::HtlcDetails(d) => {
-                    json!({"hash": hx(&d.hash.0), "role": role_name(d.role), "amount_sat": d.amount.0})
+                    json!({"hash": hx(&d.hash.0), "role": d.role.name(), "amount_sat": d.amount.0})
                 }
                 Record::Lightning { hash, peer, sent, payment_secret, .. } => json!({
                     "hash": hx(&hash.0), "peer": peer, "sent": sent, "payment_secret": payment_secret.map(|s| hex::encode(s.0)),

@@ -47,6 +47,17 @@ pub enum Role {
     UltimateAcceptor,
 }
 
+impl Role {
+    /// The stable name vectors and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::UltimateOfferrer => "ultimate_offerrer",
+            Role::Forwarder => "forwarder",
+            Role::UltimateAcceptor => "ultimate_acceptor",
+        }
+    }
+}
+
 /// The node's own settings.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EngineConfig<P> {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sidepool_reference::messages::Message;
 use sidepool_reference::peerswap::balance::Channel;
 use sidepool_reference::peerswap::constants::SpecConstants;
-use sidepool_reference::peerswap::session::{Action, Event, Record, Role};
+use sidepool_reference::peerswap::session::{Action, Event, Record};
 use sidepool_reference::SpecRevision;
 
 use crate::framework::{PropertyDef, ScriptGroup, ScriptStep, ScriptTest, VectorFile};
@@ -114,13 +114,6 @@ fn event_json(e: &Event<NodeId>) -> Option<Value> {
     })
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::UltimateOfferrer => "ultimate_offerrer",
-        Role::Forwarder => "forwarder",
-        Role::UltimateAcceptor => "ultimate_acceptor",
-    }
-}
 
 /// The `ActionForms` of session_scripts.yaml (the fields the evaluator compares).
 fn action_json(a: &Action<NodeId>) -> Value {
@@ -150,7 +143,7 @@ fn action_json(a: &Action<NodeId>) -> Value {
                     "lightning_to_downstream": f.lightning_timelock_to_downstream.0,
                 }),
                 Record::SentInit { to, init } => json!({"to": to.vector_name(), "hash": hx(&init.hash.0), "amount_sat": init.amount.0}),
-                Record::HtlcDetails(d) => json!({"hash": hx(&d.hash.0), "role": role_name(d.role), "amount_sat": d.amount.0}),
+                Record::HtlcDetails(d) => json!({"hash": hx(&d.hash.0), "role": d.role.name(), "amount_sat": d.amount.0}),
                 Record::Lightning { hash, peer, sent, .. } => json!({"hash": hx(&hash.0), "peer": peer.vector_name(), "sent": sent}),
                 Record::ForwardedHtlcs { hash, from, to, total, .. } => {
                     json!({"hash": hx(&hash.0), "from": from.vector_name(), "to": to.vector_name(), "total_msat": total.0})
