@@ -35,6 +35,9 @@ enum Command {
         #[command(subcommand)]
         command: sidepool_spec_tools::cli::SpecCommand,
     },
+    /// Reports made from `run --json` reports (`report html`).
+    #[command(subcommand)]
+    Report(cli::report::ReportCommand),
     /// Model checking: does following the spec keep honest participants safe? (tools/model)
     #[command(subcommand)]
     Model(sidepool_model::cli::ModelCommand),
@@ -80,6 +83,7 @@ fn main() {
         Command::HtlcKey(args) => cli::htlc_key::run(&args),
         Command::Node(args) => cli::node::run(&args),
         Command::Run(args) => cli::run::run(&args),
+        Command::Report(command) => cli::report::run(&command),
         Command::Spec { repo, command } => sidepool_spec_tools::cli::run(&command, &repo.unwrap_or_else(repo_root)),
         Command::Model(command) => sidepool_model::cli::run(&command),
     };

@@ -4,5 +4,6 @@
 pub mod decode;
 pub mod htlc_key;
 pub mod node;
+pub mod report;
 pub mod run;
 pub mod vectors;

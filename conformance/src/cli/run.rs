@@ -46,6 +46,9 @@ pub struct RunArgs {
     /// Run only cases whose id starts with this prefix (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub filter: Vec<String>,
+    /// Leave out cases whose id starts with this prefix (repeatable; applied after --filter).
+    #[arg(long, value_name = "PREFIX")]
+    pub skip: Vec<String>,
     /// List the selected cases without running them.
     #[arg(long)]
     pub list: bool,
@@ -61,9 +64,15 @@ pub struct RunArgs {
     /// Write a JUnit XML report (one testsuite per spec section).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write a JSON report with verdicts, requirements, reasons and full wire transcripts.
-    #[arg(long, value_name = "FILE")]
+    /// Write a JSON report with verdicts, requirements, reasons, steps and full wire transcripts.
+    /// With --list: print the list as JSON instead (id, level, requirement, quote, needs,
+    /// revisions, and whether each case applies at --spec), to FILE or, without one, stdout.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (summary, cases x verdicts grid, transcripts) at the end
+    /// of the run; `report html` makes one from several `--json` reports.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Known failures of this IUT (a `--json` report or {"known_failures": [ids]}): reported, not failing.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -97,6 +106,19 @@ pub struct RunArgs {
 fn load(args: &RunArgs) -> Result<Vec<Case>, String> {
     let dir = args.cases.clone().unwrap_or_else(case::default_dir);
     Ok(case::load_dir(&dir)?.into_iter().flat_map(|(_, f)| f.cases).collect())
+}
+
+/// `run --list --json`: every selected case, with whether it applies at `spec`.
+fn list_json(cases: &[&Case], spec: SpecRevision) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            let needs: Vec<&str> = c.needs.iter().map(|n| n.capability().unwrap_or("adapter")).collect();
+            json!({"id": c.id, "level": c.level.as_str(), "requirement": c.requirement, "quote": c.quote,
+                   "covers": c.covers, "needs": needs, "revisions": c.revisions, "applies": c.applies_to(spec)})
+        })
+        .collect();
+    json!({"spec": spec.name(), "count": list.len(), "applies": cases.iter().filter(|c| c.applies_to(spec)).count(), "cases": list})
 }
 
 fn ids(cases: &[&Case]) -> String {
@@ -138,12 +160,25 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     let spec = SpecRevision::from_name(&args.spec).map_err(|e| format!("--spec: {e}"))?;
     let node_spec = args.node_spec.as_deref().map(SpecRevision::from_name).transpose().map_err(|e| format!("--node-spec: {e}"))?;
     let all = load(args)?;
-    let matching = select(&all, &args.filter);
+    let mut matching = select(&all, &args.filter);
+    matching.retain(|c| !args.skip.iter().any(|s| c.id.starts_with(s.as_str())));
     if matching.is_empty() {
-        eprintln!("no case matches the filter {:?} ({} cases known)", args.filter, all.len());
+        eprintln!("no case matches the filter {:?} and --skip {:?} ({} cases known)", args.filter, args.skip, all.len());
         return Ok(1);
     }
     let (selected, not_applicable) = split_by_revision(&matching, spec);
+    if let (true, Some(path)) = (args.list, &args.json) {
+        let text = format!("{:#}\n", list_json(&matching, spec));
+        if path.as_os_str() == "-" {
+            let _ = write!(std::io::stdout().lock(), "{text}");
+        } else {
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(0);
+    }
+    if args.json.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err("--json: give a file name (the run's own progress goes to standard output); `--json` alone is for --list".into());
+    }
     if args.list {
         for c in &selected {
             let needs = if c.needs.is_empty() { String::new() } else { format!("  [needs {:?}]", c.needs) };
@@ -183,7 +218,21 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     // The report files are opened before the run (a bad path fails now, not after it) and
     // written case by case: memory holds one case's transcript at a time.
     let run_spec = report::RunSpec { revision: spec, not_applicable: &not_applicable };
-    let mut json = args.json.as_ref().map(|p| create(p).and_then(|f| JsonReport::start(f, &iut, args.strict, Some(&run_spec)).map_err(|e| format!("{}: {e}", p.display())))).transpose()?;
+    // --html renders from the JSON report once the run is over: the --json file, or a
+    // temporary one beside the page. The page's path is checked now.
+    let html_json = match (&args.html, &args.json) {
+        (Some(page), None) => {
+            create(page)?;
+            Some(page.with_extension("report.json.part"))
+        }
+        (Some(page), Some(json)) => {
+            create(page)?;
+            Some(json.clone())
+        }
+        (None, _) => None,
+    };
+    let json_path = args.json.clone().or_else(|| html_json.clone());
+    let mut json = json_path.as_ref().map(|p| create(p).and_then(|f| JsonReport::start(f, &iut, args.strict, Some(&run_spec)).map_err(|e| format!("{}: {e}", p.display())))).transpose()?;
     let mut junit = args.junit.as_ref().map(|p| create(p).and_then(|f| JunitReport::start(f, &iut, args.strict, Some(spec)).map_err(|e| format!("{}: {e}", p.display())))).transpose()?;
     let mut write_error: Option<String> = None;
     let opts = RunOptions {
@@ -247,7 +296,15 @@ fn run_inner(args: &RunArgs) -> Result<i32, String> {
     let _ = write!(std::io::stdout().lock(), "{}", report::summary_table(&results));
     let stopped = stop_reason(&results);
     if let Some(w) = json {
-        w.finish(stopped).map_err(|e| format!("{}: {e}", args.json.as_ref().map(|p| p.display().to_string()).unwrap_or_default()))?;
+        w.finish(stopped).map_err(|e| format!("{}: {e}", json_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()))?;
+    }
+    if let (Some(page), Some(from)) = (&args.html, &html_json) {
+        let written = super::report::load(from).and_then(|view| super::report::write_page(&crate::runner::report_html::render(&[view]), Some(page)));
+        if args.json.is_none() {
+            let _ = std::fs::remove_file(from);
+        }
+        written?;
+        say!("HTML report: {}", page.display());
     }
     if let Some(w) = junit {
         w.finish().map_err(|e| format!("{}: {e}", args.junit.as_ref().map(|p| p.display().to_string()).unwrap_or_default()))?;

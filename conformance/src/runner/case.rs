@@ -69,6 +69,33 @@ impl Case {
 
 pub use sidepool_reference::revision::SpecRevision;
 
+impl Case {
+    /// The case's steps as reports show them, nested steps after their parent
+    /// with a greater `depth`: what each does, and the grade and requirement it
+    /// asserts at where the step sets them.
+    pub fn step_outline(&self) -> Vec<Value> {
+        fn walk(steps: &[StepSpec], depth: usize, out: &mut Vec<Value>) {
+            for s in steps {
+                let mut line = serde_json::Map::new();
+                line.insert("depth".into(), Value::from(depth));
+                line.insert("step".into(), Value::from(s.step.brief()));
+                if let Some(level) = s.meta.level {
+                    line.insert("level".into(), Value::from(level.as_str()));
+                }
+                if let Some(r) = &s.meta.requirement {
+                    line.insert("requirement".into(), Value::from(r.as_str()));
+                }
+                out.push(Value::Object(line));
+                walk(s.step.children(), depth + 1, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, 0, &mut out);
+        out
+    }
+}
+
+
 /// A requirement level: the same type the requirement index uses.
 pub use sidepool_spec_tools::text::Level;
 
@@ -296,6 +323,47 @@ impl Step {
             Step::Alive { .. } => "alive",
             Step::ForEach(_) => "for_each",
             Step::Remember { .. } => "remember",
+        }
+    }
+
+    /// What the step does, in one line for reports: its kind and its object
+    /// (`send alice peerswap_init`, `expect_event payment_sent`, `any_order`).
+    pub fn brief(&self) -> String {
+        let object = match self {
+            Step::Connect(c) => c.peer.clone(),
+            Step::Disconnect { peer } | Step::ExpectDisconnect { peer, .. } | Step::Alive { peer } => peer.clone(),
+            Step::Send(s) => format!("{} {}", s.peer, s.message.as_deref().unwrap_or("raw bytes")),
+            Step::Expect(e) => format!("{} {}", e.peer, e.message),
+            Step::ExpectReject(e) => format!("{} peerswap_reject", e.peer),
+            Step::ExpectAccept(e) => format!("{} peerswap_accept", e.peer),
+            Step::ExpectNothing { peer, message, .. } => format!("{peer} {}", message.as_deref().unwrap_or("any message")),
+            Step::ExpectType { peer, type_id, .. } => format!("{peer} type {type_id}"),
+            Step::Check { path, .. } => path.clone(),
+            Step::DeriveHtlcKey { capture, .. } => capture.clone(),
+            Step::CheckHandover { success, .. } => success.clone(),
+            Step::Fixture(name) => name.clone(),
+            Step::Adapter { method, .. } => method.clone(),
+            Step::AdvanceClock { seconds } => format!("{seconds} s"),
+            Step::ExpectEvent(e) => e.event.clone(),
+            Step::ExpectNoEvent { event, .. } => event.clone(),
+            Step::AnyOrder(_) | Step::OneOf(_) | Step::InOrder(_) => String::new(),
+            Step::ExpectPayment(p) => p.peer.clone(),
+            Step::ForEach(f) => format!("{} as {}", f.list, f.item),
+            Step::Remember { name, .. } => name.clone(),
+        };
+        if object.is_empty() {
+            self.kind().to_owned()
+        } else {
+            format!("{} {object}", self.kind())
+        }
+    }
+
+    /// The steps nested in this one (`any_order`, `one_of`, `in_order`, `for_each`).
+    pub fn children(&self) -> &[StepSpec] {
+        match self {
+            Step::AnyOrder(s) | Step::OneOf(s) | Step::InOrder(s) => s,
+            Step::ForEach(f) => &f.steps,
+            _ => &[],
         }
     }
 

@@ -12,6 +12,7 @@ pub mod link;
 pub mod matcher;
 pub mod peer;
 pub mod report;
+pub mod report_html;
 pub mod transcript;
 
 use crate::node::adapter_link::EmbeddedLink;

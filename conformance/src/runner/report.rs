@@ -177,6 +177,7 @@ fn case_head_json(r: &CaseResult) -> Value {
             "note": f.note.as_deref().map(sanitize),
         })).collect::<Vec<_>>(),
         "diagnostics": r.diagnostics.iter().map(|d| sanitize(d)).collect::<Vec<_>>(),
+        "steps": r.case.step_outline(),
         "duration_ms": r.run.duration.as_millis(),
     })
 }
