@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
-from sidepool_adapter import Adapter, Params, serve_in_thread, serve_stdio, serve_tcp  # noqa: E402
+from sidepool_adapter import Adapter, Internal, serve_in_thread, serve_stdio, serve_tcp  # noqa: E402
 import minimal_wire  # noqa: E402
 
 try:
@@ -48,7 +48,9 @@ except ImportError as e:  # the kit and minimal_wire need nothing else
 
 #: How long a handshake or one message's read may stall before the connection is dropped.
 IO_TIMEOUT_S = 5.0
-#: How long an adapter request waits for the loop before answering `internal`.
+#: How long `sync` may take before it answers `internal` (ADAPTER.md suggests at most 1000 ms).
+SYNC_BOUND_S = 1.0
+#: How long `reset` or `stop` waits for the loop before answering `internal`.
 LOOP_WAIT_S = 30.0
 
 
@@ -87,13 +89,14 @@ class Node:
 
     # ---- called from the adapter thread ----
 
-    def call(self, kind):
-        """Runs `kind` ("sync", "reset" or "stop") on the loop; returns when it is done."""
+    def call(self, kind, bound_s=LOOP_WAIT_S):
+        """Runs `kind` ("sync", "reset" or "stop") on the loop; returns when it is done.
+        Raises Internal (answered `internal`) when the loop has not finished within `bound_s`."""
         done = threading.Event()
         self.commands.put((kind, done))
         self._wake_w.send(b"\0")
-        if not done.wait(LOOP_WAIT_S):
-            raise TimeoutError(f"the node loop did not finish `{kind}` within {LOOP_WAIT_S} s")
+        if not done.wait(bound_s):
+            raise Internal(f"not settled within {int(bound_s * 1000)} ms: the node loop is still handling input (`{kind}`)")
 
     # ---- the loop ----
 
@@ -218,7 +221,10 @@ class MinimalIut(Adapter):
         return {"node_id": self.node.node_id, "listen": self.node.listen}
 
     def sync(self, params):
-        self.node.call("sync")
+        # ADAPTER.md `sync`: answered once (a) every message received is handled, (b) everything
+        # it produced is written, (c) nothing further will happen without new input. This node
+        # has no timers, so (c) holds whenever the loop has nothing left to read.
+        self.node.call("sync", SYNC_BOUND_S)
 
 
 def host_port(text):
