@@ -58,6 +58,30 @@ def log(text):
     print(f"minimal_iut: {text}", file=sys.stderr, flush=True)
 
 
+class WholeReadsAndWrites:
+    """The socket as pyln-proto's LightningConnection sees it: `recv(n)` returns
+    n bytes (fewer only at the end of the stream) and `send` writes everything.
+    pyln-proto reads the 18-byte length header and the handshake acts with one
+    `recv` each and writes with `send`; a peer that splits its writes, or a
+    short write under load, would otherwise break a healthy connection."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def recv(self, n):
+        buf = b""
+        while len(buf) < n:
+            data = self.sock.recv(n - len(buf))
+            if not data:
+                break
+            buf += data
+        return buf
+
+    def send(self, data):
+        self.sock.sendall(data)
+        return len(data)
+
+
 class Peer:
     def __init__(self, conn, lconn, address):
         self.sock = conn
@@ -153,7 +177,7 @@ class Node:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             # BOLT 8 responder: act one in, act two out, act three in (pyln-proto).
-            lconn = LightningConnection(conn, remote_pubkey=None, local_privkey=self.key, is_initiator=False)
+            lconn = LightningConnection(WholeReadsAndWrites(conn), remote_pubkey=None, local_privkey=self.key, is_initiator=False)
             lconn.shake()
         except Exception as e:  # a failed handshake ends that connection only
             log(f"handshake with {address} failed: {type(e).__name__}: {e}")

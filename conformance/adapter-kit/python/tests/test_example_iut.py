@@ -6,10 +6,11 @@ fails instead under CI=true)."""
 
 import json
 import os
-import select
+import queue
 import struct
 import subprocess
 import sys
+import threading
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,14 +33,23 @@ class ExampleIut(unittest.TestCase):
                                     stderr=subprocess.DEVNULL)
         self.next_id = 0
         self.events = []
+        self.conns = []
+        # A reader thread, so a wait never misses lines already in the pipe's buffer.
+        self.lines = queue.Queue()
+        self.reader = threading.Thread(target=lambda: [self.lines.put(l) for l in iter(self.iut.stdout.readline, b"")], daemon=True)
+        self.reader.start()
 
     def tearDown(self):
+        for conn in self.conns:
+            conn.connection.close()
         self.iut.stdin.close()
         try:
             self.assertEqual(self.iut.wait(10), 0, "the IUT exits cleanly when its stdin closes")
         finally:
             if self.iut.poll() is None:
                 self.iut.kill()
+                self.iut.wait()
+            self.reader.join(5)
             self.iut.stdout.close()
 
     def request(self, method, params=None):
@@ -47,9 +57,10 @@ class ExampleIut(unittest.TestCase):
         self.iut.stdin.write((json.dumps({"id": self.next_id, "method": method, "params": params or {}}) + "\n").encode())
         self.iut.stdin.flush()
         while True:
-            ready, _, _ = select.select([self.iut.stdout], [], [], 10)
-            self.assertTrue(ready, f"no answer to {method}")
-            line = json.loads(self.iut.stdout.readline())
+            try:
+                line = json.loads(self.lines.get(timeout=10))
+            except queue.Empty:
+                self.fail(f"no answer to {method}")
             if "event" in line:
                 self.events.append(line)
                 continue
@@ -60,6 +71,7 @@ class ExampleIut(unittest.TestCase):
         ident = self.request("identity")["ok"]
         host, port = ident["listen"].rsplit(":", 1)
         conn = connect(PrivateKey(bytes([7] * 32)), PublicKey(bytes.fromhex(ident["node_id"])), host, int(port))
+        self.conns.append(conn)
         conn.connection.settimeout(5)
         self.assertEqual(struct.unpack(">H", conn.read_message()[:2])[0], w.INIT)
         features = w.bolt_vector({1263})

@@ -20,7 +20,8 @@ def feature_set_vectors():
     """The tests of vectors/wire/feature_set.yaml. The file is generated
     (tools/gen/wire_vectors.py) in a fixed layout, read here line by line so the
     kit's tests need no YAML package; the count is checked against numberOfTests."""
-    text = open(VECTORS, encoding="utf-8").read()
+    with open(VECTORS, encoding="utf-8") as f:
+        text = f.read()
     declared = int(re.search(r"^numberOfTests: (\d+)$", text, re.M).group(1))
     tests = []
     for chunk in re.split(r"^\s+- tcId: ", text, flags=re.M)[1:]:
