@@ -13,7 +13,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from sidepool_adapter import (  # noqa: E402
-    MAX_LINE, Adapter, AdapterError, InvalidRequest, LineReader, Params, Unsupported, serve_stdio, serve_stream, serve_tcp,
+    MAX_LINE, Adapter, AdapterError, InvalidRequest, LineReader, Params, Unsupported, serve_stdio, serve_tcp,
 )
 from sidepool_adapter import framing  # noqa: E402
 
