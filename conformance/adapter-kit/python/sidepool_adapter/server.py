@@ -126,7 +126,7 @@ def dispatch(adapter, method, params):
     """One request's answer: ("ok", result) or ("error", code, message)."""
     if method == "hello":
         version = params.get("protocol_version")
-        if version is not None and version != PROTOCOL_VERSION:
+        if version is not None and (isinstance(version, bool) or version != PROTOCOL_VERSION):
             return ("error", "version_mismatch", f"runner speaks protocol {version}, this IUT speaks {PROTOCOL_VERSION}")
         return ("ok", {
             "protocol_version": PROTOCOL_VERSION,

@@ -124,6 +124,8 @@ class Dispatch(unittest.TestCase):
     def test_hello_with_another_major_version(self):
         [r] = run(Node(), '{"id":1,"method":"hello","params":{"protocol_version":2,"runner":"x"}}')
         self.assertEqual(r["error"]["code"], "version_mismatch")
+        [r] = run(Node(), '{"id":1,"method":"hello","params":{"protocol_version":true}}')
+        self.assertEqual(r["error"]["code"], "version_mismatch", "true is not 1")
 
     def test_answers_and_errors(self):
         node = Node()
