@@ -1,5 +1,6 @@
-//! Spec quotes in code: `// SIDEPOOL-NN: "..."` (also `///` and `//!`),
-//! checked against the pinned texts in `spec-mirror/`.
+//! Spec quotes in code: `// SIDEPOOL-NN: "..."` (also `///` and `//!`; in
+//! Python files, `# SIDEPOOL-NN: "..."`), checked against the pinned texts in
+//! `spec-mirror/`.
 //!
 //! The quote runs from the first `"` after `SIDEPOOL-NN:` to the last `"` on
 //! the line (so quotes may contain `"`). A quote left open on its line
@@ -47,9 +48,9 @@ impl Quote {
     }
 }
 
-fn comment_body(line: &str) -> Option<&str> {
+fn comment_body<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let t = line.trim_start();
-    let rest = t.strip_prefix("//")?;
+    let rest = t.strip_prefix(marker)?;
     let rest = rest
         .strip_prefix('/')
         .or_else(|| rest.strip_prefix('!'))
@@ -116,10 +117,11 @@ fn find_head(comment: &str) -> Option<QuoteHead<'_>> {
 
 /// Finds the quotes in one Rust source text.
 pub fn scan_source(file: &str, source: &str) -> Vec<Quote> {
+    let marker = comment_marker(file);
     let lines: Vec<&str> = source.lines().collect();
     let mut out = Vec::new();
     for (idx, line) in lines.iter().enumerate() {
-        let Some(comment_at) = line.find("//") else {
+        let Some(comment_at) = line.find(marker) else {
             continue;
         };
         let Some(after_comment) = line.get(comment_at..) else {
@@ -130,7 +132,7 @@ pub fn scan_source(file: &str, source: &str) -> Vec<Quote> {
         };
         let (text, unterminated) = match body.rfind('"') {
             Some(end) => (body.get(..end).unwrap_or_default().to_string(), false),
-            None => continue_quote(body, lines.get(idx + 1..).unwrap_or_default()),
+            None => continue_quote(body, lines.get(idx + 1..).unwrap_or_default(), marker),
         };
         out.push(Quote {
             file: file.to_string(),
@@ -145,10 +147,10 @@ pub fn scan_source(file: &str, source: &str) -> Vec<Quote> {
 }
 
 /// A quote left open: take following comment lines until one has a `"`.
-fn continue_quote(first: &str, following: &[&str]) -> (String, bool) {
+fn continue_quote(first: &str, following: &[&str], marker: &str) -> (String, bool) {
     let mut text = first.to_string();
     for line in following.iter().take(12) {
-        let Some(body) = comment_body(line) else {
+        let Some(body) = comment_body(line, marker) else {
             break;
         };
         if let Some(end) = body.rfind('"') {
@@ -162,7 +164,17 @@ fn continue_quote(first: &str, following: &[&str]) -> (String, bool) {
     (text, true)
 }
 
-/// Finds the quotes in every `.rs` file under `paths`.
+/// Where a comment starts in `file`: `#` in Python (the adapter kit and its
+/// example IUT, conformance/adapter-kit/python), `//` everywhere else.
+fn comment_marker(file: &str) -> &'static str {
+    if file.ends_with(".py") {
+        "#"
+    } else {
+        "//"
+    }
+}
+
+/// Finds the quotes in every `.rs` and `.py` file under `paths`.
 pub fn scan_paths(repo_root: &Path, paths: &[PathBuf]) -> Result<Vec<Quote>, String> {
     let mut out = Vec::new();
     for p in paths {
@@ -174,7 +186,7 @@ pub fn scan_paths(repo_root: &Path, paths: &[PathBuf]) -> Result<Vec<Quote>, Str
         if !p.exists() {
             return Err(format!("no such path: {}", p.display()));
         }
-        for f in docs::walk(&p, &[".rs"]) {
+        for f in docs::walk(&p, &[".rs", ".py"]) {
             let src = docs::read(&f)?;
             out.extend(scan_source(&docs::rel(repo_root, &f), &src));
         }
@@ -495,5 +507,20 @@ mod tests {
                 (11, "SIDEPOOL-02", Some("upstream"), "padded"),
             ]
         );
+    }
+
+    #[test]
+    fn python_files_quote_in_hash_comments() {
+        let src = concat!(
+            "    # SIDEPOOL-01: \"one line\"\n",
+            "x = 1  # SIDEPOOL-10: \"after code\"\n",
+            "# SIDEPOOL-06: \"opens here\n",
+            "# and closes here.\"\n",
+            "// SIDEPOOL-10: \"not a Python comment\"\n",
+            "s = \"SIDEPOOL-10: no comment\"\n",
+        );
+        let got: Vec<(usize, String)> = scan_source("kit/x.py", src).into_iter().map(|q| (q.line, q.text)).collect();
+        assert_eq!(got, vec![(1, "one line".to_string()), (2, "after code".into()), (3, "opens here and closes here.".into())]);
+        assert!(scan_source("x.rs", "# SIDEPOOL-01: \"not a Rust comment\"\n").is_empty());
     }
 }
