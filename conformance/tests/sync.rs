@@ -4,16 +4,23 @@
 //! verdicts as the embedded node, and a lying `sync` cannot buy a pass.
 
 use serde_json::Value;
-use sidepool_conformance::node::adapter_link::RemoteLink;
+use sidepool_conformance::node::adapter_link::{EmbeddedLink, RemoteLink};
+use sidepool_conformance::node::core::CoreAction;
+use sidepool_conformance::node::engine_core::EngineCore;
+use sidepool_conformance::node::net::Shared;
+use sidepool_conformance::node::{self, NodeConfig};
 use sidepool_conformance::runner::case::{self, Case};
-use sidepool_conformance::runner::exec::Target;
+use sidepool_conformance::runner::exec::{run_case_quiet, AdapterError, AdapterLink, Outcome, Quiet, Target};
+use sidepool_conformance::session::machine::SessionConfig;
+use sidepool_conformance::transport::PrivateKey;
+use sidepool_reference::units::PublicKey;
 use sidepool_conformance::runner::report::Verdict;
 use sidepool_conformance::runner::{run_cases, select, RunOptions, TargetSpec};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn all_cases() -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
@@ -71,4 +78,79 @@ fn the_external_node_decides_every_absence_at_the_barrier_like_the_embedded_one(
         barriers += rb;
     }
     assert!(barriers >= 50, "the suite decides many absences at the barrier: {barriers}");
+}
+
+/// A reference node whose adapter lies: it answers `sync` at once and only then,
+/// a little later and with no new input, sends the peer a message (as an IUT
+/// that queues its work past its `sync` answer would).
+struct LyingLink {
+    inner: EmbeddedLink,
+    shared: std::sync::Arc<Shared>,
+    late_to: PublicKey,
+}
+
+impl AdapterLink for LyingLink {
+    fn call(&mut self, method: &str, params: &Value) -> Result<Value, AdapterError> {
+        self.inner.call(method, params)
+    }
+    fn next_event(&mut self, deadline: Instant) -> Option<Value> {
+        self.inner.next_event(deadline)
+    }
+    fn capabilities(&self) -> Vec<String> {
+        self.inner.capabilities()
+    }
+    fn settles(&self) -> bool {
+        true
+    }
+    fn settle(&mut self, _open: usize, _deadline: Instant) -> bool {
+        let (shared, to) = (std::sync::Arc::clone(&self.shared), self.late_to);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let fields = serde_json::json!({"peerswap_reject_id": "5ea1f00d5ea1f00d5ea1f00d5ea1f00d", "peerswap_reject_hash": "c3a2a8b3b1d8e1f4a6c5b3e2d1c0b9a8f7e6d5c4b3a2918f7e6d5c4b3a291807",
+                "peerswap_reject_reason_code": 4, "peerswap_reject_channel_view_msat": {"owned_by_offerrer": 1, "owned_by_acceptor": 2, "total_capacity": 3}});
+            let late = sidepool_conformance::fields::message_from_json("peerswap_reject", &fields, None).unwrap();
+            shared.route(vec![CoreAction::Send { peer: to, message: Box::new(late) }]);
+        });
+        true
+    }
+}
+
+const LYING_CASE: &str = r#"
+title: "a lying sync"
+cases:
+  - id: test.lying-sync
+    requirement: sp01.sidepool-protocol-feature-set.5
+    quote: "irrelevant here"
+    level: MUST NOT
+    steps:
+      - connect: {peer: alice}
+      - expect_nothing: {peer: alice, within_ms: 2000}
+      - expect_disconnect: {peer: alice, within_ms: 400}
+        level: MAY
+"#;
+
+#[test]
+fn an_early_sync_answer_cannot_buy_a_pass() {
+    let case = &case::parse_case_file(LYING_CASE).unwrap().cases[0];
+    let key = PrivateKey::generate();
+    let me = key.public_key();
+    let seed = key.derive_seed("test");
+    let config = NodeConfig { listen: ([127, 0, 0, 1], 0).into(), key, session: SessionConfig::default(), verbose: false };
+    let core = EngineCore::new(me, String::new(), *seed);
+    let node = node::start_with(config, move |listen| Box::new(core.listening_on(listen))).unwrap();
+    let alice = sidepool_conformance::runner::peer::key_for("alice").public_key();
+    let link = LyingLink { inner: EmbeddedLink::new(&node.shared), shared: std::sync::Arc::clone(&node.shared), late_to: alice };
+    let mut boxed: Box<dyn AdapterLink> = Box::new(link);
+    let target = Target { addr: node.listen, node_id: me };
+    let run = run_case_quiet(case, target, Some(&mut boxed), Duration::from_secs(2), Duration::from_secs(10), Quiet::default());
+    // The same case against the honest link: decided at the barrier, nothing late, completed.
+    let mut honest: Box<dyn AdapterLink> = Box::new(EmbeddedLink::new(&node.shared));
+    let fair = run_case_quiet(case, target, Some(&mut honest), Duration::from_secs(2), Duration::from_secs(10), Quiet::default());
+    node.shutdown();
+    assert_eq!((fair.outcome, fair.barriers), (Outcome::Completed, 1), "{:?}", fair.notes);
+    assert_eq!(run.barriers, 1, "the absence was decided at the barrier");
+    match &run.outcome {
+        Outcome::Error(why) => assert!(why.contains("answered `sync` before it was settled") && why.contains("peerswap_reject"), "{why}"),
+        other => panic!("a lying sync must not pass: {other:?} {:?}", run.findings),
+    }
 }
