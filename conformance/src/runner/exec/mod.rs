@@ -80,8 +80,9 @@ pub trait AdapterLink {
 pub struct Quiet {
     /// Use the quiescence barrier (pings, settle, pings) when the adapter link can
     /// settle: the step then ends as soon as the IUT is idle instead of waiting
-    /// out its window. Only sound for an IUT without real-time timers, which is
-    /// why only the embedded node's link settles.
+    /// out its window. Only sound for an IUT without real-time timers: the
+    /// embedded node's link, and an external IUT that declares the adapter's
+    /// `sync` capability (ADAPTER.md), which promises exactly that.
     pub barrier: bool,
     /// Replaces every such step's `within_ms` when its window is waited out.
     pub window: Option<Duration>,
