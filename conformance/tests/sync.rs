@@ -154,3 +154,23 @@ fn an_early_sync_answer_cannot_buy_a_pass() {
         other => panic!("a lying sync must not pass: {other:?} {:?}", run.findings),
     }
 }
+
+/// The barrier still catches what the IUT must not send: a node that answers a
+/// `peerswap_init` it should defer fails the deferral cases, each absence step
+/// decided at the barrier (not after its 300 ms window).
+#[test]
+fn a_forbidden_answer_is_caught_at_the_barrier_against_the_external_node() {
+    let cases = all_cases();
+    let selected = select(&cases, &["sp10.receiving.deferral".to_string()]);
+    assert!(selected.len() >= 2);
+    let (mut child, announce) = spawn_node(&["--defect", "answer-before-swap-party"]);
+    let mut target = external(announce["adapter"].as_str().unwrap());
+    let results = run(&selected, &mut target);
+    let _ = child.kill();
+    let _ = child.wait();
+    for (id, (verdict, barriers, reason)) in &results {
+        assert_eq!(*verdict, Verdict::Fail, "{id}: {reason:?}");
+        assert!(reason.as_deref().unwrap_or_default().contains("expected no sidepool message from the IUT, got peerswap_accept"), "{id}: {reason:?}");
+        assert_eq!(*barriers, 1, "{id}: the absence that failed was decided at the barrier");
+    }
+}
