@@ -26,6 +26,7 @@ use sidepool_conformance::session::machine::{Action, Event, Session, SessionConf
 use sidepool_conformance::session::{BoltFeatures, Init};
 use sidepool_reference::units::PublicKey;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -50,12 +51,25 @@ pub struct SidepoolHandler {
     /// request): the host then calls `PeerManager::process_events`.
     wake: Arc<Notify>,
     verbose: bool,
+    /// Counts what LDK hands us (messages, connects, disconnects): the adapter's
+    /// `sync` takes an unchanged count across a runtime round trip as settled.
+    activity: AtomicU64,
 }
 
 impl SidepoolHandler {
     pub fn new(core: Box<dyn NodeCore>, session: SessionConfig, wake: Arc<Notify>, verbose: bool) -> SidepoolHandler {
         let state = HostState { core, sessions: BTreeMap::new(), ready: BTreeSet::new(), outbox: Vec::new() };
-        SidepoolHandler { state: Mutex::new(state), session, wake, verbose }
+        SidepoolHandler { state: Mutex::new(state), session, wake, verbose, activity: AtomicU64::new(0) }
+    }
+
+    /// How many messages, connects and disconnects LDK has handed over so far.
+    pub fn activity(&self) -> u64 {
+        self.activity.load(Ordering::SeqCst)
+    }
+
+    /// Whether messages wait in the outbox for LDK's next `process_events`.
+    pub fn outbox_pending(&self) -> bool {
+        self.lock().is_some_and(|s| !s.outbox.is_empty())
     }
 
     fn log(&self, line: &str) {
@@ -176,6 +190,7 @@ impl CustomMessageReader for SidepoolHandler {
 impl CustomMessageHandler for SidepoolHandler {
     fn handle_custom_message(&self, msg: SidepoolWire, sender: LdkKey) -> Result<(), LightningError> {
         let peer = PublicKey::from_secp(&sender);
+        self.activity.fetch_add(1, Ordering::SeqCst);
         let Some(mut state) = self.lock() else { return Ok(()) };
         let Some(session) = state.sessions.get_mut(&peer) else {
             self.log(&format!("53609 from {peer} without a session dropped"));
@@ -192,6 +207,7 @@ impl CustomMessageHandler for SidepoolHandler {
 
     fn peer_disconnected(&self, their_node_id: LdkKey) {
         let peer = PublicKey::from_secp(&their_node_id);
+        self.activity.fetch_add(1, Ordering::SeqCst);
         let Some(mut state) = self.lock() else { return };
         state.sessions.remove(&peer);
         state.outbox.retain(|(to, _)| *to != their_node_id);
@@ -203,6 +219,7 @@ impl CustomMessageHandler for SidepoolHandler {
 
     fn peer_connected(&self, their_node_id: LdkKey, msg: &LdkInit, _inbound: bool) -> Result<(), ()> {
         let peer = PublicKey::from_secp(&their_node_id);
+        self.activity.fetch_add(1, Ordering::SeqCst);
         let Some(mut state) = self.lock() else { return Ok(()) };
         let mut session = Session::new(self.session.clone());
         // SIDEPOOL-01: "Send the `my_sidepool_features` message to the counterparty."

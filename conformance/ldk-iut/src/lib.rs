@@ -160,10 +160,61 @@ impl RunningIut {
 struct IutAdapter {
     handler: Arc<SidepoolHandler>,
     peer_manager: Arc<IutPeerManager>,
+    /// The runtime LDK's connections run on: `sync` makes a round trip through it.
+    tokio: tokio::runtime::Handle,
+}
+
+/// How long `sync` waits for the node to settle before it answers an error
+/// (ADAPTER.md `sync` suggests at most this).
+pub const SYNC_BOUND: Duration = Duration::from_millis(1000);
+
+impl IutAdapter {
+    /// The adapter's `sync` (ADAPTER.md). lightning-net-tokio reads every
+    /// connection on the runtime thread and hands each message to LDK's
+    /// `read_event`, which calls our handler synchronously; our handler emits
+    /// events synchronously and queues messages for `process_events`, which
+    /// writes them to the sockets before it returns. So: a task on the runtime
+    /// that first yields to its IO driver (whatever reached a socket, a close
+    /// too, is read and handled before the task resumes) and then runs
+    /// `process_events`, repeated until a round sees no new activity and leaves
+    /// no message queued, settles (a) and (b). (c) holds because neither the
+    /// core nor this host acts on a real-time timer; LDK's timer tick only
+    /// sends BOLT 1 pings, which ADAPTER.md leaves outside `sync`.
+    fn sync(&self) -> Result<Response, AdapterError> {
+        let deadline = std::time::Instant::now() + SYNC_BOUND;
+        let mut before = self.handler.activity();
+        loop {
+            let pm = Arc::clone(&self.peer_manager);
+            let (tx, rx) = std::sync::mpsc::channel();
+            self.tokio.spawn(async move {
+                // Each yield lets the runtime poll its IO driver (tokio defers a
+                // yielded task until then), so ready reads run first.
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                pm.process_events();
+                let _ = tx.send(());
+            });
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if rx.recv_timeout(left).is_err() {
+                return Err(AdapterError::internal(format!("not settled within {} ms: the LDK runtime did not come round", SYNC_BOUND.as_millis())));
+            }
+            let after = self.handler.activity();
+            if after == before && !self.handler.outbox_pending() {
+                return Ok(Response::Done);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(AdapterError::internal(format!("not settled within {} ms: LDK is still handing over messages", SYNC_BOUND.as_millis())));
+            }
+            before = after;
+        }
+    }
 }
 
 impl AdapterHandler for IutAdapter {
     fn handle(&mut self, req: Request) -> Result<Response, AdapterError> {
+        if matches!(req, Request::Sync(_)) {
+            return self.sync();
+        }
         if matches!(req, Request::Reset(_)) {
             self.peer_manager.disconnect_all_peers();
         }
@@ -171,6 +222,10 @@ impl AdapterHandler for IutAdapter {
             Ok(Response::Hello(mut hello)) => {
                 hello.name = IUT_NAME.to_owned();
                 hello.version = env!("CARGO_PKG_VERSION").to_owned();
+                // This host answers `sync` itself (the core cannot tell for it).
+                if !hello.capabilities.iter().any(|c| c == "sync") {
+                    hello.capabilities.push("sync".into());
+                }
                 Ok(Response::Hello(hello))
             }
             other => other,
@@ -238,12 +293,14 @@ pub fn start_with_core(
     let peer_manager = Arc::new(PeerManager::new(message_handler, now_secs, &ephemeral, logger, keys));
 
     let stop = Arc::new(Notify::new());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|e| format!("tokio runtime: {e}"))?;
+    let tokio = runtime.handle().clone();
     let adapter = match config.adapter_listen {
         None => None,
         Some(addr) => {
             let l = TcpListener::bind(addr).map_err(|e| format!("cannot listen for the adapter on {addr}: {e}"))?;
             let bound = l.local_addr().map_err(|e| format!("adapter listener address: {e}"))?;
-            let (h, pm, stop) = (Arc::clone(&handler), Arc::clone(&peer_manager), Arc::clone(&stop));
+            let (h, pm, stop, rt) = (Arc::clone(&handler), Arc::clone(&peer_manager), Arc::clone(&stop), tokio.clone());
             let verbose = config.verbose;
             std::thread::Builder::new()
                 .name("ldk-iut-adapter".into())
@@ -251,7 +308,7 @@ pub fn start_with_core(
                     let factory = || {
                         let (tx, rx) = std::sync::mpsc::channel();
                         h.set_event_sink(tx);
-                        (IutAdapter { handler: Arc::clone(&h), peer_manager: Arc::clone(&pm) }, rx)
+                        (IutAdapter { handler: Arc::clone(&h), peer_manager: Arc::clone(&pm), tokio: rt.clone() }, rx)
                     };
                     match serve_tcp(&l, factory) {
                         // The runner's `shutdown` stops the whole IUT.
@@ -265,8 +322,6 @@ pub fn start_with_core(
         }
     };
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|e| format!("tokio runtime: {e}"))?;
-    let tokio = runtime.handle().clone();
     let (pm, stop_rx, tick, verbose) = (Arc::clone(&peer_manager), Arc::clone(&stop), config.timer_tick, config.verbose);
     let runtime = std::thread::Builder::new()
         .name("ldk-iut-runtime".into())

@@ -103,6 +103,7 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     let id = node_id(announcement["node_id"].as_str().unwrap());
     let (mut link, hello) = RemoteLink::open(announcement["adapter"].as_str().unwrap(), Duration::from_secs(10)).unwrap();
     assert_eq!(hello.name, sidepool_ldk_iut::IUT_NAME);
+    assert!(hello.capabilities.iter().any(|c| c == "sync"), "the LDK host declares sync: {:?}", hello.capabilities);
     let identity = link.identity().unwrap();
     assert_eq!((identity.node_id, identity.listen.as_str()), (id, announcement["listen"][0].as_str().unwrap()));
 
@@ -127,6 +128,10 @@ fn the_ldk_hosted_iut_passes_every_case_it_supports() {
     eprintln!("{passed} passed, {} listed unsupported", unsupported.len());
     assert!(wrong.is_empty(), "{} cases disagree with unsupported.yaml:\n{}", wrong.len(), wrong.join("\n"));
     assert_eq!(passed + unsupported.len(), results.len());
+    // `sync` is used: "nothing happens" steps are decided at the barrier, as against the embedded node.
+    let barriers: u32 = results.iter().map(|r| r.run.barriers).sum();
+    eprintln!("{barriers} absences decided at the sync barrier");
+    assert!(barriers >= 50, "absences decided at the barrier: {barriers}");
 }
 
 /// At the seed revision the LDK-hosted IUT passes the cases about the amount the in-Lightning

@@ -207,6 +207,12 @@ impl AdapterClient {
         Response::from_ok(method, ok).map_err(|e| ClientError::BadResponse(format!("{method}: {e}")))
     }
 
+    /// `sync` (ADAPTER.md): `Ok` once the IUT says it is settled; an error
+    /// answer or a timeout means it could not tell in time.
+    pub fn sync(&mut self, timeout: Duration) -> Result<(), ClientError> {
+        self.call_with_timeout(&Request::Sync(super::request::NoParams {}), timeout).map(|_| ())
+    }
+
     /// The first exchange: checks the protocol major version and returns the IUT's self-description.
     pub fn hello(&mut self, runner: &str) -> Result<HelloResult, ClientError> {
         let request = Request::Hello(Hello {

@@ -30,6 +30,8 @@ pub enum Request {
     AdvanceClock(AdvanceClock),
     Restart(NoParams),
     Shutdown(NoParams),
+    /// Optional (capability `sync`): answered once the IUT is settled (ADAPTER.md `sync`).
+    Sync(NoParams),
 }
 
 impl Request {
@@ -49,6 +51,7 @@ impl Request {
         "advance_clock",
         "restart",
         "shutdown",
+        "sync",
     ];
 
     /// The wire name of this request's method.
@@ -68,6 +71,7 @@ impl Request {
             Request::AdvanceClock(_) => "advance_clock",
             Request::Restart(_) => "restart",
             Request::Shutdown(_) => "shutdown",
+            Request::Sync(_) => "sync",
         }
     }
 

@@ -52,8 +52,10 @@ pub enum ServeEnd {
     Shutdown,
 }
 
-/// How often the event writer looks whether serving has ended.
-const EVENT_POLL: Duration = Duration::from_millis(20);
+/// How long the event writer waits for an event with the queue locked. A
+/// response waits for the queue (events go before it), so this bounds the
+/// latency every request pays: short, or a `sync` barrier per step adds up.
+const EVENT_POLL: Duration = Duration::from_millis(1);
 
 /// Serves one runner connection until end of input or `shutdown`.
 ///
@@ -199,6 +201,10 @@ where
 {
     loop {
         let (stream, _peer) = listener.accept()?;
+        // Events and the response are separate small writes: without this, Nagle
+        // holds each back until the runner acknowledges the previous one (a
+        // delayed ACK is 40 ms on Linux), which a `sync` barrier pays per step.
+        stream.set_nodelay(true)?;
         let reader = BufReader::new(stream.try_clone()?);
         let (mut handler, events) = factory();
         if serve_lines(reader, stream, &mut handler, events)? == ServeEnd::Shutdown {

@@ -93,7 +93,7 @@ impl AdapterLink for EmbeddedLink {
 
     /// The node emits an event before it carries out what the event describes,
     /// in the same thread, so every event written before now is in the channel.
-    fn sync(&mut self, _deadline: Instant) -> bool {
+    fn flush_events(&mut self, _deadline: Instant) -> bool {
         true
     }
 
@@ -227,12 +227,33 @@ impl AdapterLink for RemoteLink {
 
     /// A request round trip: the IUT writes every event it emitted before it
     /// answers (ADAPTER.md), so once `identity` is answered they are all queued.
-    fn sync(&mut self, deadline: Instant) -> bool {
+    fn flush_events(&mut self, deadline: Instant) -> bool {
         let timeout = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)).min(self.client.timeout());
         self.client.call_with_timeout(&Request::Identity(crate::adapter::request::NoParams {}), timeout).is_ok()
     }
 
     fn capabilities(&self) -> Vec<String> {
         self.capabilities.clone()
+    }
+
+    /// An IUT that declares `sync` (ADAPTER.md) can tell when it is idle.
+    fn settles(&self) -> bool {
+        self.capabilities.iter().any(|c| c == "sync")
+    }
+
+    /// `sync`, bounded by `deadline` (the step's window), the case's limit and
+    /// the call timeout. The IUT cannot know how many connections the runner
+    /// holds open: `sync` covers the closes that reached it before the request
+    /// did. An error or a timeout only makes this step wait out its window; it
+    /// is not recorded as a stall (a `sync` may fairly take longer than a short
+    /// window), and an adapter that has really stopped answering fails the next
+    /// ordinary call, which is.
+    fn settle(&mut self, open_connections: usize, deadline: Instant) -> bool {
+        let _ = open_connections;
+        let mut timeout = deadline.saturating_duration_since(Instant::now()).min(self.client.timeout());
+        if let Some(case) = self.case_deadline {
+            timeout = timeout.min(case.saturating_duration_since(Instant::now()));
+        }
+        !timeout.is_zero() && self.client.sync(timeout).is_ok()
     }
 }

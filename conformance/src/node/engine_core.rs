@@ -698,6 +698,8 @@ impl EngineCore {
                 Ok(Response::Done)
             }
             Request::Shutdown(_) => Ok(Response::Done),
+            // The node's network shell answers `sync` (net::Shared::adapter); a core alone cannot tell.
+            Request::Sync(_) => Err(AdapterError::unsupported("sync is answered by the node's network shell")),
         }
     }
 

@@ -26,11 +26,16 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Connections beyond this are refused at accept: a flood of connections cannot exhaust threads.
 pub const MAX_CONNECTIONS: usize = 128;
+/// How long the adapter's `sync` waits for the node to settle before it answers an error
+/// (ADAPTER.md `sync` suggests at most this).
+pub const SYNC_BOUND: Duration = Duration::from_millis(1000);
 
 /// A peer's sidepool-ready connection: which one, and its outbound queue.
 struct Registration {
     connection: u64,
     tx: Sender<Message>,
+    /// The last sync epoch at which this connection was idle (see [`Shared::sync`]).
+    idle: Arc<AtomicU64>,
 }
 
 /// State shared by the listener and every connection thread.
@@ -44,6 +49,12 @@ pub struct Shared {
     connections: AtomicUsize,
     /// Sidepool messages routed to a connection thread and not yet written to its socket.
     outbound_pending: AtomicUsize,
+    /// Bumped by every `sync`: a connection is settled for a sync once it has
+    /// found nothing to read or do in a poll that started after the bump.
+    sync_epoch: AtomicU64,
+    /// Every connection past its handshake, by number: the last sync epoch at
+    /// which it was idle. A connection leaves only after its end is handled.
+    idle: Mutex<HashMap<u64, Arc<AtomicU64>>>,
     pub session: SessionConfig,
     key: PrivateKey,
     /// Whether log lines go to stderr (the `node` command) or nowhere (embedded in `run`).
@@ -59,6 +70,8 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
             outbound_pending: AtomicUsize::new(0),
+            sync_epoch: AtomicU64::new(0),
+            idle: Mutex::new(HashMap::new()),
             session,
             key,
             verbose,
@@ -80,6 +93,38 @@ impl Shared {
     /// quiescence barrier (runner::exec) asks this between two rounds of pings.
     pub fn settled(&self, open: usize) -> bool {
         self.connections.load(Ordering::SeqCst) == open && self.outbound_pending.load(Ordering::SeqCst) == 0
+    }
+
+    /// The adapter's `sync` (ADAPTER.md): waits until (a) every connection has
+    /// read and handled everything that reached it before now (a poll that
+    /// started after this call found nothing, and a closed connection has run
+    /// its end), (b) every message the core sent is written to its socket (the
+    /// core emits its events synchronously, and the adapter server writes them
+    /// before this answer), and (c) holds because the node has no real-time
+    /// timer: only a new message or adapter request makes it act again.
+    pub fn sync(&self, bound: Duration) -> Result<(), String> {
+        let epoch = self.sync_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            // Idle connections first, then the queues: a connection routes its
+            // sends (counting them) before it can be seen idle.
+            let busy = self
+                .idle
+                .lock()
+                .map(|idle| idle.values().filter(|at| at.load(Ordering::SeqCst) < epoch).count())
+                .unwrap_or(usize::MAX);
+            let queued = self.outbound_pending.load(Ordering::SeqCst);
+            if busy == 0 && queued == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "not settled within {} ms: {busy} connection(s) still reading or handling, {queued} message(s) still queued",
+                    bound.as_millis()
+                ));
+            }
+            thread::sleep(Duration::from_micros(200));
+        }
     }
 
     /// Runs core actions: sends go to the peer's connection thread.
@@ -107,11 +152,22 @@ impl Shared {
 
     /// One adapter request against the core; the wire actions it causes are routed.
     pub fn adapter(&self, req: crate::adapter::request::Request) -> Result<crate::adapter::response::Response, crate::adapter::response::AdapterError> {
-        let (answer, actions) = match self.core.lock() {
+        use crate::adapter::request::Request;
+        use crate::adapter::response::{AdapterError, Response};
+        if matches!(req, Request::Sync(_)) {
+            return self.sync(SYNC_BOUND).map(|()| Response::Done).map_err(AdapterError::internal);
+        }
+        let (mut answer, actions) = match self.core.lock() {
             Ok(mut core) => core.adapter(req),
             Err(_) => (Err(crate::adapter::response::AdapterError::internal("core lock poisoned")), Vec::new()),
         };
         self.route(actions);
+        // The shell answers `sync` for every core, so it declares it.
+        if let Ok(Response::Hello(hello)) = &mut answer {
+            if !hello.capabilities.iter().any(|c| c == "sync") {
+                hello.capabilities.push("sync".into());
+            }
+        }
         answer
     }
 
@@ -185,7 +241,10 @@ fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportErr
     transport.get_ref().set_read_timeout(Some(POLL_INTERVAL)).map_err(TransportError::Io)?;
     let (mut conn, actions) = Connection::start(transport, shared.session.clone())?;
     let (tx, rx) = mpsc::channel();
-    let me = Registration { connection: shared.next_connection.fetch_add(1, Ordering::SeqCst), tx };
+    let me = Registration { connection: shared.next_connection.fetch_add(1, Ordering::SeqCst), tx, idle: Arc::new(AtomicU64::new(0)) };
+    if let Ok(mut all) = shared.idle.lock() {
+        all.insert(me.connection, Arc::clone(&me.idle));
+    }
     let mut registered = None;
     let result = drive(&mut conn, peer, actions, shared, &me, &rx, &mut registered);
     if let Some(peer) = registered {
@@ -205,11 +264,15 @@ fn run_connection(stream: TcpStream, shared: &Shared) -> Result<(), TransportErr
             shared.log(&format!("replaced connection of {peer} closed; its newer connection stays"));
         }
     }
-    let Registration { tx, .. } = me;
+    let Registration { tx, connection, .. } = me;
     // Messages queued for a connection that ended are never written: no longer pending.
     drop(tx);
     while rx.try_recv().is_ok() {
         shared.outbound_pending.fetch_sub(1, Ordering::SeqCst);
+    }
+    // Its end is handled: a `sync` no longer waits for it.
+    if let Ok(mut all) = shared.idle.lock() {
+        all.remove(&connection);
     }
     result
 }
@@ -232,7 +295,7 @@ fn drive(
                 Action::SidepoolReady { peer_features } => {
                     if let Ok(mut peers) = shared.peers.lock() {
                         // A reconnecting peer replaces its old connection.
-                        peers.insert(peer, Registration { connection: me.connection, tx: me.tx.clone() });
+                        peers.insert(peer, Registration { connection: me.connection, tx: me.tx.clone(), idle: Arc::clone(&me.idle) });
                     }
                     *registered = Some(peer);
                     shared.with_core(|core| core.peer_ready(peer, &peer_features));
@@ -255,9 +318,16 @@ fn drive(
             shared.outbound_pending.fetch_sub(1, Ordering::SeqCst);
             actions.extend(sent?);
         }
+        // Read before the poll: a poll that finds nothing shows that whatever
+        // reached the socket before this sync epoch began has been handled.
+        let epoch = shared.sync_epoch.load(Ordering::SeqCst);
         match conn.poll() {
             Ok(more) => actions.extend(more),
-            Err(TransportError::Timeout) => {}
+            Err(TransportError::Timeout) => {
+                if actions.is_empty() {
+                    me.idle.store(epoch, Ordering::SeqCst);
+                }
+            }
             Err(TransportError::Closed) => return Ok(()),
             Err(e) => return Err(e),
         }

@@ -40,6 +40,12 @@ pub struct Evidence {
     /// Evidence items kept, and how many were dropped because a queue was full.
     pub kept: usize,
     pub dropped: usize,
+    /// Set when a quiescence barrier decided a "nothing happens" step (that
+    /// step, and the mark after the barrier), until the runner's next input.
+    /// Whatever the IUT sends in between proves its `sync` answer was early.
+    pub quiet_since: Option<(usize, u64)>,
+    /// What arrived while `quiet_since` was set, described for the report.
+    pub late: Vec<String>,
 }
 
 /// At most this many unconsumed items per queue: an IUT flooding the runner
@@ -55,6 +61,10 @@ impl Evidence {
 
     pub fn push_message(&mut self, peer: &str, item: Incoming) {
         let seq = item.arrival().seq;
+        if !matches!(item, Incoming::Other { pong: Some(_), .. }) {
+            let what = super::expect::sidepool_summary(&item).unwrap_or_else(|| format!("a message of BOLT type {}", item.type_id()));
+            self.note_if_late(seq, || format!("{what} to {peer}"));
+        }
         let q = self.inbox.entry(peer.to_owned()).or_default();
         if q.len() >= QUEUE_LIMIT {
             q.pop_front();
@@ -66,6 +76,7 @@ impl Evidence {
 
     pub fn push_event(&mut self, arrival: Arrival, ev: Value) {
         let seq = arrival.seq;
+        self.note_if_late(seq, || format!("event {}", ev.get("event").and_then(Value::as_str).unwrap_or("?")));
         if self.events.len() >= QUEUE_LIMIT {
             self.events.pop_front();
             self.dropped += 1;
@@ -76,7 +87,16 @@ impl Evidence {
 
     pub fn note_close(&mut self, peer: &str, ended: &Ended) {
         if !self.closes.contains_key(peer) {
+            self.note_if_late(ended.arrival.seq, || format!("{} ({peer})", ended.how));
             self.closes.insert(peer.to_owned(), (ended.arrival.seq, ended.clone()));
+        }
+    }
+
+    fn note_if_late(&mut self, seq: u64, what: impl FnOnce() -> String) {
+        if let Some((step, mark)) = self.quiet_since {
+            if seq > mark && self.late.len() < 8 {
+                self.late.push(format!("{} after the barrier of step {step}", what()));
+            }
         }
     }
 

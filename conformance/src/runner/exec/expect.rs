@@ -343,7 +343,7 @@ impl Exec<'_> {
             },
             Source::Adapter => match self.adapter.as_mut() {
                 Some(a) => {
-                    let ok = a.sync(deadline);
+                    let ok = a.flush_events(deadline);
                     while let Some((at, ev)) = a.next_event_stamped(Instant::now()) {
                         self.ev.push_event(at, ev);
                     }

@@ -48,7 +48,7 @@ pub trait AdapterLink {
     }
     /// Makes sure every event the IUT wrote before now is queued here (for the
     /// cross-source order checks of `in_order`). `false`: it cannot.
-    fn sync(&mut self, deadline: Instant) -> bool {
+    fn flush_events(&mut self, deadline: Instant) -> bool {
         let _ = deadline;
         false
     }
@@ -80,8 +80,9 @@ pub trait AdapterLink {
 pub struct Quiet {
     /// Use the quiescence barrier (pings, settle, pings) when the adapter link can
     /// settle: the step then ends as soon as the IUT is idle instead of waiting
-    /// out its window. Only sound for an IUT without real-time timers, which is
-    /// why only the embedded node's link settles.
+    /// out its window. Only sound for an IUT without real-time timers: the
+    /// embedded node's link, and an external IUT that declares the adapter's
+    /// `sync` capability (ADAPTER.md), which promises exactly that.
     pub barrier: bool,
     /// Replaces every such step's `within_ms` when its window is waited out.
     pub window: Option<Duration>,
@@ -138,12 +139,15 @@ pub struct CaseRun {
     pub notes: Vec<String>,
     pub transcript: Vec<TranscriptEntry>,
     pub duration: Duration,
+    /// How many "nothing happens" decisions the quiescence barrier made at once
+    /// (the rest waited out their windows).
+    pub barriers: u32,
 }
 
 impl CaseRun {
     /// A run that ended before any step (the target could not be set up).
     pub fn ended(outcome: Outcome) -> CaseRun {
-        CaseRun { outcome, findings: Vec::new(), notes: Vec::new(), transcript: Vec::new(), duration: Duration::ZERO }
+        CaseRun { outcome, findings: Vec::new(), notes: Vec::new(), transcript: Vec::new(), duration: Duration::ZERO, barriers: 0 }
     }
 
     /// One line saying why the case is not a pass (`None` for a clean pass).
@@ -214,6 +218,8 @@ struct Exec<'a> {
     labels: BTreeMap<String, u64>,
     /// Captures a missed (non-MUST) assertion would have made.
     unmet: Vec<(String, usize)>,
+    /// "Nothing happens" decisions the barrier made.
+    barriers: u32,
 }
 
 pub fn run_case(case: &Case, target: Target, adapter: Option<&mut Box<dyn AdapterLink>>, default_wait: Duration) -> CaseRun {
@@ -266,6 +272,7 @@ pub fn run_case_quiet(case: &Case, target: Target, adapter: Option<&mut Box<dyn 
         pending_window: None,
         labels: BTreeMap::new(),
         unmet: Vec::new(),
+        barriers: 0,
     };
     exec.captures.insert("iut.node_id".into(), json!(hex::encode(target.node_id.as_bytes())));
     let caps = exec.adapter.as_ref().map(|a| a.capabilities()).unwrap_or_default();
@@ -326,11 +333,26 @@ pub fn run_case_quiet(case: &Case, target: Target, adapter: Option<&mut Box<dyn 
             exec.mark_unmet(&spec.step, n);
         }
     }
+    // A barrier's decision rests on the IUT's word that nothing more was coming
+    // (ADAPTER.md `sync`): anything it sent before the runner's next input
+    // breaks that word, and the absences decided on it are not shown.
+    exec.take_in_pending();
+    if !exec.ev.late.is_empty() {
+        let why = format!(
+            "the IUT answered `sync` before it was settled, so the absences its barrier decided are not shown: {} arrived with no new input from the runner",
+            exec.ev.late.join(", ")
+        );
+        if exec.findings.iter().any(|f| f.grade.is_strict()) {
+            notes.push(why);
+        } else if outcome == Outcome::Completed {
+            outcome = Outcome::Error(why);
+        }
+    }
     if exec.ev.dropped > 0 {
         notes.push(format!("the IUT flooded the runner: {} unconsumed messages/events beyond {} per queue were dropped", exec.ev.dropped, QUEUE_LIMIT));
     }
     let transcript = exec.transcript();
-    CaseRun { outcome, findings: exec.findings, notes, transcript, duration: started.elapsed() }
+    CaseRun { outcome, findings: exec.findings, notes, transcript, duration: started.elapsed(), barriers: exec.barriers }
 }
 
 impl Exec<'_> {
@@ -356,6 +378,8 @@ impl Exec<'_> {
         };
         if spec.step.is_stimulus() {
             self.take_in_pending();
+            // New input: what the IUT sends from now on may answer it.
+            self.ev.quiet_since = None;
             if self.pending_window.is_none() {
                 self.pending_window = Some(self.ev.mark());
             }
@@ -506,6 +530,10 @@ impl Exec<'_> {
             while let Some((at, ev)) = a.next_event_stamped(Instant::now()) {
                 self.ev.push_event(at, ev);
             }
+        }
+        self.barriers += 1;
+        if self.ev.quiet_since.is_none() {
+            self.ev.quiet_since = Some((self.ctx.index, self.ev.mark()));
         }
         Ok(true)
     }
