@@ -64,3 +64,19 @@ fn cancelling_before_the_refund_confirms_loses_the_output() {
     let r = check(&["remove=cancel_after_refund", "adversary=user"]);
     violated(&r, blobswap::SSP_SAFE);
 }
+
+/// Every sentence a property or parameter rests on is in BLOBSWAP-01 word for word.
+#[test]
+fn every_quote_is_in_the_spec() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec-mirror/blobswap/01-blobswap.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let quotes = Blobswap.properties().into_iter().flat_map(|p| p.rests_on.iter().copied()).chain(Blobswap.parameters().iter().filter_map(|p| p.spec));
+    let mut n = 0;
+    for q in quotes {
+        assert_eq!(q.doc, "BLOBSWAP-01");
+        assert!(text.contains(q.text), "not in BLOBSWAP-01: {}", q.text);
+        n += 1;
+    }
+    assert!(n >= 10);
+}
