@@ -18,9 +18,10 @@
 
 pub mod cli;
 pub mod framework;
+pub mod blobswap;
 pub mod sidepool;
 
 /// Every system the checker knows, for `--system`.
 pub fn systems() -> Vec<&'static dyn framework::System> {
-    vec![&sidepool::Sidepool]
+    vec![&sidepool::Sidepool, &blobswap::Blobswap]
 }
