@@ -12,6 +12,7 @@
 //!   [`framework::CheckableModel`]), parameters, properties, the checker,
 //!   traces and vector export.
 //! - [`sidepool`]: SIDEPOOL-10 peerswaps over a path.
+//! - [`loop_swap`]: LOOP-01 Lightning Loop, one Loop Out.
 //! - [`cli`]: `sidepool-conformance model check|list`.
 
 #![forbid(unsafe_code)]
@@ -19,9 +20,10 @@
 pub mod cli;
 pub mod framework;
 pub mod blobswap;
+pub mod loop_swap;
 pub mod sidepool;
 
 /// Every system the checker knows, for `--system`.
 pub fn systems() -> Vec<&'static dyn framework::System> {
-    vec![&sidepool::Sidepool, &blobswap::Blobswap]
+    vec![&sidepool::Sidepool, &loop_swap::Loop, &blobswap::Blobswap]
 }
