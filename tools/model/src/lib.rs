@@ -13,6 +13,7 @@
 //!   traces and vector export.
 //! - [`sidepool`]: SIDEPOOL-10 peerswaps over a path.
 //! - [`loop_swap`]: LOOP-01 Lightning Loop, one Loop Out.
+//! - [`blobswap`]: BLOBSWAP-01, one swap between a user and an SSP.
 //! - [`cli`]: `sidepool-conformance model check|list`.
 
 #![forbid(unsafe_code)]
