@@ -12,15 +12,17 @@
 //!   [`framework::CheckableModel`]), parameters, properties, the checker,
 //!   traces and vector export.
 //! - [`sidepool`]: SIDEPOOL-10 peerswaps over a path.
+//! - [`lightningrod`]: LNROD-01 async payments (A, LSP_a, B).
 //! - [`cli`]: `sidepool-conformance model check|list`.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod framework;
+pub mod lightningrod;
 pub mod sidepool;
 
 /// Every system the checker knows, for `--system`.
 pub fn systems() -> Vec<&'static dyn framework::System> {
-    vec![&sidepool::Sidepool]
+    vec![&sidepool::Sidepool, &lightningrod::Lightningrod]
 }
