@@ -1,6 +1,7 @@
 //! The expected results of model checking LNROD-01 (issue 18, item 4), each in a
 //! bounded configuration that runs in a debug build in seconds.
 
+use std::path::Path;
 use std::time::Duration;
 
 use sidepool_model::framework::{Bounds, CheckReport, PropertyKind, System, Verdict};
@@ -111,4 +112,39 @@ fn every_parameter_default_resolves() {
     let s = Lightningrod.settings(None, &[]).unwrap();
     assert!(params::Config::from_settings(&s).is_ok());
     assert_eq!(params::DEFAULT_MARGIN.0.to_string(), params::PARAMS.iter().find(|p| p.name == "fail_back_margin").map(|p| p.default).unwrap_or(""));
+}
+
+/// Every sentence a property rests on, and every parameter's source sentence, is
+/// LNROD-01's requirement sentence exactly.
+#[test]
+fn every_quote_is_the_spec_s_sentence() {
+    use sidepool_spec_tools::quotes::{self, Quote, SpecSet, Verdict as QuoteVerdict};
+    let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let spec = SpecSet::load(repo).unwrap();
+    let quoted = properties::DEFS.iter().flat_map(|p| p.rests_on.iter()).chain(params::PARAMS.iter().filter_map(|p| p.spec.as_ref()));
+    let qs: Vec<Quote> = quoted
+        .map(|q| Quote { file: "tools/model lightningrod (tables)".into(), line: 0, doc: q.doc.into(), revision: None, text: q.text.into(), unterminated: false })
+        .collect();
+    assert!(qs.len() >= 15, "only {} table quotes", qs.len());
+    let checked = quotes::check_all(&spec, &qs);
+    let bad: Vec<_> = checked.iter().filter(|c| !matches!(c.verdict, QuoteVerdict::Matched(_))).collect();
+    assert!(bad.is_empty(), "{}", quotes::report(&spec, &checked));
+}
+
+/// The property table and the stateright checks agree, and the system is registered.
+#[test]
+fn the_property_table_matches_the_checks_and_the_system_is_listed() {
+    let names: Vec<&str> = properties::stateright().iter().map(|p| p.name).collect();
+    let described: Vec<&str> = properties::DEFS.iter().map(|d| d.name).collect();
+    assert_eq!(names, described);
+    assert!(sidepool_model::systems().iter().any(|s| s.name() == "lightningrod"));
+}
+
+/// Prints the counterexamples and figures (`--nocapture`), for the README and BENCHMARKS.
+#[test]
+fn show_reports() {
+    for sets in [&["profile=lightningrod", "parts=2"][..], &["profile=ldk", "parts=2"], &["mutant=release_without_valid_unblock"], &["profile=ldk", "mutant=no_fail_back", "forgeries=0"]] {
+        let r = check(sets);
+        println!("=== {sets:?}\n{}", r.render());
+    }
 }
