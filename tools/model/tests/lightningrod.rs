@@ -148,3 +148,45 @@ fn show_reports() {
         println!("=== {sets:?}\n{}", r.render());
     }
 }
+
+/// A plain search for terminal states in which B came online before the
+/// fail-back height and is not paid: the liveness property's counterexamples,
+/// without relying on stateright's `eventually` bookkeeping (which reports the
+/// advisory property as holding: its per-path bits are lost when states are
+/// deduplicated). There are such runs: B online just before the fail-back height,
+/// the block reaching it before B's unblock reaches LSP_a. A race, not a safety
+/// problem (A gets its HTLCs back); the liveness stays advisory.
+#[test]
+fn liveness_terminal_states() {
+    use sidepool_model::lightningrod::{Config, LnrodModel};
+    use stateright::Model;
+    use std::collections::HashSet;
+    for profile in ["profile=lightningrod", "profile=ldk"] {
+        let s = Lightningrod.settings(None, &[profile.to_string()]).unwrap();
+        let m = LnrodModel::new(Config::from_settings(&s).unwrap());
+        let mut seen = HashSet::new();
+        let mut todo = m.init_states();
+        let mut late = 0usize;
+        let mut terminal = 0usize;
+        while let Some(w) = todo.pop() {
+            if !seen.insert(w.clone()) {
+                continue;
+            }
+            let mut acts = Vec::new();
+            m.actions(&w, &mut acts);
+            if acts.is_empty() {
+                terminal += 1;
+                if !properties::b_paid_or_late(&m, &w) {
+                    late += 1;
+                }
+            }
+            for a in acts {
+                if let Some(n) = m.next_state(&w, a) {
+                    todo.push(n);
+                }
+            }
+        }
+        println!("{profile}: {} states, {terminal} terminal, {late} with B online before the fail-back height and unpaid", seen.len());
+        assert!(terminal > 0 && late > 0, "{profile}: {terminal} terminal, {late} late");
+    }
+}
