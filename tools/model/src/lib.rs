@@ -13,6 +13,7 @@
 //!   traces and vector export.
 //! - [`sidepool`]: SIDEPOOL-10 peerswaps over a path.
 //! - [`loop_swap`]: LOOP-01 Lightning Loop, one Loop Out.
+//! - [`lightningrod`]: LNROD-01 async payments (A, LSP_a, B).
 //! - [`blobswap`]: BLOBSWAP-01, one swap between a user and an SSP.
 //! - [`cli`]: `sidepool-conformance model check|list`.
 
@@ -21,10 +22,11 @@
 pub mod cli;
 pub mod framework;
 pub mod blobswap;
+pub mod lightningrod;
 pub mod loop_swap;
 pub mod sidepool;
 
 /// Every system the checker knows, for `--system`.
 pub fn systems() -> Vec<&'static dyn framework::System> {
-    vec![&sidepool::Sidepool, &loop_swap::Loop, &blobswap::Blobswap]
+    vec![&sidepool::Sidepool, &loop_swap::Loop, &lightningrod::Lightningrod, &blobswap::Blobswap]
 }
