@@ -228,7 +228,8 @@ fn a_connection_closed_before_the_stimulus_earns_no_disconnect() {
     assert_eq!(out.status, Some(1), "{}", out.explain());
     assert!(out.verdicts("pass").is_empty(), "{:?}", out.verdicts("pass"));
     let said = out.said("sp01.messaging.unknown-even-bolt-message-fails-the-connection");
-    assert!(said.contains("the IUT closed the connection"), "{said}");
+    // Which of the two connect sees first is a race; either way the reason names the close.
+    assert!(said.contains("the IUT closed the connection") || said.contains("did not answer a ping after the feature exchange (the connection closed)"), "{said}");
 }
 
 #[test]
