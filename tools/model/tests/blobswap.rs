@@ -2,32 +2,24 @@
 //! configuration that runs in a debug build in seconds: every safety property holds with the
 //! spec's safeguards and timing constraints; removing one gives a counterexample.
 
-use std::time::Duration;
 
 use sidepool_model::blobswap::{self, Blobswap};
-use sidepool_model::framework::{Bounds, CheckReport, PropertyKind, System, Verdict};
+use sidepool_model::framework::{CheckReport, PropertyKind, System, Verdict};
 
-fn check(sets: &[&str]) -> CheckReport {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let settings = Blobswap.settings(None, &sets).unwrap();
-    let bounds = Bounds { max_states: Some(2_000_000), max_depth: None, timeout: Some(Duration::from_secs(120)), threads: 1 };
-    let report = Blobswap.check(&settings, &bounds).unwrap();
-    assert!(report.cut.is_none(), "the search did not finish: {}", report.render());
-    if std::env::var_os("MODEL_LOG").is_some() {
-        eprintln!("--- {sets:?}\n{}", report.render());
-    }
-    report
-}
+mod common;
+use common::{verdict};
 
-fn verdict(r: &CheckReport, name: &str) -> Verdict {
-    r.result(name).unwrap_or_else(|| panic!("no property {name}")).verdict.clone()
-}
+
 
 fn violated(r: &CheckReport, name: &str) {
     assert!(matches!(verdict(r, name), Verdict::Violated), "{name} should be violated:\n{}", r.render());
     assert_eq!(r.exit_status(), 1);
     let trace = r.result(name).and_then(|p| p.trace.as_ref()).map(|t| t.render()).unwrap_or_default();
     assert!(trace.contains("=>"), "a readable trace:\n{trace}");
+}
+
+fn check(sets: &[&str]) -> CheckReport {
+    common::check(&Blobswap, sets, 2_000_000)
 }
 
 #[test]

@@ -3,30 +3,15 @@
 //! tools/model/README.md, "Results"; the figures for bigger configurations are in
 //! BENCHMARKS.md.
 
-use std::time::Duration;
-
 use sidepool_model::framework::{Bounds, CheckReport, PropertyKind, System, Verdict};
 use sidepool_model::sidepool::{properties, Sidepool};
 
-fn bounds() -> Bounds {
-    Bounds { max_states: Some(3_000_000), max_depth: None, timeout: Some(Duration::from_secs(120)), threads: 1 }
-}
+mod common;
+use common::{trace_text, verdict};
 
-fn check(sets: &[&str]) -> CheckReport {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let settings = Sidepool.settings(None, &sets).unwrap();
-    let report = Sidepool.check(&settings, &bounds()).unwrap();
-    assert!(report.cut.is_none(), "the search did not finish: {}", report.render());
-    report
-}
 
-fn verdict(r: &CheckReport, name: &str) -> Verdict {
-    r.result(name).unwrap_or_else(|| panic!("no property {name}")).verdict.clone()
-}
 
-fn trace_text(r: &CheckReport, name: &str) -> String {
-    r.result(name).and_then(|p| p.trace.as_ref()).map(|t| t.render()).unwrap_or_default()
-}
+
 
 fn all_safety_hold(r: &CheckReport) {
     for p in r.properties.iter().filter(|p| p.def.kind == PropertyKind::Safety) {
@@ -38,6 +23,10 @@ fn all_safety_hold(r: &CheckReport) {
 
 /// With the texts as written, an acceptor that accepts and then goes silent, and the
 /// pool's abort, cost the honest offerrer its HTLC output for ever (ERRATA E-23).
+fn check(sets: &[&str]) -> CheckReport {
+    common::check(&Sidepool, sets, 3_000_000)
+}
+
 #[test]
 fn as_written_the_offerrer_loses_its_htlc_output_e23() {
     let r = check(&["forwarders=0", "adversary=acceptor"]);
@@ -153,7 +142,7 @@ fn the_revision_sets_the_amount_paid_in_lightning() {
     for (spec, msat) in [("seed", "199785000 msat"), ("upstream", "200000000 msat")] {
         let settings = Sidepool.settings(Some(spec), &["forwarders=0".into(), "script=fixed".into()]).unwrap();
         assert_eq!(settings.choice("revision"), Some(if spec == "seed" { "seed" } else { "upstream" }));
-        let r = Sidepool.check(&settings, &bounds()).unwrap();
+        let r = Sidepool.check(&settings, &common::bounds(3_000_000)).unwrap();
         assert_eq!(r.exit_status(), 0);
         let example = trace_text(&r, properties::SWAP_CAN_COMPLETE);
         assert!(example.contains(&format!("an HTLC of {msat}")), "{spec}:\n{example}");
@@ -170,7 +159,7 @@ fn bad_settings_are_errors_not_panics() {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
         match Sidepool.settings(rev, &sets) {
             Err(e) => e,
-            Ok(s) => Sidepool.check(&s, &bounds()).err().unwrap_or_default(),
+            Ok(s) => Sidepool.check(&s, &common::bounds(3_000_000)).err().unwrap_or_default(),
         }
     };
     assert!(err(&["margin=1"], None).starts_with("unknown parameter `margin`; known: sidepool_timeout_margin,"));
@@ -184,7 +173,7 @@ fn bad_settings_are_errors_not_panics() {
 #[test]
 fn a_search_cut_by_a_bound_establishes_nothing() {
     let settings = Sidepool.settings(None, &["script=fixed".into()]).unwrap();
-    let b = Bounds { max_states: Some(2_000), ..bounds() };
+    let b = Bounds { max_states: Some(2_000), ..common::bounds(3_000_000) };
     let r = Sidepool.check(&settings, &b).unwrap();
     assert!(r.cut.is_some());
     assert_eq!(verdict(&r, properties::NO_HONEST_LOSS), Verdict::NotEstablished);

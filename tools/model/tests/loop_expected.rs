@@ -2,45 +2,25 @@
 //! bounded configuration that runs in a debug build in seconds.
 
 use std::path::Path;
-use std::time::Duration;
 
-use sidepool_model::framework::{Bounds, CheckReport, PropertyKind, System, Verdict};
+use sidepool_model::framework::{CheckReport, System, Verdict};
 use sidepool_model::loop_swap::{params, properties, Loop};
 use sidepool_spec_tools::quotes::{self, Quote, SpecSet};
 
-fn bounds() -> Bounds {
-    Bounds { max_states: Some(2_000_000), max_depth: None, timeout: Some(Duration::from_secs(120)), threads: 1 }
-}
+mod common;
+use common::{all_hold_and_are_not_vacuous, trace_text, verdict};
 
-fn check(sets: &[&str]) -> CheckReport {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let settings = Loop.settings(None, &sets).unwrap();
-    let report = Loop.check(&settings, &bounds()).unwrap();
-    assert!(report.cut.is_none(), "the search did not finish: {}", report.render());
-    report
-}
 
-fn verdict(r: &CheckReport, name: &str) -> Verdict {
-    r.result(name).unwrap_or_else(|| panic!("no property {name}")).verdict.clone()
-}
 
-fn trace_text(r: &CheckReport, name: &str) -> String {
-    r.result(name).and_then(|p| p.trace.as_ref()).map(|t| t.render()).unwrap_or_default()
-}
 
-fn all_hold_and_are_not_vacuous(r: &CheckReport) {
-    for p in &r.properties {
-        match p.def.kind {
-            PropertyKind::Safety => assert_eq!(p.verdict, Verdict::Holds, "{}:\n{}", p.def.name, r.render()),
-            PropertyKind::Reachable => assert_eq!(p.verdict, Verdict::Reached, "vacuous {}:\n{}", p.def.name, r.render()),
-            PropertyKind::Liveness => {}
-        }
-    }
-    assert_eq!(r.exit_status(), 0);
-}
+
 
 /// As specified (a 20-block reveal deadline), with each party the adversary in turn
 /// and a client crash, every safety property holds.
+fn check(sets: &[&str]) -> CheckReport {
+    common::check(&Loop, sets, 2_000_000)
+}
+
 #[test]
 fn as_specified_every_safety_property_holds() {
     all_hold_and_are_not_vacuous(&check(&[]));
