@@ -276,8 +276,21 @@ impl<W: Write> JsonReport<W> {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    sanitize(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Text for XML or HTML content and attribute values (JUnit and `report html`), after
+/// [`sanitize`]: markup characters and both quotes escaped.
+pub fn markup_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in sanitize(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The `--junit` report: one testsuite per section (whole; the CLI streams it with [`JunitReport`]).
@@ -333,7 +346,7 @@ impl<W: Write> JunitReport<W> {
             Some(spec) => format!("<property name=\"spec_revision\" value=\"{}\"/><property name=\"spec_commit\" value=\"{}\"/>", spec.name(), spec.sidepool_10_commit()),
             None => format!("<property name=\"spec_commit\" value=\"{SPEC_COMMIT}\"/>"),
         };
-        Ok(JunitReport { out, strict, iut: xml_escape(&iut.to_string()), spec_props, section: None, pending: Vec::new(), failures: 0, errors: 0, skipped: 0 })
+        Ok(JunitReport { out, strict, iut: markup_escape(&iut.to_string()), spec_props, section: None, pending: Vec::new(), failures: 0, errors: 0, skipped: 0 })
     }
 
     pub fn case(&mut self, r: &CaseResult) -> io::Result<()> {
@@ -341,14 +354,14 @@ impl<W: Write> JunitReport<W> {
             self.close_suite()?;
             self.section = Some(r.section.clone());
         }
-        let section = xml_escape(&r.section);
+        let section = markup_escape(&r.section);
         let secs = r.run.duration.as_secs_f64();
-        let mut out = format!("    <testcase classname=\"{section}\" name=\"{}\" time=\"{secs:.3}\"", xml_escape(&r.case.id));
-        let reason = xml_escape(r.reason.as_deref().unwrap_or(""));
+        let mut out = format!("    <testcase classname=\"{section}\" name=\"{}\" time=\"{secs:.3}\"", markup_escape(&r.case.id));
+        let reason = markup_escape(r.reason.as_deref().unwrap_or(""));
         let notes = if r.diagnostics.is_empty() {
             String::new()
         } else {
-            let text: Vec<String> = r.diagnostics.iter().map(|d| xml_escape(d)).collect();
+            let text: Vec<String> = r.diagnostics.iter().map(|d| markup_escape(d)).collect();
             format!("\n      <system-out>{}</system-out>", text.join("\n"))
         };
         match r.verdict {
@@ -358,7 +371,7 @@ impl<W: Write> JunitReport<W> {
             }
             v if v.fails(self.strict) && !r.known_failure => {
                 self.failures += 1;
-                let _ = write!(out, ">\n      <failure message=\"{reason}\">{} {}</failure>{notes}\n    </testcase>", r.case.level.as_str(), xml_escape(&r.case.quote));
+                let _ = write!(out, ">\n      <failure message=\"{reason}\">{} {}</failure>{notes}\n    </testcase>", r.case.level.as_str(), markup_escape(&r.case.quote));
             }
             Verdict::Unsupported => {
                 self.skipped += 1;
@@ -378,7 +391,7 @@ impl<W: Write> JunitReport<W> {
         writeln!(
             self.out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-            xml_escape(&section),
+            markup_escape(&section),
             self.pending.len(),
             self.failures,
             self.errors,

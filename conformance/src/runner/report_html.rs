@@ -6,7 +6,7 @@
 //! Pure: reports in, a string out. Everything taken from a report is escaped (a report
 //! carries IUT-controlled text), and every list is bounded so a long run gives a readable file.
 
-use super::report::{sanitize, Verdict};
+use super::report::{markup_escape as escape, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -152,23 +152,6 @@ fn case_view(mut c: Value, n: usize) -> Result<CaseView, String> {
         transcript_total: total,
         id,
     })
-}
-
-/// Escapes text for HTML content and attribute values, after dropping control characters
-/// and capping its length like every other report.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in sanitize(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Makes column labels unique (`name`, `name #2`) so a reader can tell two runs of one IUT apart.
