@@ -8,18 +8,18 @@ use std::time::Duration;
 
 use sidepool_conformance::vectors;
 use sidepool_model::framework::{Bounds, System};
-use sidepool_model::sidepool::Sidepool;
 
-/// (file, settings, the property whose counterexample it is)
-const SCENARIOS: &[(&str, &[&str], &str)] = &[
+/// (system, file under vectors/model/, settings, the property whose counterexample it is)
+const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
     // ERRATA E-23: a silent acceptor and the pool's abort leave the offerrer's output stuck.
-    ("e23_silent_acceptor.yaml", &["forwarders=1", "adversary=acceptor"], "offerrer_refunded"),
+    ("sidepool", "e23_silent_acceptor.yaml", &["forwarders=1", "adversary=acceptor"], "offerrer_refunded"),
     // A margin one block short of the worst-case abort and a claim's confirmation.
-    ("margin_2165.yaml", &["forwarders=0", "script=fixed", "sidepool_timeout_margin=2165"], "no_honest_loss"),
+    ("sidepool", "margin_2165.yaml", &["forwarders=0", "script=fixed", "sidepool_timeout_margin=2165"], "no_honest_loss"),
     // ERRATA E-97: the offerrer crashes between peerswap_success and fulfilling.
-    ("e97_offerrer_crash.yaml", &["forwarders=1", "script=fixed", "adversary=none", "crashes=1"], "no_honest_loss"),
+    ("sidepool", "e97_offerrer_crash.yaml", &["forwarders=1", "script=fixed", "adversary=none", "crashes=1"], "no_honest_loss"),
     // ERRATA E-98: the literal reading of the acceptor's Contraction Phase rule.
     (
+        "sidepool",
         "e98_literal_contraction.yaml",
         &["forwarders=0", "script=fixed", "adversary=offerrer", "acceptor_contraction=after_fulfilled", "adversary_final_cltv_delta=2016"],
         "no_honest_loss",
@@ -30,21 +30,26 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/model")
 }
 
-fn exported(sets: &[&str], property: &str) -> String {
+fn system(name: &str) -> &'static dyn System {
+    sidepool_model::systems().into_iter().find(|s| s.name() == name).unwrap_or_else(|| panic!("no model system `{name}`"))
+}
+
+fn exported(system_name: &str, sets: &[&str], property: &str) -> String {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let settings = Sidepool.settings(None, &sets).unwrap();
+    let system = system(system_name);
+    let settings = system.settings(None, &sets).unwrap();
     let bounds = Bounds { max_states: Some(3_000_000), max_depth: None, timeout: Some(Duration::from_secs(120)), threads: 1 };
-    let report = Sidepool.check(&settings, &bounds).unwrap();
+    let report = system.check(&settings, &bounds).unwrap();
     let result = report.result(property).unwrap();
-    let file = result.vectors.as_ref().unwrap_or_else(|| panic!("{property} not violated in {sets:?}:\n{}", report.render()));
+    let file = result.vectors.as_ref().unwrap_or_else(|| panic!("{system_name}: {property} not violated in {sets:?}:\n{}", report.render()));
     file.to_yaml().unwrap()
 }
 
 #[test]
 fn committed_model_vectors_are_what_the_model_exports() {
     let update = std::env::var_os("UPDATE_MODEL_VECTORS").is_some();
-    for (file, sets, property) in SCENARIOS {
-        let fresh = exported(sets, property);
+    for (system, file, sets, property) in SCENARIOS {
+        let fresh = exported(system, sets, property);
         let path = dir().join(file);
         if update {
             std::fs::create_dir_all(dir()).unwrap();
@@ -58,7 +63,7 @@ fn committed_model_vectors_are_what_the_model_exports() {
 
 #[test]
 fn model_vectors_replay_and_lint_clean() {
-    let files: Vec<PathBuf> = SCENARIOS.iter().map(|(f, _, _)| dir().join(f)).collect();
+    let files: Vec<PathBuf> = SCENARIOS.iter().map(|(_, f, _, _)| dir().join(f)).collect();
     for f in &files {
         let r = vectors::check_file(f);
         assert!(r.error.is_none(), "{}: {:?}", f.display(), r.error);
