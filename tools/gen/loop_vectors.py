@@ -543,14 +543,14 @@ def htlc_v2_file():
                                         "UncheckedKey", "BadKey", "BadHash")},
                    ["loop.htlc.4", "loop.htlc.5", "loop.htlc.7", "loop.v2.1", "loop.v2.2", "loop.v2.3", "loop.v2.4",
                     "loop.out.28"])
-    f.group("Loop's TestHtlcV2 inputs, recomputed", covers=["loop.htlc.3"])
+    f.group("Loop's TestHtlcV2 inputs, recomputed", covers=["loop.htlc.3", "loop.htlc.5", "loop.htlc.7", "loop.v2.1", "loop.v2.2"])
     htlc_case(f, "TestHtlcV2: sender CreateKey(1), receiver CreateKey(2), preimage {1,2,3}, cltv 24, mainnet",
-              ["LoopTest", "Witness"], v2_inputs(24, KEY1, KEY2, witness=True))
+              ["LoopTest", "Witness"], v2_inputs(24, KEY1, KEY2, witness=True), covers=["loop.v2.3", "loop.v2.4"])
     for net in ("testnet", "signet", "regtest"):
         htlc_case(f, f"TestHtlcV2 inputs on {net}", ["LoopTest", "Network"], v2_inputs(24, KEY1, KEY2, network=net))
     htlc_case(f, "TestHtlcV2 roles swapped (a Loop In of the same keys)", ["LoopTest"],
               v2_inputs(24, KEY2, KEY1))
-    f.group("The CLTV expiry as a minimal script number")
+    f.group("The CLTV expiry as a minimal script number", covers=["loop.htlc.4", "loop.htlc.7", "loop.v2.1"])
     for cltv, why in [(0, "OP_0"), (1, "OP_1"), (16, "OP_16"), (17, "one-byte push"), (127, "largest one-byte"),
                       (128, "needs a sign byte: 8000"), (255, "ff00"), (256, "0001"), (32767, "ff7f"),
                       (32768, "008000"), (800000, "a realistic height, 3 bytes"),
@@ -580,9 +580,12 @@ def htlc_v3_file():
     odd = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 3)
     even = next(pubkey_of(k) for k in range(7, 100) if pubkey_of(k)[0] == 2)
     for ver, req in (("1.0.0-rc2", "loop.v3.5"), ("0.4.0", "loop.v3.6")):
-        f.group(f"MuSig2 {ver}: Loop's TestHtlcV3 inputs, recomputed", covers=[req, "loop.v3.13"])
+        f.group(f"MuSig2 {ver}: Loop's TestHtlcV3 inputs, recomputed",
+                covers=[req, "loop.v3.13", "loop.htlc.4", "loop.htlc.5", "loop.htlc.7", "loop.v3.1", "loop.v3.2", "loop.v3.3",
+                        "loop.v3.4", "loop.v3.7", "loop.v3.8"])
         htlc_case(f, f"TestHtlcV3 ({ver}): sender CreateKey(1), receiver CreateKey(2), internal = script keys, "
-                  "preimage {1,2,3}, cltv 10", ["LoopTest", "Witness"], v3_inputs(ver, 10, KEY1, KEY2, witness=True))
+                  "preimage {1,2,3}, cltv 10", ["LoopTest", "Witness"], v3_inputs(ver, 10, KEY1, KEY2, witness=True),
+                  covers=["loop.v3.9", "loop.v3.10", "loop.v3.11"])
         htlc_case(f, f"TestHtlcV3 keys with TestHtlcV2's cltv 24 ({ver})", ["LoopTest"], v3_inputs(ver, 24, KEY1, KEY2))
         htlc_case(f, f"TestHtlcV3's wrong-key case: sender script key CreateKey(5) ({ver})", ["LoopTest"],
                   v3_inputs(ver, 10, KEY5, KEY2, sender_internal=KEY1))
@@ -888,7 +891,8 @@ def protocol_versions_file():
                    "Protocol versions", {"Named": "A version LOOP-01 names.", "Unnamed": "A number LOOP-01 does not name.",
                                          "Bound": "One below, at, or one above a bound."},
                    ["loop.proto.1", "loop.proto.3", "loop.proto.4"])
-    f.group("Every named version, the first unnamed ones, and \"not recorded\"")
+    f.group("Every named version, the first unnamed ones, and \"not recorded\"",
+            covers=["loop.proto.1", "loop.proto.3", "loop.proto.4"])
     for v in list(range(0, 14)) + [UNRECORDED - 1, UNRECORDED]:
         flags = ["Named"] if v < 12 or v == UNRECORDED else ["Unnamed"]
         if v in (9, 10, 11, 12):
@@ -1015,13 +1019,13 @@ def swap_states_file():
     f = VectorFile("loop_swap_state", "Swap states: numbers, names, pending / final, type", "Swap states",
                    {"Pending": "A pending state.", "Final": "A final state.", "Unknown": "Not one of the 14 states."},
                    ["loop.state.1", "loop.state.2", "loop.state.3", "loop.state.4"])
-    f.group("The fourteen states")
+    f.group("The fourteen states", covers=["loop.state.1", "loop.state.2", "loop.state.3"])
     for code, name in enumerate(STATES):
         pending = name in PENDING
         typ = "pending" if pending else "success" if name == "Success" else "fail"
         f.add(f"{code} {name}", ["Pending" if pending else "Final"], "valid", code=code, name=name, pending=pending,
               type=typ)
-    f.group("Numbers that are no state")
+    f.group("Numbers that are no state", covers=["loop.state.4"])
     for code in (14, 127, 255):
         f.add(f"{code}", ["Unknown"], "invalid", error="unknown_state", code=code)
     return f
@@ -1109,7 +1113,7 @@ def loop_out_scripts_file():
             params={"amount_sat": 1_000_000, "max_swap_fee_sat": 5_000, "max_prepay_amount_sat": 3_000,
                     "swap_hash": H(SWAP_HASH), "cltv_expiry": 800_100})
     f.add("the six phases: contract, both payments, HTLC, claim with the preimage, swap payment settled, spend",
-          ["HappyPath"], "valid", steps=OUT_START + [
+          ["HappyPath"], "valid", covers=["loop.phase.1", "loop.phase.2", "loop.phase.3", "loop.phase.4", "loop.phase.6", "loop.out.11", "loop.out.16", "loop.out.18", "loop.out.21", "loop.safety.1"], steps=OUT_START + [
               PREPAY_OK,
               step(ev("block", height=800_001), [], "Initiated", "Funding"),
               step(ev("htlc_confirmed", value_sat=1_000_000), [], "Initiated", "Payment"),
@@ -1118,33 +1122,33 @@ def loop_out_scripts_file():
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success", "Final"),
               step(ev("block", height=800_002), [], "Success", "Final")])
     f.add("the spend confirms before the swap payment settles: the outcome waits for both payments",
-          ["HappyPath"], "valid", steps=OUT_START + [
+          ["HappyPath"], "valid", covers=["loop.out.21", "loop.out.22"], steps=OUT_START + [
               PREPAY_OK, CONFIRMED, FIRST_CLAIM,
               step(ev("htlc_spent", spend="success"), [], "Success", "Complete"),
               step(ev("payment_succeeded", invoice="swap"), [finish("Success")], "Success", "Final")])
-    f.add("swap fee 5,001 sat: refused; nothing runs afterwards", ["Refused"], "valid", steps=[
+    f.add("swap fee 5,001 sat: refused; nothing runs afterwards", ["Refused"], "valid", covers=["loop.phase.2", "loop.safety.2"], steps=[
         step(out_offer(swap_msat=1_002_001_000), [act("refuse", reason="swap_fee_too_high")], None, "Initiation"),
         step(ev("execute", height=HEIGHT), [], None, "Initiation"),
         step(ev("htlc_confirmed", value_sat=1_000_000), [], None, "Initiation")])
-    f.add("swap invoice for another hash: refused", ["Refused"], "valid", steps=[
+    f.add("swap invoice for another hash: refused", ["Refused"], "valid", covers=["loop.phase.4", "loop.safety.2"], steps=[
         step(out_offer(payment_hash=OTHER_HASH), [act("refuse", reason="swap_hash_mismatch")], None, "Initiation")])
-    f.add("prepay invoice without an amount: refused", ["Refused"], "valid", steps=[
+    f.add("prepay invoice without an amount: refused", ["Refused"], "valid", covers=["loop.safety.2"], steps=[
         step(out_offer(prepay_msat=None), [act("refuse", reason="prepay_invoice_without_amount")], None, "Initiation")])
-    f.add("nothing happens before a contract is accepted", ["Refused"], "valid", steps=[
+    f.add("nothing happens before a contract is accepted", ["Refused"], "valid", covers=["loop.phase.2", "loop.safety.2"], steps=[
         step(ev("execute", height=HEIGHT), [], None, "Initiation"),
         step(ev("block", height=800_001), [], None, "Initiation")])
     f.add("the swap payment fails while waiting: FailOffchainPayments, reported, final once the prepay settles",
-          ["OffchainFailure"], "valid", steps=OUT_START + [
+          ["OffchainFailure"], "valid", covers=["loop.out.19", "loop.out.20", "loop.out.22"], steps=OUT_START + [
               step(ev("payment_failed", invoice="swap"), [act("report_payment_failure", invoice="swap")],
                    "FailOffchainPayments", "Funding"),
               step(ev("payment_succeeded", invoice="prepay"), [finish("FailOffchainPayments")], "FailOffchainPayments")])
-    f.add("the prepay fails first", ["OffchainFailure"], "valid", steps=OUT_START + [
+    f.add("the prepay fails first", ["OffchainFailure"], "valid", covers=["loop.out.19", "loop.out.20", "loop.out.22"], steps=OUT_START + [
         step(ev("payment_failed", invoice="prepay"), [act("report_payment_failure", invoice="prepay")],
              "FailOffchainPayments"),
         step(ev("htlc_confirmed", value_sat=1_000_000), [], "FailOffchainPayments", "Funding"),
         step(ev("payment_failed", invoice="swap"), [finish("FailOffchainPayments")], "FailOffchainPayments")])
     f.add("no HTLC by expiry - 20 = 800,080: FailTimeout at 800,081; a late HTLC is ignored",
-          ["Deadline"], "valid", steps=OUT_START + [
+          ["Deadline"], "valid", covers=["loop.out.12", "loop.out.22", "loop.state.5"], steps=OUT_START + [
               step(ev("block", height=800_080), [], "Initiated"),
               step(ev("block", height=800_081), [], "FailTimeout", "Funding"),
               step(ev("htlc_confirmed", value_sat=1_000_000), [], "FailTimeout", "Funding"),
@@ -1152,34 +1156,34 @@ def loop_out_scripts_file():
               step(ev("payment_failed", invoice="swap"), [], "FailTimeout"),
               step(ev("payment_succeeded", invoice="prepay"), [finish("FailTimeout")], "FailTimeout")])
     f.add("executed only at 800,081: Loop pays both invoices, then ends the swap in FailTimeout",
-          ["Deadline", "LoopPaysFirst"], "valid", steps=[
+          ["Deadline", "LoopPaysFirst"], "valid", covers=["loop.out.12"], steps=[
               OUT_START[0],
               step(ev("execute", height=800_081), PAY_BOTH, "FailTimeout", "Funding"),
               step(ev("payment_failed", invoice="swap"), [], "FailTimeout"),
               step(ev("payment_failed", invoice="prepay"), [finish("FailTimeout")], "FailTimeout")])
     f.add("the HTLC confirms at 800,080 (20 blocks left): still waited for, but too late to reveal",
-          ["Deadline", "OffByOne"], "valid", steps=OUT_START + [
+          ["Deadline", "OffByOne"], "valid", covers=["loop.out.12", "loop.out.13", "loop.safety.1"], steps=OUT_START + [
               PREPAY_OK,
               step(ev("block", height=800_080), [], "Initiated", "Funding"),
               step(ev("htlc_confirmed", value_sat=1_000_000), [], "Initiated", "Payment"),
               step(ev("sweep_timer"), [persist("FailTimeout")], "FailTimeout", "Payment"),
               step(ev("payment_failed", invoice="swap"), [finish("FailTimeout")], "FailTimeout", "Payment")])
-    f.add("the HTLC confirms at 800,079 (21 blocks left): the claim goes out", ["Deadline", "OffByOne"], "valid",
+    f.add("the HTLC confirms at 800,079 (21 blocks left): the claim goes out", ["Deadline", "OffByOne"], "valid", covers=["loop.out.11", "loop.out.13"],
           steps=OUT_START + [
               step(ev("block", height=800_079), [], "Initiated"),
               step(ev("htlc_confirmed", value_sat=1_000_000), [], "Initiated", "Payment"),
               step(ev("sweep_timer"), [claim(21, False), persist("PreimageRevealed"), PUSH], "PreimageRevealed",
                    "Complete")])
-    f.add("an HTLC of 999,999 sat: FailInsufficientValue, no claim", ["Value"], "valid", steps=OUT_START + [
+    f.add("an HTLC of 999,999 sat: FailInsufficientValue, no claim", ["Value"], "valid", covers=["loop.out.15", "loop.safety.1"], steps=OUT_START + [
         step(ev("htlc_confirmed", value_sat=999_999), [], "FailInsufficientValue", "Payment"),
         step(ev("sweep_timer"), [], "FailInsufficientValue", "Payment"),
         step(ev("payment_failed", invoice="swap"), [], "FailInsufficientValue"),
         step(ev("payment_succeeded", invoice="prepay"), [finish("FailInsufficientValue")], "FailInsufficientValue")])
-    f.add("an HTLC of 1,000,001 sat is claimed", ["Value"], "valid", steps=OUT_START + [
+    f.add("an HTLC of 1,000,001 sat is claimed", ["Value"], "valid", covers=["loop.out.15"], steps=OUT_START + [
         step(ev("htlc_confirmed", value_sat=1_000_001), [], "Initiated", "Payment"),
         step(ev("sweep_timer"), [claim(100, False), persist("PreimageRevealed"), PUSH], "PreimageRevealed", "Complete")])
     f.add("after the reveal: claims continue, urgent from 10 blocks, past the expiry; the server's timeout spend wins",
-          ["Revealed", "Urgent"], "valid", steps=OUT_START + [
+          ["Revealed", "Urgent"], "valid", covers=["loop.out.17", "loop.out.18", "loop.out.21", "loop.out.25"], steps=OUT_START + [
               PREPAY_OK, CONFIRMED, FIRST_CLAIM,
               step(ev("block", height=800_089), [], "PreimageRevealed"),
               step(ev("sweep_timer"), [claim(11, False), PUSH], "PreimageRevealed"),
@@ -1191,14 +1195,14 @@ def loop_out_scripts_file():
               step(ev("sweep_timer"), [claim(2, True), PUSH], "PreimageRevealed", "Complete"),
               step(ev("htlc_spent", spend="timeout"), [], "FailSweepTimeout", "Complete"),
               step(ev("payment_failed", invoice="swap"), [finish("FailSweepTimeout")], "FailSweepTimeout")])
-    f.add("no more preimage pushes once the swap payment succeeded", ["Revealed"], "valid", steps=OUT_START + [
+    f.add("no more preimage pushes once the swap payment succeeded", ["Revealed"], "valid", covers=["loop.out.18", "loop.out.21"], steps=OUT_START + [
         PREPAY_OK, CONFIRMED, FIRST_CLAIM,
         step(ev("payment_succeeded", invoice="swap"), [], "PreimageRevealed", "Final"),
         step(ev("block", height=800_001), [], "PreimageRevealed"),
         step(ev("sweep_timer"), [claim(99, False)], "PreimageRevealed", "Final"),
         step(ev("htlc_spent", spend="success"), [finish("Success")], "Success", "Final")])
     f.add("an error before the HTLC: FailTemporary reported, not stored; Execute resumes from Initiated",
-          ["Restart"], "valid", steps=OUT_START + [
+          ["Restart"], "valid", covers=["loop.state.6", "loop.state.7"], steps=OUT_START + [
               step(ev("unexpected_error"), [act("report", state="FailTemporary")], "FailTemporary", "Funding"),
               step(ev("block", height=800_005), [], "FailTemporary"),
               step(ev("htlc_confirmed", value_sat=1_000_000), [], "FailTemporary"),
@@ -1207,7 +1211,7 @@ def loop_out_scripts_file():
               step(ev("sweep_timer"), [claim(90, False), persist("PreimageRevealed"), PUSH], "PreimageRevealed",
                    "Complete")])
     f.add("an error after the reveal: resumed from PreimageRevealed, no deadline and no value check, claims go on",
-          ["Restart", "Revealed", "Urgent"], "valid", steps=OUT_START + [
+          ["Restart", "Revealed", "Urgent"], "valid", covers=["loop.state.7", "loop.out.17"], steps=OUT_START + [
               PREPAY_OK, CONFIRMED, FIRST_CLAIM,
               step(ev("unexpected_error"), [act("report", state="FailTemporary")], "FailTemporary", "Complete"),
               step(ev("execute", height=800_090), PAY_BOTH, "PreimageRevealed", "Complete"),
@@ -1216,7 +1220,7 @@ def loop_out_scripts_file():
               step(ev("payment_succeeded", invoice="swap"), [], "PreimageRevealed", "Final"),
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success", "Final")])
     f.add("an error after the deadline passed: resumed at 800,081 it ends in FailTimeout",
-          ["Restart", "Deadline"], "valid", steps=OUT_START + [
+          ["Restart", "Deadline"], "valid", covers=["loop.state.7", "loop.out.12"], steps=OUT_START + [
               step(ev("unexpected_error"), [act("report", state="FailTemporary")], "FailTemporary"),
               step(ev("execute", height=800_081), PAY_BOTH, "FailTimeout", "Funding"),
               step(ev("payment_failed", invoice="swap"), [], "FailTimeout"),
@@ -1250,49 +1254,49 @@ def loop_in_scripts_file():
                     "loop.state.7", "loop.safety.2"])
     loop_in_group(f, 11)
     f.add("published, confirmed, invoice settled (internal key revealed), server's success spend",
-          ["HappyPath"], "valid", steps=IN_START + [
+          ["HappyPath"], "valid", covers=["loop.in.9", "loop.in.14", "loop.in.15", "loop.in.18", "loop.in.19", "loop.in.20"], steps=IN_START + [
               step(ev("block", height=800_001), [], "HtlcPublished"),
               IN_CONFIRMED,
               step(ev("invoice_settled"), [persist("InvoiceSettled"), act("reveal_internal_key")], "InvoiceSettled"),
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success"),
               step(ev("block", height=800_002), [], "Success")])
     f.add("the server's spend is seen before the invoice settles: the key goes out, then the swap ends",
-          ["HappyPath"], "valid", steps=IN_START + [
+          ["HappyPath"], "valid", covers=["loop.in.15", "loop.in.18", "loop.in.19"], steps=IN_START + [
               IN_CONFIRMED,
               step(ev("htlc_spent", spend="success"), [], "Success"),
               step(ev("invoice_settled"), [act("reveal_internal_key"), finish("Success")], "Success")])
-    f.add("invoice settled, no spend seen: Success once the height reaches the expiry", ["HappyPath"], "valid",
+    f.add("invoice settled, no spend seen: Success once the height reaches the expiry", ["HappyPath"], "valid", covers=["loop.in.17"],
           steps=IN_START + [
               IN_CONFIRMED,
               step(ev("invoice_settled"), [persist("InvoiceSettled"), act("reveal_internal_key")], "InvoiceSettled"),
               step(ev("block", height=800_499), [], "InvoiceSettled"),
               step(ev("block", height=800_500), [finish("Success")], "Success")])
-    f.add("the invoice settles before the HTLC confirms: handled when the HTLC confirms", ["HappyPath"], "valid",
+    f.add("the invoice settles before the HTLC confirms: handled when the HTLC confirms", ["HappyPath"], "valid", covers=["loop.in.14"],
           steps=IN_START + [
               step(ev("invoice_settled"), [], "HtlcPublished"),
               step(ev("htlc_confirmed", value_sat=500_000), [persist("InvoiceSettled"), act("reveal_internal_key")],
                    "InvoiceSettled"),
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success")])
-    f.add("swap fee 1,501 sat: refused", ["Refused"], "valid", steps=[
+    f.add("swap fee 1,501 sat: refused", ["Refused"], "valid", covers=["loop.in.3", "loop.safety.2"], steps=[
         step(in_offer(fee=1_501), [act("refuse", reason="swap_fee_too_high")], None),
         step(ev("execute", height=HEIGHT), [], None)])
-    f.add("expiry 1,501 blocks away: refused", ["Refused"], "valid", steps=[
+    f.add("expiry 1,501 blocks away: refused", ["Refused"], "valid", covers=["loop.in.5", "loop.safety.2"], steps=[
         step(in_offer(expiry=801_501), [act("refuse", reason="expiry_too_far")], None)])
-    f.add("expiry 99 blocks away: refused", ["Refused"], "valid", steps=[
+    f.add("expiry 99 blocks away: refused", ["Refused"], "valid", covers=["loop.in.6", "loop.safety.2"], steps=[
         step(in_offer(expiry=800_099), [act("refuse", reason="expiry_too_soon")], None)])
-    f.add("fee too high and expiry too far: the fee is checked first", ["Refused"], "valid", steps=[
+    f.add("fee too high and expiry too far: the fee is checked first", ["Refused"], "valid", covers=["loop.in.3", "loop.safety.2"], steps=[
         step(in_offer(fee=2_000, expiry=900_000), [act("refuse", reason="swap_fee_too_high")], None)])
-    f.add("expiry 100 blocks away, executed 10 blocks before it: still published", ["Deadline"], "valid", steps=[
+    f.add("expiry 100 blocks away, executed 10 blocks before it: still published", ["Deadline"], "valid", covers=["loop.in.7", "loop.in.9"], steps=[
         step(in_offer(expiry=800_100), [persist("Initiated")], "Initiated"),
         step(ev("execute", height=800_090), [persist("HtlcPublished"), act("publish_htlc")], "HtlcPublished")])
-    f.add("executed 9 blocks before the expiry: not published, FailTimeout", ["Deadline"], "valid", steps=[
+    f.add("executed 9 blocks before the expiry: not published, FailTimeout", ["Deadline"], "valid", covers=["loop.in.7", "loop.in.8", "loop.state.5"], steps=[
         step(in_offer(expiry=800_100), [persist("Initiated")], "Initiated"),
         step(ev("execute", height=800_091), [finish("FailTimeout")], "FailTimeout"),
         step(ev("execute", height=800_092), [], "FailTimeout")])
-    f.add("the wallet cannot fund the HTLC: FailInsufficientConfirmedBalance", [], "valid", steps=IN_START + [
+    f.add("the wallet cannot fund the HTLC: FailInsufficientConfirmedBalance", [], "valid", covers=["loop.in.10"], steps=IN_START + [
         step(ev("htlc_publish_failed"), [finish("FailInsufficientConfirmedBalance")], "FailInsufficientConfirmedBalance")])
     f.add("no settlement: timeout transaction from the expiry on, then the invoice is cancelled",
-          ["Timeout"], "valid", steps=IN_START + [
+          ["Timeout"], "valid", covers=["loop.in.13", "loop.in.15", "loop.in.16", "loop.in.18"], steps=IN_START + [
               IN_CONFIRMED,
               step(ev("block", height=800_499), [], "HtlcPublished"),
               step(ev("block", height=800_500), [act("publish_timeout")], "HtlcPublished"),
@@ -1300,25 +1304,25 @@ def loop_in_scripts_file():
               step(ev("htlc_spent", spend="timeout"), [act("cancel_invoice")], "FailTimeout"),
               step(ev("block", height=800_502), [], "FailTimeout"),
               step(ev("invoice_canceled"), [finish("FailTimeout")], "FailTimeout")])
-    f.add("a cancelled invoice never reveals the internal key", ["Timeout", "KeyReading"], "valid", steps=IN_START + [
+    f.add("a cancelled invoice never reveals the internal key", ["Timeout", "KeyReading"], "valid", covers=["loop.in.16", "loop.in.20"], steps=IN_START + [
         IN_CONFIRMED,
         step(ev("invoice_canceled"), [], "HtlcPublished"),
         step(ev("block", height=800_001), [], "HtlcPublished"),
         step(ev("block", height=800_500), [act("publish_timeout")], "HtlcPublished"),
         step(ev("htlc_spent", spend="timeout"), [act("cancel_invoice"), finish("FailTimeout")], "FailTimeout")])
-    f.add("the HTLC holds 400,000 sat: FailIncorrectHtlcAmt, swept back after the expiry", ["Value", "Timeout"], "valid",
+    f.add("the HTLC holds 400,000 sat: FailIncorrectHtlcAmt, swept back after the expiry", ["Value", "Timeout"], "valid", covers=["loop.in.12", "loop.in.15", "loop.in.16"],
           steps=IN_START + [
               step(ev("htlc_confirmed", value_sat=400_000), [persist("FailIncorrectHtlcAmt")], "FailIncorrectHtlcAmt"),
               step(ev("block", height=800_500), [act("publish_timeout")], "FailIncorrectHtlcAmt"),
               step(ev("htlc_spent", spend="timeout"), [act("cancel_invoice")], "FailIncorrectHtlcAmtSwept"),
               step(ev("invoice_canceled"), [finish("FailIncorrectHtlcAmtSwept")], "FailIncorrectHtlcAmtSwept")])
-    f.add("the HTLC holds 500,001 sat: also FailIncorrectHtlcAmt", ["Value"], "valid", steps=IN_START + [
+    f.add("the HTLC holds 500,001 sat: also FailIncorrectHtlcAmt", ["Value"], "valid", covers=["loop.in.12"], steps=IN_START + [
         step(ev("htlc_confirmed", value_sat=500_001), [persist("FailIncorrectHtlcAmt")], "FailIncorrectHtlcAmt")])
-    f.add("abandoned while waiting for the HTLC", [], "valid", steps=IN_START + [
+    f.add("abandoned while waiting for the HTLC", [], "valid", covers=["loop.in.21", "loop.state.5"], steps=IN_START + [
         step(ev("abandon"), [finish("FailAbandoned")], "FailAbandoned"),
         step(ev("htlc_confirmed", value_sat=500_000), [], "FailAbandoned")])
     f.add("an error after the HTLC confirmed; the invoice settles meanwhile; Execute resumes without re-publishing",
-          ["Restart"], "valid", steps=IN_START + [
+          ["Restart"], "valid", covers=["loop.state.6", "loop.state.7"], steps=IN_START + [
               IN_CONFIRMED,
               step(ev("unexpected_error"), [act("report", state="FailTemporary")], "FailTemporary"),
               step(ev("invoice_settled"), [], "FailTemporary"),
@@ -1327,13 +1331,13 @@ def loop_in_scripts_file():
                    "InvoiceSettled"),
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success")])
     loop_in_group(f, 10)
-    f.add("protocol version 10 (v3 HTLC, MuSig2 0.4.0): the internal key is never pushed", ["HappyPath"], "valid",
+    f.add("protocol version 10 (v3 HTLC, MuSig2 0.4.0): the internal key is never pushed", ["HappyPath"], "valid", covers=["loop.in.19"],
           steps=IN_START + [
               IN_CONFIRMED,
               step(ev("invoice_settled"), [persist("InvoiceSettled")], "InvoiceSettled"),
               step(ev("htlc_spent", spend="success"), [finish("Success")], "Success")])
     loop_in_group(f, 11, external=True)
-    f.add("an external HTLC: HtlcPublished at once, nothing published by the client", ["External"], "valid", steps=[
+    f.add("an external HTLC: HtlcPublished at once, nothing published by the client", ["External"], "valid", covers=["loop.in.11"], steps=[
         step(in_offer(), [persist("Initiated")], "Initiated"),
         step(ev("execute", height=HEIGHT), [persist("HtlcPublished")], "HtlcPublished"),
         step(ev("htlc_publish_failed"), [], "HtlcPublished"),
