@@ -3,7 +3,9 @@
 use crate::units::Blocks;
 use core::fmt;
 
-/// BLOBSWAP-01 "Parameters". One value per swap, the same on both sides (`blob.conv.2`).
+/// BLOBSWAP-01 "Parameters". One value per swap, the same on both sides (`blob.conv.2`): the user's
+/// and the SSP's machine each take one `Params`, and the caller gives both the SSP's published terms.
+// BLOBSWAP-01: "Both parties MUST run a swap with the same values of SESSION_PERIOD, CONFIRMATION_PERIOD, REVEAL_WINDOW, CHAIN_DELAY and SETTLE_MARGIN."
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Params {
     /// The most blocks from step (7) to `ask_presign`.

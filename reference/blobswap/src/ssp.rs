@@ -214,6 +214,8 @@ impl SspMachine {
                 }
             }
             SspEvent::PayoutBroadcast => {
+                // The reference settles after the payout; settling first is the other open order.
+                // BLOBSWAP-01: "The SSP MAY settle the hold invoice before it broadcasts the payout transaction once it holds the preimage."
                 if self.phase == SspPhase::Funded {
                     // BLOBSWAP-01: "After `redeem_res` (step 19) reports the payout broadcast, the SSP MUST settle the hold invoice with the preimage (step 22)."
                     self.settle(&mut actions);
@@ -363,6 +365,7 @@ impl SspMachine {
     }
 
     /// Cancelling before funding; once funded, only `spent_by` cancels (after the refund confirmed).
+    // BLOBSWAP-01: "Once it has broadcast its funding, the SSP MUST NOT cancel the hold invoice until its refund has confirmed or a transaction conflicting with its funding has confirmed."
     fn cancel(&mut self, reason: SspReason, actions: &mut Vec<SspAction>) {
         // BLOBSWAP-01: "An SSP that has cancelled the hold invoice MUST NOT broadcast its funding."
         actions.push(SspAction::CancelInvoice { reason });
@@ -421,6 +424,8 @@ impl SspMachine {
                 self.lookup_sent = true;
             }
             // BLOBSWAP-01: "The SSP MUST NOT broadcast the payout transaction before it holds the preimage."
+            // The reference waits for the window to close; redeeming earlier is the open choice.
+            // BLOBSWAP-01: "The SSP MAY broadcast the payout transaction before the reveal window has run out once it holds the preimage."
             // BLOBSWAP-01: "When the reveal window has run out, an SSP that holds the preimage MUST broadcast the payout transaction (step 18) unless the shared output is already spent or it has broadcast its refund."
             // BLOBSWAP-01: "An SSP that obtains the preimage after the reveal window has run out MUST broadcast the payout transaction at once, unless the shared output is already spent or it has broadcast its refund."
             if at >= window.closes && self.preimage.is_some() && !self.payout_sent && !self.refund_sent {

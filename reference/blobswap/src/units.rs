@@ -8,6 +8,7 @@ use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A block height (a party's tip, a confirmation height, an HTLC expiry, a refund height).
+// BLOBSWAP-01: "Every period, delay and margin of a swap MUST be counted in blocks, and heights MUST be compared with exact integer arithmetic, without wrap-around."
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Height(pub u32);
 

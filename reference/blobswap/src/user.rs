@@ -121,6 +121,8 @@ impl Funding {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UserMachine {
     terms: UserTerms,
+    // Leaves the machine only in `PublishBlob` and in the claim's witness; no Debug prints it.
+    // BLOBSWAP-01: "The user MUST NOT disclose the preimage except in the blob of step (14) or in the witness of its claim transaction."
     preimage: Preimage,
     key: SigningKey,
     phase: UserPhase,
@@ -346,6 +348,8 @@ impl UserMachine {
             actions.push(UserAction::LookupRedeem { funding: funding.ask.funding });
             self.redeem_lookup_sent = true;
         }
+        // The reference claims only when `blob.redeem.7` requires it; claiming earlier is the open choice.
+        // BLOBSWAP-01: "The user MAY broadcast its claim transaction at any tip after it has revealed."
         if timing::claim_due(self.tip, hc, &params) {
             if let Some(tx) = self.claim_tx(&funding) {
                 actions.push(UserAction::BroadcastClaim { tx });

@@ -55,7 +55,9 @@ pub enum LoopInEvent {
     Block { height: BlockHeight },
     /// The wallet could not fund the HTLC transaction.
     HtlcPublishFailed,
-    /// The HTLC confirmed, holding `value`.
+    /// The HTLC confirmed, holding `value`. The host reports only the client's own HTLC, matched by
+    /// the transaction it published as well as by the script.
+    // LOOP-01: "The client SHOULD recognise its own HTLC by the transaction it published as well as by the output script, so that a copy of the script with a lower value is not taken for it."
     HtlcConfirmed { value: Sat },
     /// The server paid the swap invoice.
     InvoiceSettled,

@@ -22,6 +22,8 @@ use crate::units::Preimage;
 pub struct HtlcV3Inputs<'a> {
     pub musig2_version: MuSig2Version,
     pub cltv_expiry: i32,
+    // The caller draws the client's internal key; the function only combines what it is given.
+    // LOOP-01: "In a Loop In of protocol version 11 or later, the client's internal key MUST be a key it derives for this swap alone, and the server's internal key the receiver internal key the server returned."
     pub sender_internal_key: &'a [u8],
     pub receiver_internal_key: &'a [u8],
     pub sender_key: &'a [u8],
