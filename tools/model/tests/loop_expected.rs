@@ -83,7 +83,7 @@ fn every_quote_is_the_spec_s_sentence() {
     let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let spec = SpecSet::load(repo).unwrap();
     let mut qs: Vec<Quote> = Vec::new();
-    let quoted = properties::DEFS.iter().flat_map(|p| p.rests_on.iter()).chain(params::PARAMS.iter().filter_map(|p| p.spec.as_ref()));
+    let quoted = properties::DEFS.iter().chain(sidepool_model::loop_swap::loop_in::IN_DEFS).flat_map(|p| p.rests_on.iter()).chain(params::PARAMS.iter().filter_map(|p| p.spec.as_ref()));
     for q in quoted {
         assert_eq!(q.doc, "LOOP-01");
         qs.push(Quote { file: "tools/model/src/loop_swap (tables)".into(), line: 0, doc: q.doc.into(), revision: None, text: q.text.into(), unterminated: false });
@@ -103,5 +103,66 @@ fn the_property_table_matches_the_checks() {
     let m = sidepool_model::loop_swap::LoopModel::new(cfg);
     let checks: Vec<&str> = m.properties().iter().map(|p| p.name).collect();
     let table: Vec<&str> = properties::DEFS.iter().map(|p| p.name).collect();
+    assert_eq!(checks, table);
+}
+
+// ---- Loop In (swap=in) ----------------------------------------------------------------------
+
+use sidepool_model::loop_swap::loop_in::{self, IN_DEFS};
+
+/// As specified, with each party the adversary in turn, a client crash and the user
+/// cancelling the invoice by hand, every Loop In safety property holds.
+#[test]
+fn loop_in_as_specified_every_safety_property_holds() {
+    all_hold_and_are_not_vacuous(&check(&["swap=in"]));
+}
+
+/// Loop f6b0253d pushes the client's internal key once the invoice is final, cancelled
+/// included; with the invoice cancelled by hand and the HTLC unspent, the adversarial
+/// server sweeps it through the key path without paying (loop.in.20's reading).
+#[test]
+fn loop_in_a_key_pushed_for_a_cancelled_invoice_loses_the_htlc() {
+    let r = check(&["swap=in", "mutant=key_on_final_invoice", "adversary=server", "crashes=0"]);
+    assert_eq!(verdict(&r, loop_in::IN_CLIENT_LOSS_BOUNDED), Verdict::Violated, "{}", r.render());
+    assert_eq!(verdict(&r, loop_in::IN_CLIENT_REFUNDS_UNPAID), Verdict::Violated);
+    let t = trace_text(&r, loop_in::IN_CLIENT_LOSS_BOUNDED);
+    assert!(t.contains("cancels the swap invoice by hand"), "{t}");
+    assert!(t.contains("key path"), "{t}");
+    assert!(t.contains("client net -1000000 sat"), "{t}");
+}
+
+/// The honest server must pay with at least a sweep's confirmation window left: paying
+/// later, the adversarial client takes the HTLC back at the expiry before the sweep
+/// confirms; the threshold is server_pay_margin >= confirm_blocks.
+#[test]
+fn loop_in_a_server_paying_too_late_loses_the_htlc() {
+    let r = check(&["swap=in", "confirm_blocks=11", "adversary=client", "crashes=0"]);
+    assert_eq!(verdict(&r, loop_in::IN_HONEST_SERVER_PAID), Verdict::Violated, "{}", r.render());
+    let t = trace_text(&r, loop_in::IN_HONEST_SERVER_PAID);
+    assert!(t.contains("timeout path"), "{t}");
+    let r = check(&["swap=in", "confirm_blocks=10", "adversary=client", "crashes=0"]);
+    assert_eq!(verdict(&r, loop_in::IN_HONEST_SERVER_PAID), Verdict::Holds, "{}", r.render());
+}
+
+/// The client's expiry window and publish deadline protect no money: with both removed
+/// and an expiry 12 blocks away, nothing is violated (Loop's own comment on
+/// MinLoopInPublishDelta: "This value isn't critical").
+#[test]
+fn loop_in_without_the_expiry_window_and_publish_deadline_nothing_is_violated() {
+    let r = check(&["swap=in", "in_min_expiry_delta=0", "in_publish_delta=0", "in_expiry_delta=12"]);
+    for p in &r.properties {
+        if p.def.kind == sidepool_model::framework::PropertyKind::Safety {
+            assert_eq!(p.verdict, Verdict::Holds, "{}:\n{}", p.def.name, r.render());
+        }
+    }
+}
+
+#[test]
+fn the_loop_in_property_table_matches_the_checks() {
+    use stateright::Model;
+    let cfg = sidepool_model::loop_swap::Config::from_settings(&Loop.settings(None, &["swap=in".into()]).unwrap()).unwrap();
+    let m = sidepool_model::loop_swap::LoopInModel::new(cfg);
+    let checks: Vec<&str> = m.properties().iter().map(|p| p.name).collect();
+    let table: Vec<&str> = IN_DEFS.iter().map(|p| p.name).collect();
     assert_eq!(checks, table);
 }
