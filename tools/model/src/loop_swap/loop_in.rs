@@ -29,6 +29,9 @@ pub const IN_MAX_SWAP_FEE: Sat = Sat(3_000);
 /// What the client's swap invoice asks: the amount minus the fee (loop.in.4).
 pub const IN_INVOICE: Sat = Sat(IN_AMOUNT.0 - IN_SWAP_FEE.0);
 
+/// How many blocks past the expiry a crashed client may stay down (it refunds late).
+pub const DOWN_PAST_EXPIRY: u32 = 3;
+
 /// The swap invoice in the client's lnd.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InvoiceState {
@@ -355,7 +358,9 @@ impl LoopInModel {
         // The chain: blocks until the expiry, and after it while a spend is pending.
         let pending: Vec<(InSpend, u32)> =
             [(InSpend::Timeout, w.timeout_pending), (InSpend::Preimage, w.sweep_pending)].into_iter().filter_map(|(k, d)| d.map(|d| (k, d))).collect();
-        if w.htlc != InHtlc::Absent && (w.height < expiry || !pending.is_empty()) && !matches!(w.htlc, InHtlc::Spent(_)) {
+        // A crashed client may stay down up to `DOWN_PAST_EXPIRY` blocks past the expiry.
+        let down_late = w.client_down && w.height < expiry + DOWN_PAST_EXPIRY;
+        if w.htlc != InHtlc::Absent && (w.height < expiry || !pending.is_empty() || down_late) && !matches!(w.htlc, InHtlc::Spent(_)) {
             let forced = pending.iter().any(|(_, d)| w.height + 1 >= *d);
             for (k, _) in &pending {
                 out.push(InStep::Block { confirms: Some(*k) });
