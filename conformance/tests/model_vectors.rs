@@ -24,6 +24,15 @@ const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
         &["forwarders=0", "script=fixed", "adversary=offerrer", "acceptor_contraction=after_fulfilled", "adversary_final_cltv_delta=2016"],
         "no_honest_loss",
     ),
+    // LOOP-01 without the reveal deadline (loop.out.13): the client reveals just before the
+    // expiry and the adversarial server takes the swap payment and the HTLC back.
+    ("loop", "loop_out_reveal_delta_0.yaml", &["reveal_delta=0", "adversary=server", "crashes=0"], "client_loss_bounded"),
+    // The 20-block deadline against claims that take 22 blocks to confirm (the threshold is
+    // reveal_delta + 1 >= confirm_blocks).
+    ("loop", "loop_out_confirm_blocks_22.yaml", &["confirm_blocks=22", "adversary=server", "crashes=0"], "client_loss_bounded"),
+    // Loop In with Loop f6b0253d's key push on any final invoice (loop.in.20's reading): the
+    // user cancels the invoice, the key goes out, the server sweeps the HTLC unpaid.
+    ("loop", "loop_in_key_on_cancelled_invoice.yaml", &["swap=in", "mutant=key_on_final_invoice", "adversary=server", "crashes=0"], "in_client_loss_bounded"),
 ];
 
 fn dir() -> PathBuf {

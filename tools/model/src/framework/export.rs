@@ -12,7 +12,9 @@ use serde_json::{json, Map, Value};
 pub struct ScriptGroup {
     /// What this participant is in the run.
     pub comment: String,
-    /// The group-level setup the evaluator builds the machine from (`node` for `session_script`).
+    /// The group-level setup the evaluator builds the machine from (`node` for `session_script`);
+    /// empty: `setup` is an object whose fields are the group's own (`machine` and `params` for
+    /// `loop_script`).
     pub setup_key: &'static str,
     pub setup: Value,
     /// One test per incarnation of the machine (a crash starts a new one).
@@ -49,7 +51,19 @@ pub struct VectorFile {
     pub groups: Vec<ScriptGroup>,
 }
 
+/// Kinds whose steps name the machine's answer `actions` rather than `expect`.
+const ACTIONS_KEY_KINDS: &[&str] = &["loop_script"];
+
 impl VectorFile {
+    /// The key of a step's answer in this file's kind.
+    pub fn actions_key(&self) -> &'static str {
+        if ACTIONS_KEY_KINDS.contains(&self.kind) {
+            "actions"
+        } else {
+            "expect"
+        }
+    }
+
     pub fn number_of_tests(&self) -> usize {
         self.groups.iter().map(|g| g.tests.len()).sum()
     }
@@ -57,6 +71,7 @@ impl VectorFile {
     /// The file as a JSON value (tcIds numbered from 1 across groups).
     pub fn to_json(&self) -> Value {
         let mut tc = 0u64;
+        let actions_key = self.actions_key();
         let groups: Vec<Value> = self
             .groups
             .iter()
@@ -70,14 +85,24 @@ impl VectorFile {
                             "tcId": tc,
                             "comment": t.comment,
                             "flags": t.flags,
-                            "steps": t.steps.iter().map(|s| json!({"event": s.event, "expect": s.expect})).collect::<Vec<_>>(),
+                            "steps": t.steps.iter().map(|s| {
+                                let mut step = Map::new();
+                                step.insert("event".into(), s.event.clone());
+                                step.insert(actions_key.into(), Value::Array(s.expect.clone()));
+                                Value::Object(step)
+                            }).collect::<Vec<_>>(),
                             "result": "valid",
                         })
                     })
                     .collect();
                 let mut m = Map::new();
                 m.insert("comment".into(), json!(g.comment));
-                m.insert(g.setup_key.into(), g.setup.clone());
+                match (g.setup_key, &g.setup) {
+                    ("", Value::Object(fields)) => m.extend(fields.clone()),
+                    (key, setup) => {
+                        m.insert(key.into(), setup.clone());
+                    }
+                }
                 m.insert("tests".into(), Value::Array(tests));
                 Value::Object(m)
             })
@@ -144,5 +169,35 @@ mod tests {
         assert!(y.starts_with("# a trace\n#\n"), "{y}");
         assert!(y.contains("kind: session_script"));
         assert_eq!(v["revisions"][0], "seed");
+        assert_eq!(v["testGroups"][0]["tests"][0]["steps"][0]["expect"], json!([]));
+    }
+
+    #[test]
+    fn an_empty_setup_key_spreads_the_setup_and_loop_scripts_answer_in_actions() {
+        let f = VectorFile {
+            kind: "loop_script",
+            title: "t".into(),
+            spec: json!({"document": "LOOP-01"}),
+            extra: vec![],
+            header: vec![],
+            notes: vec![],
+            groups: vec![ScriptGroup {
+                comment: "client".into(),
+                setup_key: "",
+                setup: json!({"machine": "loop_out_client", "params": {"amount_sat": 1}}),
+                tests: vec![ScriptTest {
+                    comment: "run".into(),
+                    flags: vec![],
+                    steps: vec![ScriptStep { event: json!({"type": "sweep_timer"}), expect: vec![json!({"type": "push_preimage"})] }],
+                }],
+            }],
+        };
+        let v = f.to_json();
+        let g = &v["testGroups"][0];
+        assert_eq!(g["machine"], "loop_out_client");
+        assert_eq!(g["params"]["amount_sat"], 1);
+        assert!(g.get("").is_none());
+        assert_eq!(g["tests"][0]["steps"][0]["actions"][0]["type"], "push_preimage");
+        assert!(g["tests"][0]["steps"][0].get("expect").is_none());
     }
 }

@@ -87,6 +87,14 @@ pub enum Step {
     Restart,
 }
 
+/// What a step did, when it is rendered or exported: the trace's notes (the client's
+/// actions, in words) and every event the honest client got with the actions it answered.
+#[derive(Clone, Debug, Default)]
+pub struct Sink {
+    pub notes: Vec<String>,
+    pub io: Vec<(LoopOutEvent, Vec<LoopOutAction>)>,
+}
+
 /// The Loop Out model for one configuration.
 #[derive(Clone, Debug)]
 pub struct LoopModel {
@@ -123,21 +131,34 @@ impl LoopModel {
         w.adversary != Adversary::Server
     }
 
-    fn initial(&self, adversary: Adversary) -> World {
-        let params = LoopOutParams {
+    /// What the client fixed before asking the server.
+    pub fn client_params(&self) -> LoopOutParams {
+        LoopOutParams {
             limits: LoopOutLimits { amount: AMOUNT, max_swap_fee: ACCEPTED_FEES, max_prepay_amount: PREPAY },
             swap_hash: SWAP_HASH,
             cltv_expiry: BlockHeight(self.expiry()),
             bounds: self.cfg.loop_bounds(),
-        };
-        let mut client = LoopOutClient::new(params);
+        }
+    }
+
+    /// The client after it accepted the server's contract and executed the swap, with
+    /// the events it got and its answers.
+    pub fn started_client(&self) -> (LoopOutClient, Vec<(LoopOutEvent, Vec<LoopOutAction>)>) {
+        let mut client = LoopOutClient::new(self.client_params());
         let offer = LoopOutOffer {
             swap_invoice_hash: SWAP_HASH,
             swap_invoice_amount: Some(Msat(SWAP_INVOICE.0 * 1000)),
             prepay_invoice_amount: Some(Msat(PREPAY.0 * 1000)),
         };
-        client.handle(LoopOutEvent::ContractOffered { height: BlockHeight(START), offer });
-        client.handle(LoopOutEvent::Execute { height: BlockHeight(START) });
+        let io = [LoopOutEvent::ContractOffered { height: BlockHeight(START), offer }, LoopOutEvent::Execute { height: BlockHeight(START) }]
+            .into_iter()
+            .map(|e| (e, client.handle(e)))
+            .collect();
+        (client, io)
+    }
+
+    fn initial(&self, adversary: Adversary) -> World {
+        let (client, _) = self.started_client();
         World {
             adversary,
             height: START,
@@ -162,15 +183,16 @@ impl LoopModel {
     }
 
     /// Feeds one event to the client (unless it is down) and carries out its actions.
-    fn feed(&self, w: &mut World, event: LoopOutEvent, log: &mut Option<&mut Vec<String>>) {
+    fn feed(&self, w: &mut World, event: LoopOutEvent, log: &mut Option<&mut Sink>) {
         if w.client_down {
             return;
         }
         let actions = w.client.handle(event);
+        if let Some(l) = log.as_deref_mut() {
+            l.notes.extend(actions.iter().map(|a| format!("client: {}", describe_action(a))));
+            l.io.push((event, actions.clone()));
+        }
         for a in actions {
-            if let Some(l) = log.as_deref_mut() {
-                l.push(format!("client: {}", describe_action(&a)));
-            }
             self.carry_out(w, a);
         }
     }
@@ -198,7 +220,7 @@ impl LoopModel {
 
     /// After a restart the host re-registers with lnd and the chain: it reports what
     /// became final and what confirmed (Loop's `execute` waits for them again).
-    fn resume(&self, w: &mut World, log: &mut Option<&mut Vec<String>>) {
+    fn resume(&self, w: &mut World, log: &mut Option<&mut Sink>) {
         let tip = BlockHeight(w.height);
         self.feed(w, LoopOutEvent::Execute { height: tip }, log);
         for (inv, pay) in [(Invoice::Swap, w.swap_payment), (Invoice::Prepay, w.prepay)] {
@@ -222,8 +244,8 @@ impl LoopModel {
         }
     }
 
-    /// `log`: where the trace's notes go (the client's actions), when rendering.
-    pub fn apply(&self, w: &World, step: Step, mut log: Option<&mut Vec<String>>) -> Option<World> {
+    /// `log`: where the trace's notes and the client's events and answers go, when rendering or exporting.
+    pub fn apply(&self, w: &World, step: Step, mut log: Option<&mut Sink>) -> Option<World> {
         let mut w = w.clone();
         match step {
             Step::Block { claim_confirms } => {

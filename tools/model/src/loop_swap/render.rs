@@ -4,7 +4,7 @@ use loop_reference::htlc::SpendKind;
 
 use crate::framework::{PropertyDef, Trace, TraceStep};
 
-use super::model::{Htlc, LoopModel, Pay, Step, World, ACCEPTED_FEES, AMOUNT, PREPAY, SWAP_INVOICE};
+use super::model::{Htlc, LoopModel, Pay, Sink, Step, World, ACCEPTED_FEES, AMOUNT, PREPAY, SWAP_INVOICE};
 use super::properties::{client_net, late_reveal, server_has_swap_payment};
 
 fn actor(w: &World, step: &Step) -> &'static str {
@@ -44,8 +44,9 @@ pub fn trace(m: &LoopModel, property: &PropertyDef, path: &[(World, Option<Step>
     let mut steps = Vec::new();
     for (w, step) in path {
         let Some(step) = step else { continue };
-        let mut notes = Vec::new();
-        let after = m.apply(w, *step, Some(&mut notes));
+        let mut sink = Sink::default();
+        let after = m.apply(w, *step, Some(&mut sink));
+        let notes = sink.notes;
         let at = m.at(after.as_ref().map_or(w.height, |a| a.height));
         steps.push(TraceStep { at, actor: actor(w, step).into(), what: what(step), notes });
     }
