@@ -2,7 +2,7 @@
 //! configuration that runs in a debug build in seconds: every safety property holds with the
 //! spec's safeguards and timing constraints; removing one gives a counterexample.
 use sidepool_model::blobswap::{self, Blobswap};
-use sidepool_model::framework::{CheckReport, PropertyKind, System, Verdict};
+use sidepool_model::framework::{self, CheckReport, PropertyKind, System, Verdict};
 
 mod common;
 use common::verdict;
@@ -67,6 +67,26 @@ fn without_the_funding_deadline_the_ssp_loses() {
     let r = check(&["remove=funding_deadline", "adversary=user"]);
     violated(&r, blobswap::SSP_SAFE);
     holds(&check(&["adversary=user"]));
+}
+
+/// How much of blob.timing.4 S2 needs (the reading on it): with the deadline gone, an SSP that
+/// funds at a tip below R (R = 114) is safe; funding at R is not.
+#[test]
+fn s2_needs_only_funding_before_r() {
+    let probe = |latest: u32| {
+        let settings = Blobswap.settings(None, &["remove=funding_deadline".into(), "adversary=user".into()]).unwrap();
+        let mut m = blobswap::BlobswapModel::from_settings(&settings).unwrap();
+        m.latest_presign = Some(latest);
+        let r = framework::check(m, "blobswap", vec![], &common::bounds(2_000_000)).unwrap();
+        assert!(r.cut.is_none(), "{}", r.render());
+        r
+    };
+    // Our argument's bound, R - CHAIN_DELAY, and the model's exact one, R - 1: the refund goes out
+    // at R and, once the funding has confirmed, it or the claim confirms by R + CHAIN_DELAY.
+    holds(&probe(112));
+    holds(&probe(113));
+    // Funded at R: the funding may confirm at R + CHAIN_DELAY and the claim one block later.
+    violated(&probe(114), blobswap::SSP_SAFE);
 }
 
 /// T0 removed (CONFIRMATION_PERIOD 0): the user reveals over a funding in the mempool; the SSP

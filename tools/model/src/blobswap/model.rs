@@ -49,6 +49,9 @@ pub struct BlobswapModel {
     pub safeguards: Safeguards,
     /// The `remove=` choice, for the vectors' setup.
     pub removed: Option<&'static str>,
+    /// The last tip at which an adversarial user may send its presignature (`None`: any); not a
+    /// setting, a test's probe of how much of `blob.timing.4` S2 needs.
+    pub latest_presign: Option<u32>,
 }
 
 impl BlobswapModel {
@@ -473,7 +476,7 @@ impl Model for BlobswapModel {
         if w.adv == Adv::Ssp && w.spent.is_none() && w.funding_confirmed.is_some_and(|hc| w.tip + 1 - hc <= self.reorg_depth) {
             out.push(Step::AdversaryReorgsFunding);
         }
-        if w.adv == Adv::User && w.presign_withheld.is_some() && !w.silent {
+        if w.adv == Adv::User && w.presign_withheld.is_some() && !w.silent && self.latest_presign.is_none_or(|l| w.tip <= l) {
             out.push(Step::AdversarySendsPresign);
         }
         if w.adv == Adv::User && w.blob.is_none() && w.funding_confirmed.is_some() {

@@ -54,6 +54,7 @@ impl BlobswapModel {
             params,
             expiry: START + int("expiry_delta")?,
             reorg_depth: int("reorg_depth")?,
+            latest_presign: None,
             adversaries,
             safeguards,
             removed: match removed {
