@@ -33,6 +33,18 @@ const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
     // Loop In with Loop f6b0253d's key push on any final invoice (loop.in.20's reading): the
     // user cancels the invoice, the key goes out, the server sweeps the HTLC unpaid.
     ("loop", "loop_in_key_on_cancelled_invoice.yaml", &["swap=in", "mutant=key_on_final_invoice", "adversary=server", "crashes=0"], "in_client_loss_bounded"),
+    // BLOBSWAP-01 T1 removed (R = E - 1): a user's last-moment claim leaves the SSP unable to settle.
+    ("blobswap", "blobswap_refund_margin.yaml", &["remove=refund_margin", "adversary=user"], "ssp_output_only_if_paid"),
+    // BLOBSWAP-01 T2 removed: the user reveals too close to R; the SSP settles from the blob and refunds.
+    ("blobswap", "blobswap_reveal_deadline.yaml", &["remove=reveal_deadline", "adversary=ssp"], "user_paid_only_for_value"),
+    // BLOBSWAP-01 reading U3 instead of blob.settle.4: the SSP cancels when the window runs out; the user claims.
+    ("blobswap", "blobswap_cancel_after_refund.yaml", &["remove=cancel_after_refund", "adversary=user"], "ssp_output_only_if_paid"),
+    // BLOBSWAP-01 blob.timing.4 removed: the SSP funds on a late presignature and cannot settle the claim.
+    ("blobswap", "blobswap_funding_deadline.yaml", &["remove=funding_deadline", "adversary=user"], "ssp_output_only_if_paid"),
+    // BLOBSWAP-01 T0 removed: a reveal over an unconfirmed funding the SSP double-spends.
+    ("blobswap", "blobswap_confirmation_period_0.yaml", &["confirmation_period=0", "reorg_depth=0", "adversary=ssp"], "user_paid_only_for_value"),
+    // BLOBSWAP-01 blob.conv.3: CONFIRMATION_PERIOD 1 against a reorganisation of depth 1.
+    ("blobswap", "blobswap_reorg_depth_1.yaml", &["confirmation_period=1", "reorg_depth=1", "adversary=ssp"], "user_paid_only_for_value"),
 ];
 
 fn dir() -> PathBuf {

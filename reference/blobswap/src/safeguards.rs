@@ -24,6 +24,10 @@ pub struct Safeguards {
     pub held_amount_check: bool,
     /// `blob.timing.7`: the SSP pays out only while it can still settle.
     pub payout_margin: bool,
+    /// `blob.timing.4` with `blob.presign.9` and `blob.fund.1`: the SSP asks, waits for
+    /// `ret_presign` and funds only while a funded swap can still complete before E.
+    /// Off: it never cancels for lateness before funding and funds whenever the presignature comes.
+    pub funding_deadline: bool,
 }
 
 impl Safeguards {
@@ -37,6 +41,7 @@ impl Safeguards {
         presign_check: true,
         held_amount_check: true,
         payout_margin: true,
+        funding_deadline: true,
     };
 }
 

@@ -313,7 +313,7 @@ impl SspMachine {
     }
 
     fn presigned(&mut self, ret: RetPresign, actions: &mut Vec<SspAction>) {
-        let (tip, params, payout_fee) = (self.tip, self.terms.params, self.terms.payout_fee);
+        let (tip, payout_fee) = (self.tip, self.terms.payout_fee);
         let Some(swap) = self.swap.as_mut() else { return };
         let (Some(output), Some(funding)) = (swap.output, swap.funding) else { return };
         let valid = output::payout_tx(funding, swap.request.value, payout_fee, &swap.request.payout_script)
@@ -325,13 +325,22 @@ impl SspMachine {
             return;
         }
         // BLOBSWAP-01: "The SSP MUST broadcast its funding (step 10) only after a valid `ret_presign`, while it still holds the HTLCs, and only if the funding check of `blob.timing.4` passes."
-        if let Err(t) = timing::check_funding(tip, output.refund_height, &params) {
+        if let Err(t) = self.funding_check(tip, output.refund_height) {
             self.cancel(SspReason::Timing(t), actions);
             return;
         }
+        let Some(swap) = self.swap.as_mut() else { return };
         swap.user_signature = Some(ret.signature);
         actions.push(SspAction::BroadcastFunding);
         self.phase = SspPhase::Funded;
+    }
+
+    /// `blob.timing.4` at `tip`, unless a model removed it (`Safeguards::funding_deadline`).
+    fn funding_check(&self, tip: Height, refund: Height) -> Result<(), TimingError> {
+        match self.terms.safeguards.funding_deadline {
+            true => timing::check_funding(tip, refund, &self.terms.params),
+            false => Ok(()),
+        }
     }
 
     fn spent_by(&mut self, spend: Spend, actions: &mut Vec<SspAction>) {
@@ -383,7 +392,7 @@ impl SspMachine {
                 let closes = swap.checked_at.checked_add(params.session_period);
                 // BLOBSWAP-01: "When SESSION_PERIOD blocks have passed since step (7), the SSP MUST either send `ask_presign` or cancel the hold invoice."
                 if closes.is_some_and(|c| tip >= c) {
-                    match timing::check_funding(tip, output.refund_height, &params) {
+                    match self.funding_check(tip, output.refund_height) {
                         Ok(()) => {
                             // BLOBSWAP-01: "Before sending `ask_presign`, the SSP MUST build and sign, but not broadcast, a funding transaction that spends only segwit outputs and has an output of the value to the shared output."
                             actions.push(SspAction::BuildFunding {
@@ -398,7 +407,7 @@ impl SspMachine {
             }
             SspPhase::BuildingFunding | SspPhase::AwaitingPresign => {
                 // BLOBSWAP-01: "When the funding check of `blob.timing.4` fails before the SSP has received a valid `ret_presign`, the SSP MUST cancel the hold invoice and MUST NOT broadcast its funding."
-                if let Err(t) = timing::check_funding(tip, output.refund_height, &params) {
+                if let Err(t) = self.funding_check(tip, output.refund_height) {
                     self.cancel(SspReason::Timing(t), actions);
                 }
             }

@@ -4,7 +4,8 @@
 //! Group: `setup` {params, start_tip, user {secret_key, aux, preimage, value_sat, max_invoice_msat,
 //! max_payout_fee_sat, claim_fee_sat, payout_script}, ssp {secret_key, aux, min_value_sat,
 //! max_value_sat, swap_fee_msat, invoice_delta, payout_fee_sat, refund_fee_sat, refund_script}}.
-//! Test: `role` (user | ssp), `steps`: [{event, expect}], `expect` the actions in order.
+//! Optional in the setup: `remove` (a safeguard both machines drop, for a model's counterexample)
+//! and `role` (for tests that name none). Test: `role` (user | ssp), `steps`: [{event, expect}], `expect` the actions in order.
 //! Transactions are shown as their `txid` and input `witness`; reasons by their names. A block's
 //! `funding_seen`, `funding_confirmed` and `shared_spent` come before its `tick`.
 
@@ -34,7 +35,7 @@ fn user_machine(setup: &Value) -> Result<UserMachine, String> {
         max_payout_fee: amount(u, "max_payout_fee_sat")?,
         claim_fee: amount(u, "claim_fee_sat")?,
         payout_script: script(u, "payout_script")?,
-        safeguards: Safeguards::SPEC,
+        safeguards: safeguards(setup)?,
     };
     Ok(UserMachine::new(terms, preimage(u, "preimage")?, signing_key(u)?, height(setup, "start_tip")?))
 }
@@ -50,9 +51,25 @@ fn ssp_machine(setup: &Value) -> Result<SspMachine, String> {
         payout_fee: amount(s, "payout_fee_sat")?,
         refund_fee: amount(s, "refund_fee_sat")?,
         refund_script: script(s, "refund_script")?,
-        safeguards: Safeguards::SPEC,
+        safeguards: safeguards(setup)?,
     };
     Ok(SspMachine::new(terms, signing_key(s)?, height(setup, "start_tip")?))
+}
+
+/// The safeguards both machines apply: BLOBSWAP-01's, or with the setup's optional `remove` off
+/// (a model's counterexample: vectors/model/blobswap_*.yaml).
+fn safeguards(setup: &Value) -> Result<Safeguards, String> {
+    let mut s = Safeguards::SPEC;
+    let Some(removed) = setup.get("remove") else { return Ok(s) };
+    match removed.as_str().ok_or("`remove` is not a string")? {
+        "refund_margin" => s.refund_margin = false,
+        "reveal_deadline" => s.reveal_deadline = false,
+        "cancel_after_refund" => s.cancel_after_refund = false,
+        "payout_margin" => s.payout_margin = false,
+        "funding_deadline" => s.funding_deadline = false,
+        other => return Err(format!("unknown safeguard `{other}`")),
+    }
+    Ok(s)
 }
 
 fn invoice(v: &Value) -> Result<Invoice, String> {
@@ -206,7 +223,12 @@ pub fn check(group: &Value, test: &Value) -> Result<(), String> {
         User(Box<UserMachine>),
         Ssp(Box<SspMachine>),
     }
-    let mut machine = match str_of(test, "role")? {
+    // The test's role, or the group's (model counterexamples put it in the setup).
+    let role = match test.get("role") {
+        Some(_) => str_of(test, "role")?,
+        None => str_of(setup, "role")?,
+    };
+    let mut machine = match role {
         "user" => Machine::User(Box::new(user_machine(setup)?)),
         "ssp" => Machine::Ssp(Box::new(ssp_machine(setup)?)),
         other => return Err(format!("unknown role `{other}`")),
