@@ -24,6 +24,23 @@ const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
         &["forwarders=0", "script=fixed", "adversary=offerrer", "acceptor_contraction=after_fulfilled", "adversary_final_cltv_delta=2016"],
         "no_honest_loss",
     ),
+    // LNROD-01: LSP_a without the unblock check releases on the attacker's wrong pid (the reference ignores it).
+    (
+        "lightningrod",
+        "lnrod_release_without_valid_unblock.yaml",
+        &["profile=lightningrod", "mutant=release_without_valid_unblock"],
+        "release_only_on_valid_unblock",
+    ),
+    // ... and, in the ldk profile, on an unauthenticated release_held_htlc.
+    (
+        "lightningrod",
+        "lnrod_release_without_valid_unblock_ldk.yaml",
+        &["profile=ldk", "mutant=release_without_valid_unblock"],
+        "release_only_on_valid_unblock",
+    ),
+    // LNROD-01: LSP_a without the fail-back holds A's HTLC to its expiry (the reference fails it back).
+    ("lightningrod", "lnrod_no_fail_back.yaml", &["profile=lightningrod", "mutant=no_fail_back", "forgeries=0"], "no_held_htlc_at_expiry"),
+    ("lightningrod", "lnrod_no_fail_back_ldk.yaml", &["profile=ldk", "mutant=no_fail_back", "forgeries=0"], "no_held_htlc_at_expiry"),
 ];
 
 fn dir() -> PathBuf {
