@@ -189,7 +189,10 @@ fn counterexamples_export_as_lnrod_scripts() {
         let m = LnrodModel::new(Config::from_settings(&s).unwrap());
         let path = m.clone().checker().spawn_bfs().join().discovery(property).unwrap().into_vec();
         let def = properties::DEFS.iter().find(|d| d.name == property).unwrap();
-        for v in [reported.to_json(), export(&m, def, &path).unwrap().to_json()] {
+        // stateright's discovery is not the shortest run: after the mutant's divergence the reference
+        // LSP_a may meet a misuse (an HTLC it never released), where its script stops; the reported
+        // (shortest) run ends at the divergence.
+        for (v, shortest) in [(reported.to_json(), true), (export(&m, def, &path).unwrap().to_json(), false)] {
             let groups = v["testGroups"].as_array().unwrap();
             let roles: Vec<&str> = groups.iter().map(|g| g["machine"]["role"].as_str().unwrap()).collect();
             assert_eq!(roles, ["a", "lsp_a", "b"], "{sets:?}");
@@ -197,7 +200,8 @@ fn counterexamples_export_as_lnrod_scripts() {
                 let t = &g["tests"][0];
                 assert!(!t["steps"].as_array().unwrap().is_empty(), "{sets:?}: empty script");
                 let comment = t["comment"].as_str().unwrap();
-                assert!(!comment.contains("NOTE") && !comment.contains("stops before"), "{sets:?}: {comment}");
+                assert!(!comment.contains("NOTE"), "{sets:?}: {comment}");
+                assert!(!shortest || !comment.contains("stops before"), "{sets:?}: {comment}");
             }
             let lsp = &groups[1]["tests"][0];
             let comment = lsp["comment"].as_str().unwrap();
@@ -226,7 +230,7 @@ fn counterexamples_export_as_lnrod_scripts() {
         assert_eq!(expects(&groups[2])[1..], b_got[..], "{sets:?}: B");
         // LSP_a: the reference's answers, which differ from the mutant's somewhere.
         let lsp_expect = expects(&groups[1]);
-        assert_eq!(lsp_expect.len(), lsp_got.len(), "{sets:?}: LSP_a");
+        assert!(!lsp_expect.is_empty() && lsp_expect.len() <= lsp_got.len(), "{sets:?}: LSP_a");
         assert!(lsp_expect.iter().zip(&lsp_got).any(|(e, g)| e != g), "{sets:?}: the mutant LSP_a answered like the reference throughout");
     }
 }
