@@ -175,17 +175,25 @@ fn second_look_at_liveness(model: &LnrodModel, report: &mut CheckReport, bounds:
         return;
     };
     let figures = format!("{} states, {} terminal, {:.2} s", found.states, found.terminal, found.elapsed.as_secs_f64());
-    match (found.unpaid, found.shortest) {
-        (0, _) | (_, None) => report.notes.push(format!(
-            "{name}: stateright's `eventually` check reports it as holding; a plain search of the terminal states confirms it ({figures})"
-        )),
-        (unpaid, Some(path)) => {
+    let said = format!("{name}: stateright's `eventually` check reports it as holding, but that check judges runs only where they end and loses runs when states are deduplicated;");
+    match (found.terminal, found.unpaid, found.shortest) {
+        (0, _, _) => {
+            // No run ends (a step stays enabled forever, e.g. B's clock): nothing was judged.
+            if let Some(p) = report.properties.iter_mut().find(|p| p.def.name == name) {
+                p.verdict = Verdict::NotEstablished;
+            }
+            report.notes.push(format!("{said} a plain search ({figures}) finds no run that ends (a step stays enabled forever, e.g. B's clock), so nothing was judged: not established"));
+        }
+        (_, 0, _) | (_, _, None) => {
+            report.notes.push(format!("{said} a plain search of the terminal states confirms it where runs end ({figures})"))
+        }
+        (_, unpaid, Some(path)) => {
             if let Some(p) = report.properties.iter_mut().find(|p| p.def.name == name) {
                 p.verdict = Verdict::Violated;
                 p.trace = Some(trace(model, &p.def, &path));
             }
             report.notes.push(format!(
-                "{name}: stateright's `eventually` check reports it as holding, but that check loses runs when states are deduplicated; a plain search of the terminal states ({figures}) finds {unpaid} in which B came online before the fail-back height and is not paid, the trace above one of the shortest (advisory: B online just before the fail-back height, the block reaching LSP_a before B's unblock; A gets its HTLCs back)"
+                "{said} a plain search of the terminal states ({figures}) finds {unpaid} in which B came online before the fail-back height and is not paid, the trace above one of the shortest (advisory: the model lets blocks pass while B's unblock is on its way to LSP_a)"
             ));
         }
     }
