@@ -159,12 +159,17 @@ pub fn payee_action(a: &PayeeAction) -> Value {
 
 // ---- one machine's script ----------------------------------------------------------------
 
-/// A machine's answer in the kind's form: its actions, or the misuse it reports.
-fn answer<A>(r: &Result<Vec<A>, Misuse>, to_json: fn(&A) -> Value) -> Result<Vec<Value>, &'static str> {
+/// A machine's answer in the kind's form: its actions, or the name of the misuse it reports.
+type Answer = Result<Vec<Value>, &'static str>;
+
+/// What the model's machine was given instead of the event (`None`: the event itself), and answered.
+type ModelAnswer = (Option<Value>, Answer);
+
+fn answer<A>(r: &Result<Vec<A>, Misuse>, to_json: fn(&A) -> Value) -> Answer {
     r.as_ref().map(|v| v.iter().map(to_json).collect()).map_err(|m| m.name())
 }
 
-fn show(r: &Result<Vec<Value>, &'static str>) -> String {
+fn show(r: &Answer) -> String {
     match r {
         Ok(v) if v.is_empty() => "nothing".into(),
         Ok(v) => v.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
@@ -187,7 +192,7 @@ struct Script {
 impl Script {
     /// Adds `event` with the reference's answer `reference`; `model` is what the
     /// model's machine was given (`None`: nothing) and answered.
-    fn step(&mut self, event: Value, reference: Result<Vec<Value>, &'static str>, model: Option<(Option<Value>, Result<Vec<Value>, &'static str>)>) {
+    fn step(&mut self, event: Value, reference: Answer, model: Option<ModelAnswer>) {
         if self.stopped.is_some() {
             return;
         }
