@@ -73,7 +73,7 @@ pub fn trace(m: &LnrodModel, def: &PropertyDef, path: &[(World, Option<Step>)]) 
             m.cfg.fail_back.margin().0,
             m.cfg.max_held
         ),
-        format!("start height {}; attacker forgeries {}; mutant {:?}", model::START_HEIGHT, m.cfg.forgeries, m.cfg.mutant),
+        format!("start height {}; attacker forgeries {}; mutant {}", model::START_HEIGHT, m.cfg.forgeries, m.cfg.mutant.name()),
     ];
     for (w, step) in path {
         let Some(step) = step else { continue };
