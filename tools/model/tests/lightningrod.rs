@@ -136,38 +136,106 @@ fn show_reports() {
 /// advisory property as holding: its per-path bits are lost when states are
 /// deduplicated). There are such runs: B online just before the fail-back height,
 /// the block reaching it before B's unblock reaches LSP_a. A race, not a safety
-/// problem (A gets its HTLCs back); the liveness stays advisory.
+/// problem (A gets its HTLCs back); the liveness stays advisory. `model check`
+/// reports it: the verdict turns to violated, with the run and a note; with two
+/// parts no run ends (B's clock can always tick), and the verdict is not established.
 #[test]
 fn liveness_terminal_states() {
+    use sidepool_model::lightningrod::liveness::terminal_states;
     use sidepool_model::lightningrod::{Config, LnrodModel};
-    use stateright::Model;
-    use std::collections::HashSet;
     for profile in ["profile=lightningrod", "profile=ldk"] {
         let s = Lightningrod.settings(None, &[profile.to_string()]).unwrap();
         let m = LnrodModel::new(Config::from_settings(&s).unwrap());
-        let mut seen = HashSet::new();
-        let mut todo = m.init_states();
-        let mut late = 0usize;
-        let mut terminal = 0usize;
-        while let Some(w) = todo.pop() {
-            if !seen.insert(w.clone()) {
-                continue;
+        let found = terminal_states(&m, None).unwrap();
+        println!("{profile}: {} states, {} terminal, {} with B online before the fail-back height and unpaid", found.states, found.terminal, found.unpaid);
+        assert!(found.terminal > 0 && found.unpaid > 0, "{profile}: {} terminal, {} unpaid", found.terminal, found.unpaid);
+        let path = found.shortest.unwrap();
+        assert!(path.last().is_some_and(|(w, _)| !properties::b_paid_or_late(&m, w)));
+
+        let r = check(&[profile]);
+        assert_eq!(verdict(&r, properties::B_PAID_WHEN_ONLINE), Verdict::Violated, "{}", r.render());
+        assert_eq!(r.exit_status(), 0, "advisory: the exit status stays 0");
+        let text = r.render();
+        assert!(text.contains("note b_paid_when_online: stateright's `eventually` check reports it as holding, but"), "{text}");
+        assert!(trace_text(&r, properties::B_PAID_WHEN_ONLINE).contains("B comes online"), "{text}");
+
+        let r = check(&[profile, "parts=2"]);
+        assert_eq!(verdict(&r, properties::B_PAID_WHEN_ONLINE), Verdict::NotEstablished, "{}", r.render());
+        assert_eq!(r.exit_status(), 0, "advisory: the exit status stays 0");
+    }
+}
+
+/// The counterexamples as `lnrod_script` vectors: one group per machine, each
+/// with steps, the honest machines' expected actions exactly what the model's
+/// machines answered in the run, and the mutant LSP_a's test naming where it
+/// answered otherwise than the reference (whose answers it expects).
+#[test]
+fn counterexamples_export_as_lnrod_scripts() {
+    use serde_json::Value;
+    use sidepool_model::lightningrod::export::{export, lsp_a_action, payee_action, payer_action};
+    use sidepool_model::lightningrod::model::Fed;
+    use sidepool_model::lightningrod::{Config, LnrodModel};
+    use stateright::{Checker, Model};
+
+    let cases = [
+        (&["profile=lightningrod", "mutant=release_without_valid_unblock"][..], properties::RELEASE_ONLY_ON_VALID_UNBLOCK, "answers {\"action\":\"release\""),
+        (&["profile=ldk", "mutant=release_without_valid_unblock"], properties::RELEASE_ONLY_ON_VALID_UNBLOCK, "\"reason\":\"unauthenticated\""),
+        (&["profile=lightningrod", "mutant=no_fail_back", "forgeries=0"], properties::NO_HELD_HTLC_AT_EXPIRY, "the mutant never sees it"),
+        (&["profile=ldk", "mutant=no_fail_back", "forgeries=0"], properties::NO_HELD_HTLC_AT_EXPIRY, "\"reason\":\"expired\""),
+    ];
+    for (sets, property, difference) in cases {
+        // The report carries the shortest counterexample's file.
+        let r = check(sets);
+        let reported = r.result(property).and_then(|p| p.vectors.as_ref()).unwrap_or_else(|| panic!("{sets:?}: no vectors\n{}", r.render()));
+        assert_eq!(reported.kind, "lnrod_script");
+
+        // Any counterexample: its file, and the run recorded again (what each machine got and answered).
+        let s = Lightningrod.settings(None, &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let m = LnrodModel::new(Config::from_settings(&s).unwrap());
+        let path = m.clone().checker().spawn_bfs().join().discovery(property).unwrap().into_vec();
+        let def = properties::DEFS.iter().find(|d| d.name == property).unwrap();
+        // stateright's discovery is not the shortest run: after the mutant's divergence the reference
+        // LSP_a may meet a misuse (an HTLC it never released), where its script stops; the reported
+        // (shortest) run ends at the divergence.
+        for (v, shortest) in [(reported.to_json(), true), (export(&m, def, &path).unwrap().to_json(), false)] {
+            let groups = v["testGroups"].as_array().unwrap();
+            let roles: Vec<&str> = groups.iter().map(|g| g["machine"]["role"].as_str().unwrap()).collect();
+            assert_eq!(roles, ["a", "lsp_a", "b"], "{sets:?}");
+            for g in groups {
+                let t = &g["tests"][0];
+                assert!(!t["steps"].as_array().unwrap().is_empty(), "{sets:?}: empty script");
+                let comment = t["comment"].as_str().unwrap();
+                assert!(!comment.contains("NOTE"), "{sets:?}: {comment}");
+                assert!(!shortest || !comment.contains("stops before"), "{sets:?}: {comment}");
             }
-            let mut acts = Vec::new();
-            m.actions(&w, &mut acts);
-            if acts.is_empty() {
-                terminal += 1;
-                if !properties::b_paid_or_late(&m, &w) {
-                    late += 1;
-                }
-            }
-            for a in acts {
-                if let Some(n) = m.next_state(&w, a) {
-                    todo.push(n);
+            let lsp = &groups[1]["tests"][0];
+            let comment = lsp["comment"].as_str().unwrap();
+            assert!(comment.contains("mutant") && comment.contains(difference), "{sets:?}: {comment}");
+            assert!(lsp["flags"].as_array().unwrap().iter().any(|f| f == "MutantLspA"));
+        }
+        let v = export(&m, def, &path).unwrap().to_json();
+        let groups = v["testGroups"].as_array().unwrap();
+        let rec = m.recording();
+        let (mut a_got, mut b_got, mut lsp_got) = (Vec::new(), Vec::new(), Vec::new());
+        for (w, step) in &path {
+            let Some(step) = step else { continue };
+            for fed in rec.next_state(w, step.clone()).unwrap().log.1 {
+                match fed {
+                    Fed::A(_, Ok(acts)) => a_got.push(Value::Array(acts.iter().map(payer_action).collect())),
+                    Fed::B(_, Ok(acts)) => b_got.push(Value::Array(acts.iter().map(payee_action).collect())),
+                    Fed::LspA { answer: Some(Ok(acts)), .. } => lsp_got.push(Value::Array(acts.iter().map(lsp_a_action).collect())),
+                    Fed::LspA { answer: None, .. } => lsp_got.push(Value::Null),
+                    other => panic!("{sets:?}: a misuse in the run: {other:?}"),
                 }
             }
         }
-        println!("{profile}: {} states, {terminal} terminal, {late} with B online before the fail-back height and unpaid", seen.len());
-        assert!(terminal > 0 && late > 0, "{profile}: {terminal} terminal, {late} late");
+        let expects = |g: &Value| -> Vec<Value> { g["tests"][0]["steps"].as_array().unwrap().iter().map(|st| st["expect"].clone()).collect() };
+        // A and B: their setup step, then exactly what the model's machines answered.
+        assert_eq!(expects(&groups[0])[1..], a_got[..], "{sets:?}: A");
+        assert_eq!(expects(&groups[2])[1..], b_got[..], "{sets:?}: B");
+        // LSP_a: the reference's answers, which differ from the mutant's somewhere.
+        let lsp_expect = expects(&groups[1]);
+        assert!(!lsp_expect.is_empty() && lsp_expect.len() <= lsp_got.len(), "{sets:?}: LSP_a");
+        assert!(lsp_expect.iter().zip(&lsp_got).any(|(e, g)| e != g), "{sets:?}: the mutant LSP_a answered like the reference throughout");
     }
 }

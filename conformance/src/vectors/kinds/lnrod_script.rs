@@ -3,6 +3,8 @@
 //!
 //! A test gives `role` (`a`, `lsp_a`, `lsp_b`, `b`), `config` (the role's
 //! parameters, profile included) and `steps`: [{event, expect | expect_error}].
+//! A group may give `machine: {role, config}` instead, for all its tests (the
+//! model checker's counterexamples, vectors/model/lnrod_*.yaml, do).
 //! Event and action objects name their kind in `type` / `action`; their fields
 //! are listed in `vectors/schema/lnrod_script.schema.json`. Secrets (`pid`,
 //! `preimage`) are test values in hex.
@@ -269,12 +271,23 @@ fn step(m: &mut Machine, event: &Value) -> Result<Result<Vec<Value>, String>, St
     })
 }
 
-pub fn check(_group: &Value, test: &Value) -> Result<(), String> {
+/// The test's `role` and `config`, or else its group's `machine` (`{role, config}`:
+/// every test of the group runs that machine, as in the model's counterexamples).
+fn role_and_config<'a>(group: &'a Value, test: &'a Value) -> Result<(&'a str, &'a Value), String> {
+    if test.get("role").is_some() || test.get("config").is_some() {
+        return Ok((str_of(test, "role")?, field(test, "config")?));
+    }
+    let m = group.get("machine").ok_or("missing field `role` (in the test or its group's `machine`)")?;
+    Ok((str_of(m, "role")?, field(m, "config")?))
+}
+
+pub fn check(group: &Value, test: &Value) -> Result<(), String> {
     match str_of(test, "result")? {
         "valid" | "acceptable" => {}
         other => return Err(format!("result `{other}` is not used by this kind")),
     }
-    let mut m = machine(str_of(test, "role")?, field(test, "config")?)?;
+    let (role, config) = role_and_config(group, test)?;
+    let mut m = machine(role, config)?;
     for (i, s) in array_of(test, "steps")?.iter().enumerate() {
         let got = step(&mut m, field(s, "event")?).map_err(|e| format!("step {i}: {e}"))?;
         let expected = match (s.get("expect"), s.get("expect_error")) {

@@ -131,6 +131,8 @@ pub struct CheckReport {
     /// property found, stopping at its first discovery).
     pub replay_states: usize,
     pub properties: Vec<PropertyResult>,
+    /// What the system adds to the verdicts (e.g. a second look at an advisory one), a line each.
+    pub notes: Vec<String>,
 }
 
 impl CheckReport {
@@ -168,6 +170,9 @@ impl CheckReport {
                     s.push_str(&t.render());
                 }
             }
+        }
+        for note in &self.notes {
+            s.push_str(&format!("note {note}\n"));
         }
         if let Some(cut) = self.cut {
             s.push_str(&format!(
@@ -213,6 +218,7 @@ impl CheckReport {
                 "rests_on": p.def.rests_on.iter().map(|q| json!({"doc": q.doc, "text": q.text})).collect::<Vec<_>>(),
                 "trace": p.trace.as_ref().map(Trace::to_json),
             })).collect::<Vec<_>>(),
+            "notes": self.notes,
         })
     }
 }
@@ -301,6 +307,7 @@ where
         peak_memory_kib: peak_memory_kib(),
         replay_states,
         properties,
+        notes: Vec::new(),
     })
 }
 

@@ -4,11 +4,13 @@
 //! the connections, `LSP_b`'s mailbox, `A` and `B` going on/offline and an
 //! attacker injecting unblocks are the environment. Both profiles.
 
+pub mod export;
+pub mod liveness;
 pub mod model;
 pub mod params;
 pub mod properties;
 
-use crate::framework::{self, Bounds, CheckReport, CheckableModel, ParamDef, PropertyDef, Settings, System, Trace, TraceStep, VectorFile};
+use crate::framework::{self, Bounds, CheckReport, CheckableModel, ParamDef, PropertyDef, Settings, System, Trace, TraceStep, Verdict, VectorFile};
 
 pub use model::{LnrodModel, Step, World};
 pub use params::Config;
@@ -20,8 +22,8 @@ impl CheckableModel for LnrodModel {
     fn trace(&self, property: &PropertyDef, path: &[(World, Option<Step>)]) -> Trace {
         trace(self, property, path)
     }
-    fn export(&self, _: &PropertyDef, _: &[(World, Option<Step>)]) -> Option<VectorFile> {
-        None
+    fn export(&self, property: &PropertyDef, path: &[(World, Option<Step>)]) -> Option<VectorFile> {
+        export::export(self, property, path)
     }
 }
 
@@ -71,7 +73,7 @@ pub fn trace(m: &LnrodModel, def: &PropertyDef, path: &[(World, Option<Step>)]) 
             m.cfg.fail_back.margin().0,
             m.cfg.max_held
         ),
-        format!("start height {}; attacker forgeries {}; mutant {:?}", model::START_HEIGHT, m.cfg.forgeries, m.cfg.mutant),
+        format!("start height {}; attacker forgeries {}; mutant {}", model::START_HEIGHT, m.cfg.forgeries, m.cfg.mutant.name()),
     ];
     for (w, step) in path {
         let Some(step) = step else { continue };
@@ -150,6 +152,49 @@ impl System for Lightningrod {
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let cfg = Config::from_settings(settings)?;
         let shown = settings.values().iter().map(|(n, v)| format!("{n}={v}")).collect();
-        framework::check(LnrodModel::new(cfg), self.name(), shown, bounds)
+        let model = LnrodModel::new(cfg);
+        let mut report = framework::check(model.clone(), self.name(), shown, bounds)?;
+        second_look_at_liveness(&model, &mut report, bounds);
+        Ok(report)
+    }
+}
+
+/// When stateright reports `b_paid_when_online` as holding after a complete search, a
+/// plain search of the terminal states judges it again ([`liveness`]): a run it finds
+/// turns the verdict into a violation with that run as its trace, and a note says why.
+fn second_look_at_liveness(model: &LnrodModel, report: &mut CheckReport, bounds: &Bounds) {
+    let name = properties::B_PAID_WHEN_ONLINE;
+    let holds = report.result(name).is_some_and(|p| p.verdict == Verdict::Holds);
+    if report.cut.is_some() || !holds {
+        return;
+    }
+    let Some(found) = liveness::terminal_states(model, bounds.max_states) else {
+        report.notes.push(format!(
+            "{name}: stateright's `eventually` check reports it as holding, but that check can miss runs (states are deduplicated); the plain search of the terminal states that would confirm it stopped at the state bound: not established"
+        ));
+        return;
+    };
+    let figures = format!("{} states, {} terminal, {:.2} s", found.states, found.terminal, found.elapsed.as_secs_f64());
+    let said = format!("{name}: stateright's `eventually` check reports it as holding, but that check judges runs only where they end and loses runs when states are deduplicated;");
+    match (found.terminal, found.unpaid, found.shortest) {
+        (0, _, _) => {
+            // No run ends (a step stays enabled forever, e.g. B's clock): nothing was judged.
+            if let Some(p) = report.properties.iter_mut().find(|p| p.def.name == name) {
+                p.verdict = Verdict::NotEstablished;
+            }
+            report.notes.push(format!("{said} a plain search ({figures}) finds no run that ends (a step stays enabled forever, e.g. B's clock), so nothing was judged: not established"));
+        }
+        (_, 0, _) | (_, _, None) => {
+            report.notes.push(format!("{said} a plain search of the terminal states confirms it where runs end ({figures})"))
+        }
+        (_, unpaid, Some(path)) => {
+            if let Some(p) = report.properties.iter_mut().find(|p| p.def.name == name) {
+                p.verdict = Verdict::Violated;
+                p.trace = Some(trace(model, &p.def, &path));
+            }
+            report.notes.push(format!(
+                "{said} a plain search of the terminal states ({figures}) finds {unpaid} in which B came online before the fail-back height and is not paid, the trace above one of the shortest (advisory: the model lets blocks pass while B's unblock is on its way to LSP_a)"
+            ));
+        }
     }
 }

@@ -7,7 +7,7 @@ use lightningrod_reference::constants::{HTLC_HOLD_OPTIONAL, MPP_TIMEOUT};
 use lightningrod_reference::lsp_a::{FailReason, LspA, LspAAction, LspAConfig, LspAEvent};
 use lightningrod_reference::payee::{Payee, PayeeAction, PayeeConfig, PayeeEvent};
 use lightningrod_reference::payer::{Payer, PayerAction, PayerEvent};
-use lightningrod_reference::profile::Profile;
+use lightningrod_reference::profile::{Misuse, Profile};
 use lightningrod_reference::units::{BlockHeight, HtlcId, Msat, PathRef, PaymentHash, Pid, Preimage, Seconds};
 use lightningrod_reference::wire::features::Features;
 use stateright::{Model, Property};
@@ -104,10 +104,23 @@ pub struct World {
     pub log: Log,
 }
 
-/// The last step's lines for the trace: ignored by `Hash` and `Eq`, so two
-/// states that differ only in how they were reached are one state.
+/// The last step's lines for the trace, and (when the model records, for the
+/// export) every event a machine got in it with its answer: ignored by `Hash`
+/// and `Eq`, so two states that differ only in how they were reached are one state.
 #[derive(Clone, Debug, Default)]
-pub struct Log(pub Vec<String>);
+pub struct Log(pub Vec<String>, pub Vec<Fed>);
+
+/// One event a machine got in a step, with what it answered (recorded only by
+/// a model made with [`LnrodModel::recording`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fed {
+    A(PayerEvent, Result<Vec<PayerAction>, Misuse>),
+    B(PayeeEvent, Result<Vec<PayeeAction>, Misuse>),
+    /// `sent` is the event as it reached `LSP_a`; `given` what the model's
+    /// `LSP_a` was fed (a mutant's rewrite; `None`: a mutant that never sees
+    /// it), `answer` what it answered to that.
+    LspA { sent: LspAEvent, given: Option<LspAEvent>, answer: Option<Result<Vec<LspAAction>, Misuse>> },
+}
 
 impl Log {
     fn push(&mut self, line: String) {
@@ -115,6 +128,7 @@ impl Log {
     }
     fn clear(&mut self) {
         self.0.clear();
+        self.1.clear();
     }
 }
 
@@ -143,11 +157,36 @@ impl World {
 #[derive(Clone, Debug)]
 pub struct LnrodModel {
     pub cfg: Config,
+    /// Whether each step records what the machines got ([`Fed`]), for the export.
+    record: bool,
+}
+
+/// What `A` gets from its LSP before the run: `LSP_a`'s `init` features (`htlc_hold`).
+pub fn a_setup_event() -> PayerEvent {
+    PayerEvent::LspInit { features: Features::from_bits([HTLC_HOLD_OPTIONAL.0]) }
+}
+
+/// What `B` does before the run: creates the invoice it is paid on.
+pub fn b_setup_event() -> PayeeEvent {
+    PayeeEvent::InvoiceCreated { amount: AMOUNT, preimage: preimage() }
 }
 
 impl LnrodModel {
     pub fn new(cfg: Config) -> LnrodModel {
-        LnrodModel { cfg }
+        LnrodModel { cfg, record: false }
+    }
+
+    /// The same model, recording what each machine gets in a step (for the export).
+    pub fn recording(&self) -> LnrodModel {
+        LnrodModel { cfg: self.cfg, record: true }
+    }
+
+    pub fn lsp_a_config(&self) -> LspAConfig {
+        LspAConfig { profile: self.cfg.profile, fail_back: self.cfg.fail_back, max_held: self.cfg.max_held, advertises_hold: true }
+    }
+
+    pub fn payee_config(&self) -> PayeeConfig {
+        PayeeConfig { profile: self.cfg.profile, mpp_timeout: MPP_TIMEOUT }
     }
 
     pub fn cltv_expiry(&self) -> BlockHeight {
@@ -177,7 +216,12 @@ impl LnrodModel {
 
     fn payer(&self, w: &mut World, ev: PayerEvent) {
         w.log.push(format!("A <- {}", show_payer_event(&ev)));
-        match w.a.handle(ev) {
+        let sent = self.record.then(|| ev.clone());
+        let answer = w.a.handle(ev);
+        if let Some(sent) = sent {
+            w.log.1.push(Fed::A(sent, answer.clone()));
+        }
+        match answer {
             Ok(actions) => {
                 for a in actions {
                     w.log.push(format!("A: {}", show_payer_action(&a)));
@@ -213,7 +257,12 @@ impl LnrodModel {
     /// this event would release (judged by the model, not by `LSP_a`).
     fn lsp_a(&self, w: &mut World, ev: LspAEvent, valid: &[HtlcId]) {
         w.log.push(format!("LSP_a <- {}", show_lsp_a_event(&ev)));
-        let actions = match w.lsp_a.handle(ev) {
+        let sent = self.record.then(|| ev.clone());
+        let answer = w.lsp_a.handle(ev);
+        if let Some(sent) = sent {
+            w.log.1.push(Fed::LspA { sent: sent.clone(), given: Some(sent), answer: Some(answer.clone()) });
+        }
+        let actions = match answer {
             Ok(a) => a,
             Err(m) => {
                 w.log.push(format!("LSP_a: misuse {m:?}"));
@@ -250,7 +299,12 @@ impl LnrodModel {
 
     fn payee(&self, w: &mut World, ev: PayeeEvent) {
         w.log.push(format!("B <- {}", show_payee_event(&ev)));
-        let actions = match w.b.handle(ev) {
+        let sent = self.record.then(|| ev.clone());
+        let answer = w.b.handle(ev);
+        if let Some(sent) = sent {
+            w.log.1.push(Fed::B(sent, answer.clone()));
+        }
+        let actions = match answer {
             Ok(a) => a,
             Err(m) => {
                 w.log.push(format!("B: misuse {m:?}"));
@@ -352,6 +406,9 @@ impl LnrodModel {
                 w.height = *h;
                 if self.cfg.mutant == Mutant::NoFailBack {
                     w.log.push("(mutant: LSP_a does not see the block)".into());
+                    if self.record {
+                        w.log.1.push(Fed::LspA { sent: LspAEvent::Block { height: BlockHeight(*h) }, given: None, answer: None });
+                    }
                 } else {
                     self.lsp_a(w, LspAEvent::Block { height: BlockHeight(*h) }, &[]);
                 }
@@ -382,9 +439,16 @@ impl LnrodModel {
                         w.log.push("(mutant: LSP_a skips the authentication check)".into());
                         LspAEvent::ReleaseHeldHtlc { context: *context, authenticated: true }
                     }
-                    _ => sent,
+                    _ => sent.clone(),
                 };
+                let rewritten = given != sent;
                 self.lsp_a(w, given, &valid);
+                // What reached LSP_a is what the attacker sent, whatever the mutant made of it.
+                if rewritten {
+                    if let Some(Fed::LspA { sent: recorded, .. }) = w.log.1.last_mut() {
+                        *recorded = sent;
+                    }
+                }
             }
         }
     }
@@ -395,12 +459,10 @@ impl Model for LnrodModel {
     type Action = Step;
 
     fn init_states(&self) -> Vec<World> {
-        let lsp_cfg = LspAConfig { profile: self.cfg.profile, fail_back: self.cfg.fail_back, max_held: self.cfg.max_held, advertises_hold: true };
+        let lsp_cfg = self.lsp_a_config();
         let mut a = Payer::new(self.cfg.profile);
-        let mut b = Payee::new(PayeeConfig { profile: self.cfg.profile, mpp_timeout: MPP_TIMEOUT }, false);
-        let features = Features::from_bits([HTLC_HOLD_OPTIONAL.0]);
-        let ready = a.handle(PayerEvent::LspInit { features }).is_ok()
-            && b.handle(PayeeEvent::InvoiceCreated { amount: AMOUNT, preimage: preimage() }).is_ok();
+        let mut b = Payee::new(self.payee_config(), false);
+        let ready = a.handle(a_setup_event()).is_ok() && b.handle(b_setup_event()).is_ok();
         if !ready {
             return Vec::new();
         }

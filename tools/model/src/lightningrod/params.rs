@@ -91,6 +91,17 @@ pub enum Mutant {
     NoFailBack,
 }
 
+impl Mutant {
+    /// The name `mutant=` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::None => "none",
+            Mutant::ReleaseWithoutValidUnblock => "release_without_valid_unblock",
+            Mutant::NoFailBack => "no_fail_back",
+        }
+    }
+}
+
 /// The typed configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
