@@ -1,12 +1,50 @@
 #!/usr/bin/env bash
 # The model-checking figures of BENCHMARKS.md ("Model checking"): each configuration checked by
 # the release binary, one process each (so "peak memory" is that check's), as a markdown table.
-#   tools/model/bench.sh            # every configuration (about 4 minutes on the 2-core machine)
+#   tools/model/bench.sh            # every SIDEPOOL-10 configuration (about 4 minutes on the 2-core machine)
 #   tools/model/bench.sh quick      # without the largest one
+#   tools/model/bench.sh loop       # section 5.1; also `lightningrod` (5.2) and `blobswap` (5.3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q --release -p sidepool-conformance
 bin=target/release/sidepool-conformance
+
+system=${1:-sidepool}
+[ "$system" = quick ] && system=sidepool
+case $system in
+  sidepool|loop|lightningrod|blobswap) ;;
+  *) echo "usage: $0 [quick|loop|lightningrod|blobswap]" >&2; exit 2 ;;
+esac
+
+loop_configs=(
+  "Loop Out, defaults (any adversary, 1 crash)|"
+  "Loop Out, reveal_delta=0|--set reveal_delta=0"
+  "Loop Out, confirm_blocks=21 (threshold)|--set confirm_blocks=21"
+  "Loop Out, confirm_blocks=22|--set confirm_blocks=22"
+  "Loop In, defaults|--set swap=in"
+  "Loop In, Loop's key push on a final invoice|--set swap=in --set mutant=key_on_final_invoice"
+  "Loop In, confirm_blocks=10 (server margin 10)|--set swap=in --set confirm_blocks=10"
+  "Loop In, confirm_blocks=11|--set swap=in --set confirm_blocks=11"
+  "Loop In, no expiry window or publish deadline, expiry 12|--set swap=in --set in_min_expiry_delta=0 --set in_publish_delta=0 --set in_expiry_delta=12"
+)
+lightningrod_configs=(
+  "lightningrod profile, 2 parts|--set profile=lightningrod --set parts=2"
+  "ldk profile, 2 parts|--set profile=ldk --set parts=2"
+  "release without a valid unblock (lightningrod)|--set profile=lightningrod --set mutant=release_without_valid_unblock"
+  "release without a valid unblock (ldk)|--set profile=ldk --set mutant=release_without_valid_unblock"
+  "no fail-back (ldk, no forgeries)|--set profile=ldk --set mutant=no_fail_back --set forgeries=0"
+)
+blobswap_configs=(
+  "as specified (any adversary, reorg depth 1)|"
+  "T1 removed (refund margin)|--set remove=refund_margin --set adversary=user"
+  "T2 removed (reveal deadline)|--set remove=reveal_deadline --set adversary=ssp"
+  "reading U3 (cancel when the window runs out)|--set remove=cancel_after_refund --set adversary=user"
+  "blob.timing.4 removed (funding deadline)|--set remove=funding_deadline --set adversary=user"
+  "T0 removed (confirmation period 0)|--set confirmation_period=0 --set reorg_depth=0 --set adversary=ssp"
+  "confirmation period 1 against reorg depth 1|--set confirmation_period=1 --set reorg_depth=1 --set adversary=ssp"
+  "confirmation period 3 against reorg depth 2|--set confirmation_period=3 --set reorg_depth=2"
+  "blob.timing.7 removed (payout margin)|--set remove=payout_margin"
+)
 
 configs=(
   "as written, 0 forwarders, silent acceptor|--set forwarders=0 --set adversary=acceptor"
@@ -24,9 +62,15 @@ configs=(
   "fixed, 1 forwarder, 1 crash (E-97)|--set script=fixed --set crashes=1"
   "fixed, 1 forwarder, 1 crash, E-97 fix|--set script=fixed --set crashes=1 --set offerrer_restart=fulfil"
 )
-if [ "${1:-}" != quick ]; then
+if [ "${1:-}" = "" ]; then
   configs+=("fixed, 2 forwarders, 1 crash, 1 disconnect, E-97 fix|--set script=fixed --set forwarders=2 --set crashes=1 --set disconnects=1 --set offerrer_restart=fulfil")
 fi
+
+case $system in
+  loop) configs=("${loop_configs[@]}") ;;
+  lightningrod) configs=("${lightningrod_configs[@]}") ;;
+  blobswap) configs=("${blobswap_configs[@]}") ;;
+esac
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
@@ -37,7 +81,7 @@ for c in "${configs[@]}"; do
   args=${c#*|}
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
-  $bin model check $args --json > "$tmp" || true
+  $bin model check --system "$system" $args --json > "$tmp" || true
   end=$(date +%s.%N)
   python3 - "$name" "$start" "$end" "$tmp" <<'PY'
 import json, sys
