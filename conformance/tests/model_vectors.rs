@@ -45,7 +45,7 @@ const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
     ("blobswap", "blobswap_confirmation_period_0.yaml", &["confirmation_period=0", "reorg_depth=0", "adversary=ssp"], "user_paid_only_for_value"),
     // BLOBSWAP-01 blob.conv.3: CONFIRMATION_PERIOD 1 against a reorganisation of depth 1.
     ("blobswap", "blobswap_reorg_depth_1.yaml", &["confirmation_period=1", "reorg_depth=1", "adversary=ssp"], "user_paid_only_for_value"),
-    // LNROD-01: LSP_a without the unblock check releases on the attacker's wrong pid (the reference ignores it).
+    // LightningRod (lnrod.lspa.8): LSP_a without the unblock check releases on the attacker's wrong pid (the reference ignores it).
     (
         "lightningrod",
         "lnrod_release_without_valid_unblock.yaml",
@@ -59,7 +59,7 @@ const SCENARIOS: &[(&str, &str, &[&str], &str)] = &[
         &["profile=ldk", "mutant=release_without_valid_unblock"],
         "release_only_on_valid_unblock",
     ),
-    // LNROD-01: LSP_a without the fail-back holds A's HTLC to its expiry (the reference fails it back).
+    // LightningRod (lnrod.lspa.16): LSP_a without the fail-back holds A's HTLC to its expiry (the reference fails it back).
     ("lightningrod", "lnrod_no_fail_back.yaml", &["profile=lightningrod", "mutant=no_fail_back", "forgeries=0"], "no_held_htlc_at_expiry"),
     ("lightningrod", "lnrod_no_fail_back_ldk.yaml", &["profile=ldk", "mutant=no_fail_back", "forgeries=0"], "no_held_htlc_at_expiry"),
 ];
