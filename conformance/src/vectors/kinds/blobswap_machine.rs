@@ -9,15 +9,15 @@
 //! Transactions are shown as their `txid` and input `witness`; reasons by their names. A block's
 //! `funding_seen`, `funding_confirmed` and `shared_spent` come before its `tick`.
 
-use bitcoin::{Amount, OutPoint, Transaction};
-use blobswap_reference::checks::{SspReason, UserReason};
 use blobswap_reference::keys::SigningKey;
 use blobswap_reference::messages::{AskPresign, Invoice, RetPresign, SwapRequest};
 use blobswap_reference::output::Spend;
-use blobswap_reference::ssp::{SspAction, SspEvent, SspMachine, SspTerms};
-use blobswap_reference::user::{UserAction, UserEvent, UserMachine, UserTerms};
+use blobswap_reference::ssp::{SspEvent, SspMachine, SspTerms};
+use blobswap_reference::user::{UserEvent, UserMachine, UserTerms};
 use blobswap_reference::{Msat, Safeguards};
-use serde_json::{json, Value};
+// The action forms are the model exporter's: one definition for writing and checking vectors.
+use sidepool_model::blobswap::export::{ssp_action, user_action};
+use serde_json::Value;
 
 use super::blobswap_common::{amount, blocks, funding, hash, height, keypair, params, preimage, script, signature, xonly};
 use super::ln_common::{array_of, bytes32, field, hex_of, str_of, u64_of};
@@ -143,75 +143,11 @@ fn ssp_event(v: &Value) -> Result<SspEvent, String> {
     })
 }
 
-fn outpoint(action: &str, o: &OutPoint) -> Value {
-    json!({"action": action, "funding_txid": o.txid.to_string(), "funding_vout": o.vout})
-}
 
-fn tx(action: &str, tx: &Transaction) -> Value {
-    let witness: Vec<String> = tx.input.first().map(|i| i.witness.iter().map(hex::encode).collect()).unwrap_or_default();
-    json!({"action": action, "txid": tx.compute_txid().to_string(), "witness": witness})
-}
 
-fn invoice_json(action: &str, i: &Invoice) -> Value {
-    json!({
-        "action": action,
-        "payment_hash": hex::encode(i.payment_hash.0),
-        "amount_msat": i.amount.0,
-        "min_final_cltv_expiry_delta": i.min_final_cltv_expiry_delta.0,
-    })
-}
 
-fn sat(a: Amount) -> u64 {
-    a.to_sat()
-}
 
-fn user_action(a: &UserAction) -> Value {
-    match a {
-        UserAction::SendRequest(r) => json!({
-            "action": "send_request",
-            "payment_hash": hex::encode(r.payment_hash.0),
-            "value_sat": sat(r.value),
-            "user_key": r.user_key.to_string(),
-            "payout_script": hex::encode(r.payout_script.as_bytes()),
-        }),
-        UserAction::PayInvoice(i) => json!({"action": "pay_invoice", "payment_hash": hex::encode(i.payment_hash.0), "amount_msat": i.amount.0}),
-        UserAction::SendRetPresign(r) => json!({"action": "send_ret_presign", "signature": hex::encode(r.signature.as_ref())}),
-        UserAction::LookupShared { funding } => outpoint("lookup_shared", funding),
-        UserAction::PublishBlob { blob } => json!({"action": "publish_blob", "blob": hex::encode(blob)}),
-        UserAction::LookupRedeem { funding } => outpoint("lookup_redeem", funding),
-        UserAction::BroadcastClaim { tx: t } => tx("broadcast_claim", t),
-        UserAction::GiveUp { reason } => json!({"action": "give_up", "reason": UserReason::name(reason)}),
-    }
-}
 
-fn ssp_action(a: &SspAction) -> Value {
-    match a {
-        SspAction::Refuse { reason } => json!({"action": "refuse", "reason": SspReason::name(reason)}),
-        SspAction::CreateInvoice { payment_hash, amount, min_final_cltv_expiry_delta } => invoice_json(
-            "create_invoice",
-            &Invoice { payment_hash: *payment_hash, amount: *amount, min_final_cltv_expiry_delta: *min_final_cltv_expiry_delta },
-        ),
-        SspAction::SendInvoice(i) => invoice_json("send_invoice", i),
-        SspAction::BuildFunding { script_pubkey, value } => {
-            json!({"action": "build_funding", "script_pubkey": hex::encode(script_pubkey.as_bytes()), "value_sat": sat(*value)})
-        }
-        SspAction::SendAskPresign(a) => json!({
-            "action": "send_ask_presign",
-            "funding_txid": a.funding.txid.to_string(),
-            "funding_vout": a.funding.vout,
-            "value_sat": sat(a.value),
-            "ssp_key": a.ssp_key.to_string(),
-            "refund_height": a.refund_height.0,
-            "payout_fee_sat": sat(a.payout_fee),
-        }),
-        SspAction::BroadcastFunding => json!({"action": "broadcast_funding"}),
-        SspAction::LookupBlob { payment_hash } => json!({"action": "lookup_blob", "payment_hash": hex::encode(payment_hash.0)}),
-        SspAction::BroadcastPayout { tx: t } => tx("broadcast_payout", t),
-        SspAction::SettleInvoice { preimage } => json!({"action": "settle_invoice", "preimage": hex::encode(preimage.as_bytes())}),
-        SspAction::BroadcastRefund { tx: t } => tx("broadcast_refund", t),
-        SspAction::CancelInvoice { reason } => json!({"action": "cancel_invoice", "reason": SspReason::name(reason)}),
-    }
-}
 
 pub fn check(group: &Value, test: &Value) -> Result<(), String> {
     match str_of(test, "result")? {

@@ -9,15 +9,17 @@
 //! are listed in `vectors/schema/lnrod_script.schema.json`. Secrets (`pid`,
 //! `preimage`) are test values in hex.
 
-use lightningrod_reference::lsp_a::{LspA, LspAAction, LspAConfig, LspAEvent};
+use lightningrod_reference::lsp_a::{LspA, LspAConfig, LspAEvent};
 use lightningrod_reference::lsp_b::{LspB, LspBAction, LspBConfig, LspBEvent};
-use lightningrod_reference::payee::{Payee, PayeeAction, PayeeConfig, PayeeEvent};
-use lightningrod_reference::payer::{Payer, PayerAction, PayerEvent};
+use lightningrod_reference::payee::{Payee, PayeeConfig, PayeeEvent};
+use lightningrod_reference::payer::{Payer, PayerEvent};
 use lightningrod_reference::profile::{FailBackReference, FailBackRule, Misuse, Profile};
 use lightningrod_reference::units::{
     BlockDelta, BlockHeight, HtlcId, MessageRef, Msat, PathRef, PaymentHash, Pid, Preimage, Seconds,
 };
 use lightningrod_reference::wire::features::Features;
+// The action forms are the model exporter's: one definition for writing and checking vectors.
+use sidepool_model::lightningrod::export::{lsp_a_action, payee_action, payer_action};
 use serde_json::{json, Value};
 
 use super::ln_common::{array_of, field, hex_of, opt_field, str_of, u32_of, u64_of};
@@ -53,9 +55,6 @@ fn htlc(v: &Value) -> Result<HtlcId, String> {
     u64_of(v, "htlc").map(HtlcId)
 }
 
-fn hex32(bytes: &[u8; 32]) -> Value {
-    Value::String(hex::encode(bytes))
-}
 
 fn machine(role: &str, c: &Value) -> Result<Machine, String> {
     let profile = || {
@@ -108,38 +107,6 @@ fn payer_event(e: &Value) -> Result<PayerEvent, String> {
     })
 }
 
-fn payer_action(a: &PayerAction) -> Value {
-    match a {
-        PayerAction::SendBlockRequest { pid, hashes } => json!({
-            "action": "send_block_request", "pid": hex32(pid.expose_secret()),
-            "hashes": hashes.iter().map(|h| hex32(&h.0)).collect::<Vec<_>>(),
-        }),
-        PayerAction::AddHtlc { htlc, payment_hash, amount, hold_htlc } => json!({
-            "action": "add_htlc", "htlc": htlc.0, "payment_hash": hex32(&payment_hash.0),
-            "amount_msat": amount.0, "hold_htlc": hold_htlc,
-        }),
-        PayerAction::SendPidToB { payment_hash, pid } => {
-            json!({"action": "send_pid_to_b", "payment_hash": hex32(&payment_hash.0), "pid": hex32(pid.expose_secret())})
-        }
-        PayerAction::SendHeldHtlcAvailable { htlc, reply_path } => {
-            json!({"action": "send_held_htlc_available", "htlc": htlc.0, "reply_path": reply_path.0})
-        }
-        PayerAction::ReleasePathIgnored { htlc } => json!({"action": "release_path_ignored", "htlc": htlc.0}),
-        PayerAction::MayGoOffline { payment_hash } => {
-            json!({"action": "may_go_offline", "payment_hash": hex32(&payment_hash.0)})
-        }
-        PayerAction::PaymentRefused { payment_hash, reason } => {
-            json!({"action": "payment_refused", "payment_hash": hex32(&payment_hash.0), "reason": reason.name()})
-        }
-        PayerAction::Paid { payment_hash, preimage } => {
-            json!({"action": "paid", "payment_hash": hex32(&payment_hash.0), "preimage": hex32(preimage.expose_secret())})
-        }
-        PayerAction::PreimageMismatch { htlc } => json!({"action": "preimage_mismatch", "htlc": htlc.0}),
-        PayerAction::PaymentFailed { payment_hash } => {
-            json!({"action": "payment_failed", "payment_hash": hex32(&payment_hash.0)})
-        }
-    }
-}
 
 // ---- LSP_a -------------------------------------------------------------------------------
 
@@ -180,22 +147,6 @@ fn lsp_a_event(e: &Value) -> Result<LspAEvent, String> {
     })
 }
 
-fn lsp_a_action(a: &LspAAction) -> Value {
-    match a {
-        LspAAction::Hold { htlc } => json!({"action": "hold", "htlc": htlc.0}),
-        LspAAction::GiveReleasePath { htlc } => json!({"action": "give_release_path", "htlc": htlc.0}),
-        LspAAction::Release { htlc } => json!({"action": "release", "htlc": htlc.0}),
-        LspAAction::Forward { htlc } => json!({"action": "forward", "htlc": htlc.0}),
-        LspAAction::FailBack { htlc, reason } => json!({"action": "fail_back", "htlc": htlc.0, "reason": reason.name()}),
-        LspAAction::Fulfil { htlc, preimage } => {
-            json!({"action": "fulfil", "htlc": htlc.0, "preimage": hex32(preimage.expose_secret())})
-        }
-        LspAAction::NotifyA { reason } => json!({"action": "notify_a", "reason": reason.name()}),
-        LspAAction::ForwardOnionMessageToA => json!({"action": "forward_onion_message_to_a"}),
-        LspAAction::UnblockIgnored { reason } => json!({"action": "unblock_ignored", "reason": reason.name()}),
-        LspAAction::BlockRequestIgnored { reason } => json!({"action": "block_request_ignored", "reason": reason.name()}),
-    }
-}
 
 // ---- LSP_b -------------------------------------------------------------------------------
 
@@ -242,19 +193,6 @@ fn payee_event(e: &Value) -> Result<PayeeEvent, String> {
     })
 }
 
-fn payee_action(a: &PayeeAction) -> Value {
-    let ids = |htlcs: &[HtlcId]| htlcs.iter().map(|h| h.0).collect::<Vec<_>>();
-    match a {
-        PayeeAction::SendUnblock { pid } => json!({"action": "send_unblock", "pid": hex32(pid.expose_secret())}),
-        PayeeAction::SendRelease { reply_path } => json!({"action": "send_release", "reply_path": reply_path.0}),
-        PayeeAction::NotUnblocked { reason } => json!({"action": "not_unblocked", "reason": reason.name()}),
-        PayeeAction::Fulfil { htlcs, preimage } => {
-            json!({"action": "fulfil", "htlcs": ids(htlcs), "preimage": hex32(preimage.expose_secret())})
-        }
-        PayeeAction::Fail { htlcs, reason } => json!({"action": "fail", "htlcs": ids(htlcs), "reason": reason.name()}),
-        PayeeAction::Settled { payment_hash } => json!({"action": "settled", "payment_hash": hex32(&payment_hash.0)}),
-    }
-}
 
 // ---- the evaluator -----------------------------------------------------------------------
 

@@ -6,12 +6,14 @@
 
 use loop_reference::constants::Bounds;
 use loop_reference::htlc::SpendKind;
-use loop_reference::loop_in::{LoopInAction, LoopInClient, LoopInEvent, LoopInParams};
-use loop_reference::loop_out::{Invoice, LoopOutAction, LoopOutClient, LoopOutEvent, LoopOutParams};
+use loop_reference::loop_in::{LoopInClient, LoopInEvent, LoopInParams};
+use loop_reference::loop_out::{Invoice, LoopOutClient, LoopOutEvent, LoopOutParams};
 use loop_reference::protocol::ProtocolVersion;
 use loop_reference::state::SwapState;
 use loop_reference::terms::{LoopOutLimits, LoopOutOffer};
 use loop_reference::units::{BlockDelta, BlockHeight, Msat, Sat, SwapHash};
+// The action forms are the model exporter's: one definition for writing and checking vectors.
+use sidepool_model::loop_swap::export::{in_action_json, out_action_json};
 use serde_json::{json, Value};
 
 use super::loop_common::{bool_of, expect, field, hex32_of, opt_u64_of, str_of, u32_of, u64_of};
@@ -99,24 +101,12 @@ fn loop_out_event(e: &Value) -> Result<LoopOutEvent, String> {
     })
 }
 
-fn loop_out_action(a: &LoopOutAction) -> Value {
-    match a {
-        LoopOutAction::Refuse(r) => json!({"type": "refuse", "reason": r.name()}),
-        LoopOutAction::Persist(s) => json!({"type": "persist", "state": s.name()}),
-        LoopOutAction::Report(s) => json!({"type": "report", "state": s.name()}),
-        LoopOutAction::PayInvoice(i) => json!({"type": "pay_invoice", "invoice": i.name()}),
-        LoopOutAction::ReportPaymentFailure(i) => json!({"type": "report_payment_failure", "invoice": i.name()}),
-        LoopOutAction::PublishClaim(p) => json!({"type": "publish_claim", "conf_target": p.conf_target, "urgent": p.urgent}),
-        LoopOutAction::PushPreimage => json!({"type": "push_preimage"}),
-        LoopOutAction::Finish(s) => json!({"type": "finish", "state": s.name()}),
-    }
-}
 
 fn run_loop_out(params: &Value, steps: &[Value]) -> Result<(), String> {
     let mut m = LoopOutClient::new(loop_out_params(params)?);
     for (i, step) in steps.iter().enumerate() {
         let at = |e: String| format!("step {}: {e}", i + 1);
-        let actions: Vec<Value> = m.handle(loop_out_event(field(step, "event")?).map_err(at)?).iter().map(loop_out_action).collect();
+        let actions: Vec<Value> = m.handle(loop_out_event(field(step, "event")?).map_err(at)?).iter().map(out_action_json).collect();
         expect("actions", field(step, "actions")?, &Value::Array(actions)).map_err(at)?;
         if let Some(want) = step.get("state") {
             expect("state", want, &state_json(m.state())).map_err(at)?;
@@ -161,24 +151,12 @@ fn loop_in_event(e: &Value) -> Result<LoopInEvent, String> {
     })
 }
 
-fn loop_in_action(a: &LoopInAction) -> Value {
-    match a {
-        LoopInAction::Refuse(r) => json!({"type": "refuse", "reason": r.name()}),
-        LoopInAction::Persist(s) => json!({"type": "persist", "state": s.name()}),
-        LoopInAction::Report(s) => json!({"type": "report", "state": s.name()}),
-        LoopInAction::PublishHtlc => json!({"type": "publish_htlc"}),
-        LoopInAction::PublishTimeout => json!({"type": "publish_timeout"}),
-        LoopInAction::RevealInternalKey => json!({"type": "reveal_internal_key"}),
-        LoopInAction::CancelInvoice => json!({"type": "cancel_invoice"}),
-        LoopInAction::Finish(s) => json!({"type": "finish", "state": s.name()}),
-    }
-}
 
 fn run_loop_in(params: &Value, steps: &[Value]) -> Result<(), String> {
     let mut m = LoopInClient::new(loop_in_params(params)?);
     for (i, step) in steps.iter().enumerate() {
         let at = |e: String| format!("step {}: {e}", i + 1);
-        let actions: Vec<Value> = m.handle(loop_in_event(field(step, "event")?).map_err(at)?).iter().map(loop_in_action).collect();
+        let actions: Vec<Value> = m.handle(loop_in_event(field(step, "event")?).map_err(at)?).iter().map(in_action_json).collect();
         expect("actions", field(step, "actions")?, &Value::Array(actions)).map_err(at)?;
         if let Some(want) = step.get("state") {
             expect("state", want, &state_json(m.state())).map_err(at)?;

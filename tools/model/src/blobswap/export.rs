@@ -123,7 +123,7 @@ fn tx(action: &str, tx: &Transaction) -> Value {
 }
 
 /// The actions as the evaluator shows them (the fields it compares).
-fn user_action(a: &UserAction) -> Value {
+pub fn user_action(a: &UserAction) -> Value {
     match a {
         UserAction::SendRequest(r) => json!({
             "action": "send_request", "payment_hash": hx(&r.payment_hash.0), "value_sat": r.value.to_sat(),
@@ -139,7 +139,7 @@ fn user_action(a: &UserAction) -> Value {
     }
 }
 
-fn ssp_action(a: &SspAction) -> Value {
+pub fn ssp_action(a: &SspAction) -> Value {
     match a {
         SspAction::Refuse { reason } => json!({"action": "refuse", "reason": SspReason::name(reason)}),
         SspAction::CreateInvoice { payment_hash, amount, min_final_cltv_expiry_delta } => invoice(

@@ -71,7 +71,7 @@ fn out_event_json(e: &LoopOutEvent) -> Value {
 }
 
 /// The action forms of loop_script's Loop Out machine (what the evaluator compares).
-fn out_action_json(a: &LoopOutAction) -> Value {
+pub fn out_action_json(a: &LoopOutAction) -> Value {
     match a {
         LoopOutAction::Refuse(r) => json!({"type": "refuse", "reason": r.name()}),
         LoopOutAction::Persist(s) => json!({"type": "persist", "state": s.name()}),
@@ -169,7 +169,7 @@ fn in_event_json(e: &LoopInEvent) -> Value {
 }
 
 /// The action forms of loop_script's Loop In machine.
-fn in_action_json(a: &LoopInAction) -> Value {
+pub fn in_action_json(a: &LoopInAction) -> Value {
     match a {
         LoopInAction::Refuse(r) => json!({"type": "refuse", "reason": r.name()}),
         LoopInAction::Persist(s) => json!({"type": "persist", "state": s.name()}),
