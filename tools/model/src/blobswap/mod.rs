@@ -56,7 +56,7 @@ impl System for Blobswap {
     }
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let model = BlobswapModel::from_settings(settings)?;
-        let shown = settings.values().iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let shown = settings.shown();
         framework::check(model, self.name(), shown, bounds)
     }
 }

@@ -192,6 +192,11 @@ impl Settings {
         &self.values
     }
 
+    /// Every value as `name=value`, as a check report shows its settings.
+    pub fn shown(&self) -> Vec<String> {
+        self.values.iter().map(|(n, v)| format!("{n}={v}")).collect()
+    }
+
     /// Whether `name` was set explicitly.
     pub fn is_set(&self, name: &str) -> bool {
         self.set.contains(&name)

@@ -151,7 +151,7 @@ impl System for Lightningrod {
     }
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let cfg = Config::from_settings(settings)?;
-        let shown = settings.values().iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let shown = settings.shown();
         let model = LnrodModel::new(cfg);
         let mut report = framework::check(model.clone(), self.name(), shown, bounds)?;
         second_look_at_liveness(&model, &mut report, bounds);

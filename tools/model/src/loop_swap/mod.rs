@@ -64,7 +64,7 @@ impl System for Loop {
     }
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let cfg = Config::from_settings(settings).map_err(|e| e.to_string())?;
-        let shown = settings.values().iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let shown = settings.shown();
         match cfg.swap {
             Swap::Out => framework::check(LoopModel::new(cfg), self.name(), shown, bounds),
             Swap::In => framework::check(LoopInModel::new(cfg), self.name(), shown, bounds),

@@ -67,7 +67,7 @@ impl System for Sidepool {
     }
     fn check(&self, settings: &Settings, bounds: &Bounds) -> Result<CheckReport, String> {
         let cfg = Config::from_settings(settings).map_err(|e| e.to_string())?;
-        let shown = settings.values().iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let shown = settings.shown();
         framework::check(SidepoolModel::new(cfg), self.name(), shown, bounds)
     }
 }
